@@ -1,0 +1,8 @@
+using System.CommandLine;
+using MaskRcnn.Cli.Verbs;
+
+var root = new RootCommand(
+    "maskrcnn: Mask R-CNN (torchvision-compatible, TorchSharp) for detecting and segmenting breast lesions " +
+    "in ultrasound images annotated with the VGG Image Annotator.");
+foreach (var verb in Verbs.All()) root.Subcommands.Add(verb);
+return root.Parse(args).Invoke();

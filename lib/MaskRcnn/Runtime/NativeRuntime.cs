@@ -1,0 +1,170 @@
+using System.Runtime.InteropServices;
+
+namespace MaskRcnn.Runtime;
+
+/// <summary>What <see cref="NativeRuntime.Initialize"/> found and did.</summary>
+/// <param name="Status">'not-linux', 'not-needed' (libstdc++ has GLIBCXX_3.4.32), 'applied' or 'disabled'.</param>
+/// <param name="LibTorchSharp">The libLibTorchSharp.so that TorchSharp loads.</param>
+/// <param name="Shim">The shim library loaded, when the fix was applied.</param>
+/// <param name="Detail">One human sentence.</param>
+public sealed record NativeRuntimeReport(string Status, string? LibTorchSharp, string? Shim, string Detail);
+
+/// <summary>The native libraries could not be made loadable; the message says why and what to do.</summary>
+public sealed class NativeRuntimeException(string message, Exception? inner = null) : Exception(message, inner);
+
+/// <summary>
+/// Makes TorchSharp's native library load on distributions whose libstdc++ predates GCC 13 (Debian 12:
+/// GLIBCXX_3.4.30). TorchSharp 0.107's libLibTorchSharp.so needs GLIBCXX_3.4.32 for a single function,
+/// <c>std::ios_base_library_init()</c>. Where that version is missing, this
+/// (1) marks the GLIBCXX_3.4.32 requirement weak in the output copy of libLibTorchSharp.so (written to a
+///     temporary file and renamed over, so a hard link into the NuGet cache is never modified), and
+/// (2) loads, RTLD_NOW | RTLD_GLOBAL, our shim libmaskrcnn_glibcxx_shim.so that defines the function, then
+///     libLibTorchSharp.so itself by full path, so TorchSharp finds it already loaded.
+/// Call <see cref="Initialize"/> before the first TorchSharp call (the CLI, the tests and the notebooks do);
+/// it is idempotent, thread-safe, and a no-op where libstdc++ already has GLIBCXX_3.4.32.
+/// Set MASKRCNN_NATIVE_FIX=0 to skip it.
+/// </summary>
+public static class NativeRuntime
+{
+    const string NeededVersion = "GLIBCXX_3.4.32";
+    const string NeededSymbol = "_ZSt21ios_base_library_initv";
+    const string LibStdCxx = "libstdc++.so.6";
+    /// <summary>File name of the shim, shipped next to MaskRcnn.Core.dll.</summary>
+    public const string ShimFileName = "libmaskrcnn_glibcxx_shim.so";
+    const int RtldNow = 0x2, RtldGlobal = 0x100;
+
+    static readonly object Gate = new();
+    static NativeRuntimeReport? _report;
+
+    /// <summary>The result of the first successful <see cref="Initialize"/>, or null before it.</summary>
+    public static NativeRuntimeReport? Report => _report;
+
+    /// <summary>Prepares the native libraries; throws <see cref="NativeRuntimeException"/> with a clear message when it cannot.</summary>
+    public static NativeRuntimeReport Initialize()
+    {
+        if (_report is not null) return _report;
+        lock (Gate)
+        {
+            return _report ??= InitializeCore();
+        }
+    }
+
+    static NativeRuntimeReport InitializeCore()
+    {
+        if (!OperatingSystem.IsLinux())
+            return new("not-linux", null, null, "Not Linux: TorchSharp loads its natives itself.");
+        if (Environment.GetEnvironmentVariable("MASKRCNN_NATIVE_FIX") == "0")
+            return new("disabled", null, null, "MASKRCNN_NATIVE_FIX=0: the GLIBCXX fix was skipped.");
+
+        string torchDir = Path.GetDirectoryName(typeof(TorchSharp.torch).Assembly.Location)
+            ?? throw new NativeRuntimeException("Cannot tell where TorchSharp.dll was loaded from.");
+        string libTorchSharp = FindLibTorchSharp(torchDir);
+
+        if (Dl.LibraryHasVersionedSymbol(LibStdCxx, NeededSymbol, NeededVersion))
+            return new("not-needed", libTorchSharp, null, $"{LibStdCxx} provides {NeededVersion}; nothing to do.");
+
+        MarkRequirementWeak(libTorchSharp);
+
+        string ourDir = Path.GetDirectoryName(typeof(NativeRuntime).Assembly.Location) ?? torchDir;
+        string shim = new[] { ourDir, torchDir }.Select(d => Path.Combine(d, ShimFileName)).FirstOrDefault(File.Exists)
+            ?? throw new NativeRuntimeException(
+                $"The GLIBCXX shim '{ShimFileName}' is missing next to MaskRcnn.Core.dll ({ourDir}). Rebuild the project " +
+                "(it is copied from lib/MaskRcnn/Runtime/Native/) or run environment/build-shim.sh.");
+        Dl.OpenGlobal(shim, "the GLIBCXX shim");
+        Dl.OpenGlobal(libTorchSharp, "TorchSharp's native library");
+        return new("applied", libTorchSharp, shim,
+            $"{LibStdCxx} lacks {NeededVersion}: marked it weak in {Path.GetFileName(libTorchSharp)} and loaded {ShimFileName}.");
+    }
+
+    static string FindLibTorchSharp(string torchDir)
+    {
+        string[] candidates =
+        [
+            Path.Combine(torchDir, "libLibTorchSharp.so"),
+            Path.Combine(torchDir, "runtimes", "linux-x64", "native", "libLibTorchSharp.so"),
+        ];
+        return candidates.FirstOrDefault(File.Exists) ?? throw new NativeRuntimeException(
+            $"libLibTorchSharp.so was not found next to TorchSharp.dll ({torchDir}). Build the project for " +
+            "linux-x64 (Directory.Build.props sets RuntimeIdentifier) and load MaskRcnn from its build output " +
+            "(artifacts/bin/...), not from a NuGet reference to TorchSharp.");
+    }
+
+    /// <summary>Marks GLIBCXX_3.4.32 weak in the file, atomically; no write when it already is.</summary>
+    static void MarkRequirementWeak(string path)
+    {
+        byte[] bytes = File.ReadAllBytes(path);
+        var req = ElfVersionNeeds.Read(bytes).FirstOrDefault(r => r.File == LibStdCxx && r.Version == NeededVersion);
+        if (req.File is null || req.IsWeak) return; // not required by this build, or already patched
+
+        ElfVersionNeeds.MarkWeak(bytes, LibStdCxx, NeededVersion);
+        string tmp = $"{path}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp";
+        try
+        {
+            File.WriteAllBytes(tmp, bytes);
+            if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(tmp, File.GetUnixFileMode(path));
+            File.Move(tmp, path, overwrite: true); // rename(2): readers see the old or the new file, never half
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            try { File.Delete(tmp); } catch { /* best effort */ }
+            throw new NativeRuntimeException(
+                $"This system's {LibStdCxx} lacks {NeededVersion}, which TorchSharp's '{path}' requires, and that " +
+                $"file could not be patched ({e.Message}). Make its folder writable and run once more (the patched " +
+                "file is kept, so later runs need no write access), or run environment/setup.sh.", e);
+        }
+    }
+
+    /// <summary>dlopen/dlvsym through glibc (libc.so.6 on glibc ≥ 2.34, libdl.so.2 before).</summary>
+    static unsafe class Dl
+    {
+        static readonly delegate* unmanaged<byte*, int, nint> DlOpen;
+        static readonly delegate* unmanaged<nint, byte*, byte*, nint> DlVSym;
+        static readonly delegate* unmanaged<byte*> DlError;
+
+        static Dl()
+        {
+            foreach (var name in new[] { "libc.so.6", "libdl.so.2" })
+            {
+                if (!NativeLibrary.TryLoad(name, out var lib)) continue;
+                if (NativeLibrary.TryGetExport(lib, "dlopen", out var open)
+                    && NativeLibrary.TryGetExport(lib, "dlvsym", out var vsym)
+                    && NativeLibrary.TryGetExport(lib, "dlerror", out var error))
+                {
+                    DlOpen = (delegate* unmanaged<byte*, int, nint>)open;
+                    DlVSym = (delegate* unmanaged<nint, byte*, byte*, nint>)vsym;
+                    DlError = (delegate* unmanaged<byte*>)error;
+                    return;
+                }
+            }
+            throw new NativeRuntimeException("Neither libc.so.6 nor libdl.so.2 exports dlopen/dlvsym; is this glibc Linux?");
+        }
+
+        public static bool LibraryHasVersionedSymbol(string library, string symbol, string version)
+        {
+            nint handle = Open(library, RtldNow);
+            if (handle == 0) throw new NativeRuntimeException($"Cannot load {library}: {LastError()}");
+            fixed (byte* s = NullTerminated(symbol))
+            fixed (byte* v = NullTerminated(version))
+                return DlVSym(handle, s, v) != 0;
+        }
+
+        public static void OpenGlobal(string path, string what)
+        {
+            if (Open(path, RtldNow | RtldGlobal) == 0)
+                throw new NativeRuntimeException($"Cannot load {what} '{path}': {LastError()}");
+        }
+
+        static nint Open(string path, int flags)
+        {
+            fixed (byte* p = NullTerminated(path)) return DlOpen(p, flags);
+        }
+
+        static string LastError()
+        {
+            byte* e = DlError();
+            return e == null ? "(no dlerror message)" : Marshal.PtrToStringUTF8((nint)e) ?? "";
+        }
+
+        static byte[] NullTerminated(string s) => System.Text.Encoding.UTF8.GetBytes(s + "\0");
+    }
+}

@@ -1,0 +1,72 @@
+using System.Reflection;
+using System.Runtime.InteropServices;
+using TorchSharp;
+
+namespace MaskRcnn.Runtime;
+
+/// <summary>Versions and settings of the running stack, as the CLI's <c>version</c> verb prints them.</summary>
+public sealed record EnvironmentInfo(
+    string Library, string TorchSharp, string LibTorch, string Device, bool CudaAvailable, int Threads,
+    string Backend, string NativeFix, string Runtime, string Os);
+
+/// <summary>One place for start-up, device choice and thread settings.</summary>
+public static class TorchEnvironment
+{
+    /// <summary>
+    /// Prepares the natives (<see cref="NativeRuntime.Initialize"/>) and, when <paramref name="threads"/> &gt; 0,
+    /// sets libtorch's intra-op thread count. Safe to call many times.
+    /// </summary>
+    public static NativeRuntimeReport Initialize(int threads = 0)
+    {
+        var report = NativeRuntime.Initialize();
+        if (threads > 0) torch.set_num_threads(threads);
+        return report;
+    }
+
+    /// <summary>'cpu', 'cuda', 'cuda:N' or 'auto' (cuda when available, else cpu).</summary>
+    public static torch.Device ResolveDevice(string? spec)
+    {
+        Initialize();
+        spec = string.IsNullOrWhiteSpace(spec) ? "auto" : spec.Trim().ToLowerInvariant();
+        if (spec == "auto") return torch.cuda.is_available() ? torch.CUDA : torch.CPU;
+        if (spec.StartsWith("cuda") && !torch.cuda.is_available())
+            throw new ArgumentException(
+                $"Device '{spec}' was requested but CUDA is not available: this build uses the '{Backend}' TorchSharp " +
+                "backend (rebuild with -p:TorchBackend=cuda on a machine with an NVIDIA driver) or no GPU is visible.");
+        try { return torch.device(spec); }
+        catch (Exception e) { throw new ArgumentException($"Unknown device '{spec}' (use cpu, cuda, cuda:N or auto).", e); }
+    }
+
+    /// <summary>'cpu' or 'cuda': which TorchSharp package this build references (MSBuild property TorchBackend).</summary>
+#if TORCH_CUDA
+    public const string Backend = "cuda";
+#else
+    public const string Backend = "cpu";
+#endif
+
+    /// <summary>Everything <c>maskrcnn version</c> prints.</summary>
+    public static EnvironmentInfo Describe(string? device = null)
+    {
+        var report = Initialize();
+        var dev = ResolveDevice(device);
+        return new EnvironmentInfo(
+            Library: InformationalVersion(typeof(TorchEnvironment).Assembly),
+            TorchSharp: InformationalVersion(typeof(torch).Assembly),
+            LibTorch: torch.__version__,
+            Device: dev.ToString(),
+            CudaAvailable: torch.cuda.is_available(),
+            Threads: torch.get_num_threads(),
+            Backend: Backend,
+            NativeFix: $"{report.Status}: {report.Detail}",
+            Runtime: RuntimeInformation.FrameworkDescription,
+            Os: RuntimeInformation.OSDescription);
+    }
+
+    static string InformationalVersion(Assembly a)
+    {
+        string v = a.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion
+                   ?? a.GetName().Version?.ToString() ?? "unknown";
+        int plus = v.IndexOf('+'); // drop the source-revision suffix
+        return plus > 0 ? v[..plus] : v;
+    }
+}

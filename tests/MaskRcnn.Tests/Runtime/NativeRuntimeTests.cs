@@ -1,0 +1,65 @@
+using MaskRcnn.Runtime;
+using TorchSharp;
+
+namespace MaskRcnn.Tests.Runtime;
+
+public class NativeRuntimeTests
+{
+    static string LibTorchSharpInPackage()
+    {
+        string nuget = Environment.GetEnvironmentVariable("NUGET_PACKAGES")
+                       ?? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages");
+        return Path.Combine(nuget, "torchsharp", "0.107.0", "runtimes", "linux-x64", "native", "libLibTorchSharp.so");
+    }
+
+    [Fact]
+    public void Initialize_is_idempotent_and_reports_what_it_did()
+    {
+        var first = NativeRuntime.Initialize();
+        var second = NativeRuntime.Initialize();
+        Assert.Same(first, second);
+        Assert.Contains(first.Status, new[] { "applied", "not-needed", "disabled" });
+        Assert.Equal("2.10.0.0", torch.__version__);
+    }
+
+    [Fact]
+    public void Output_copy_is_patched_and_package_copy_is_untouched()
+    {
+        var report = NativeRuntime.Initialize();
+        if (report.Status != "applied") return; // libstdc++ already has GLIBCXX_3.4.32: nothing was patched
+        var output = ElfVersionNeeds.Read(File.ReadAllBytes(report.LibTorchSharp!));
+        Assert.Contains(output, r => r.File == "libstdc++.so.6" && r.Version == "GLIBCXX_3.4.32" && r.IsWeak);
+
+        string package = LibTorchSharpInPackage();
+        if (!File.Exists(package)) return; // restored elsewhere
+        var original = ElfVersionNeeds.Read(File.ReadAllBytes(package));
+        Assert.Contains(original, r => r.Version == "GLIBCXX_3.4.32" && !r.IsWeak);
+    }
+
+    [Fact]
+    public void MarkWeak_sets_only_the_named_requirement()
+    {
+        string package = LibTorchSharpInPackage();
+        if (!File.Exists(package)) package = NativeRuntime.Initialize().LibTorchSharp!;
+        byte[] bytes = File.ReadAllBytes(package);
+        var before = ElfVersionNeeds.Read(bytes);
+        Assert.Contains(before, r => r.File == "libc.so.6" && r.Version == "GLIBC_2.2.5");
+
+        Assert.True(ElfVersionNeeds.MarkWeak(bytes, "libstdc++.so.6", "GLIBCXX_3.4.32"));
+        var after = ElfVersionNeeds.Read(bytes);
+        Assert.Equal(before.Count, after.Count);
+        for (int i = 0; i < before.Count; i++)
+        {
+            bool target = before[i].Version == "GLIBCXX_3.4.32";
+            Assert.Equal(target || before[i].IsWeak, after[i].IsWeak);
+        }
+        Assert.False(ElfVersionNeeds.MarkWeak(bytes, "libstdc++.so.6", "GLIBCXX_9.9.99"));
+    }
+
+    [Fact]
+    public void Non_elf_input_has_no_requirements()
+    {
+        Assert.Empty(ElfVersionNeeds.Read("not an ELF file at all, just some text"u8.ToArray()));
+        Assert.Empty(ElfVersionNeeds.Read(Array.Empty<byte>()));
+    }
+}

@@ -1,0 +1,48 @@
+using System.Diagnostics;
+using System.Reflection;
+using System.Runtime.CompilerServices;
+using MaskRcnn.Runtime;
+
+namespace MaskRcnn.Tests;
+
+[AttributeUsage(AttributeTargets.Assembly)]
+public sealed class RepoRootAttribute(string path) : Attribute { public string Path { get; } = path; }
+
+[AttributeUsage(AttributeTargets.Assembly)]
+public sealed class BuildConfigurationAttribute(string name) : Attribute { public string Name { get; } = name; }
+
+static class TestSupport
+{
+    /// <summary>Native start-up before any test touches TorchSharp.</summary>
+    [ModuleInitializer]
+    internal static void InitializeNatives() => TorchEnvironment.Initialize();
+
+    public static string RepoRoot { get; } =
+        typeof(TestSupport).Assembly.GetCustomAttribute<RepoRootAttribute>()!.Path;
+
+    public static string Configuration { get; } =
+        typeof(TestSupport).Assembly.GetCustomAttribute<BuildConfigurationAttribute>()!.Name;
+
+    public static string CliDll => Path.Combine(RepoRoot, "artifacts", "bin", "MaskRcnn.Cli", Configuration, "maskrcnn.dll");
+
+    /// <summary>A fresh folder under the system temp directory, deleted when disposed.</summary>
+    public sealed class TempDir : IDisposable
+    {
+        public string Path { get; } = Directory.CreateTempSubdirectory("maskrcnn-test-").FullName;
+        public string this[string name] => System.IO.Path.Combine(Path, name);
+        public void Dispose() { try { Directory.Delete(Path, recursive: true); } catch { } }
+    }
+
+    /// <summary>Runs the built CLI (the public contract) and returns exit code, stdout and stderr.</summary>
+    public static (int Code, string Out, string Err) RunCli(params string[] args)
+    {
+        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        psi.ArgumentList.Add(CliDll);
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        using var p = Process.Start(psi)!;
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        var stderr = p.StandardError.ReadToEndAsync();
+        if (!p.WaitForExit(TimeSpan.FromMinutes(20))) { p.Kill(true); throw new TimeoutException($"maskrcnn {string.Join(' ', args)}"); }
+        return (p.ExitCode, stdout.Result, stderr.Result);
+    }
+}
