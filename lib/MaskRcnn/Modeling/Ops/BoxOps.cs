@@ -1,0 +1,56 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace MaskRcnn.Modeling.Ops;
+
+/// <summary>
+/// Box helpers (torchvision.ops.boxes). Boxes are [N, 4] float tensors in (x1, y1, x2, y2) pixel coordinates.
+/// </summary>
+public static class BoxOps
+{
+    /// <summary>(x2 - x1) * (y2 - y1), shape [N].</summary>
+    public static Tensor BoxArea(Tensor boxes) =>
+        (boxes[.., 2] - boxes[.., 0]) * (boxes[.., 3] - boxes[.., 1]);
+
+    /// <summary>Pairwise IoU, [N, M] for boxes1 [N, 4] and boxes2 [M, 4].</summary>
+    public static Tensor BoxIou(Tensor boxes1, Tensor boxes2)
+    {
+        using var scope = NewDisposeScope();
+        var area1 = BoxArea(boxes1);
+        var area2 = BoxArea(boxes2);
+        var lt = maximum(boxes1[.., TensorIndex.None, ..2], boxes2[.., ..2]);
+        var rb = minimum(boxes1[.., TensorIndex.None, 2..], boxes2[.., 2..]);
+        var wh = (rb - lt).clamp_min(0);
+        var inter = wh[.., .., 0] * wh[.., .., 1];
+        var union = area1[.., TensorIndex.None] + area2 - inter;
+        return (inter / union).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Clamps x to [0, width] and y to [0, height]; any leading shape [..., 4].</summary>
+    public static Tensor ClipBoxesToImage(Tensor boxes, long height, long width)
+    {
+        using var scope = NewDisposeScope();
+        var x = boxes[TensorIndex.Ellipsis, TensorIndex.Slice(0, null, 2)].clamp(0, width);
+        var y = boxes[TensorIndex.Ellipsis, TensorIndex.Slice(1, null, 2)].clamp(0, height);
+        return stack([x, y], boxes.dim()).reshape(boxes.shape).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Indices of boxes whose width and height are both ≥ minSize.</summary>
+    public static Tensor RemoveSmallBoxes(Tensor boxes, double minSize)
+    {
+        using var scope = NewDisposeScope();
+        var ws = boxes[.., 2] - boxes[.., 0];
+        var hs = boxes[.., 3] - boxes[.., 1];
+        return nonzero((ws >= minSize).logical_and(hs >= minSize)).view(-1).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Scales boxes from one image size (h, w) to another.</summary>
+    public static Tensor ResizeBoxes(Tensor boxes, (long H, long W) from, (long H, long W) to)
+    {
+        // torchvision computes the ratios as float32 tensors; do the same so the products round identically.
+        float ratioH = (float)to.H / (float)from.H;
+        float ratioW = (float)to.W / (float)from.W;
+        using var ratios = tensor(new[] { ratioW, ratioH, ratioW, ratioH }, dtype: boxes.dtype, device: boxes.device);
+        return boxes * ratios;
+    }
+}

@@ -1,0 +1,126 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace MaskRcnn.Modeling.Ops;
+
+/// <summary>
+/// RoIAlign (He et al., Mask R-CNN) with the semantics of torchvision.ops.roi_align: each output bin averages
+/// a grid of bilinearly interpolated samples; <c>aligned</c> shifts box coordinates by −0.5 px (pixel
+/// centres), and a sampling ratio ≤ 0 means ⌈bin size⌉ samples per bin, chosen per RoI ("adaptive").
+/// Implemented as tensor operations: the sample positions are separable (rows × columns), the four
+/// bilinear neighbours of every sample are gathered from a channels-last view of the features, and bins
+/// are averaged with a reshape. Differentiable with respect to the features.
+/// </summary>
+public static class RoIAlign
+{
+    /// <summary>Elements gathered per chunk of RoIs (bounds the temporary memory to ~4 × this × 4 bytes).</summary>
+    const long ChunkElements = 1L << 23;
+
+    /// <param name="input">features [B, C, H, W]</param>
+    /// <param name="rois">[K, 5]: batch index, x1, y1, x2, y2 in input-image pixels</param>
+    /// <param name="outputSize">(height, width) of the pooled output</param>
+    /// <param name="spatialScale">feature size / image size (1/stride)</param>
+    /// <param name="samplingRatio">samples per bin along each axis; ≤ 0: adaptive</param>
+    /// <param name="aligned">true: pixel-centre convention (−0.5 shift), false: torchvision's legacy default</param>
+    /// <returns>[K, C, outH, outW]</returns>
+    public static Tensor Apply(Tensor input, Tensor rois, (int H, int W) outputSize, double spatialScale,
+                               int samplingRatio = -1, bool aligned = false)
+    {
+        long k = rois.shape[0], c = input.shape[1];
+        if (k == 0) return zeros(new long[] { 0, c, outputSize.H, outputSize.W }, dtype: input.dtype, device: input.device);
+        using var scope = NewDisposeScope();
+
+        var r = rois.to(float64);
+        double offset = aligned ? 0.5 : 0.0;
+        // As in the C++ kernel: coordinates computed in double, stored in the feature dtype.
+        var x1 = (r[.., 1] * spatialScale - offset).to(input.dtype);
+        var y1 = (r[.., 2] * spatialScale - offset).to(input.dtype);
+        var x2 = (r[.., 3] * spatialScale - offset).to(input.dtype);
+        var y2 = (r[.., 4] * spatialScale - offset).to(input.dtype);
+        var roiW = x2 - x1;
+        var roiH = y2 - y1;
+        if (!aligned) { roiW = roiW.clamp_min(1.0); roiH = roiH.clamp_min(1.0); }
+
+        var rowsAxis = SampleAxis(y1, roiH, outputSize.H, samplingRatio, input.shape[2]);
+        var colsAxis = SampleAxis(x1, roiW, outputSize.W, samplingRatio, input.shape[3]);
+        var count = (rowsAxis.Grid * colsAxis.Grid).clamp_min(1).to(input.dtype);
+        var batch = r[.., 0].to(int64);
+
+        // Channels-last view: one row of C values per (image, y, x).
+        long h = input.shape[2], w = input.shape[3];
+        var flat = input.permute(0, 2, 3, 1).reshape(-1, c);
+        long samples = rowsAxis.Low.shape[1] * colsAxis.Low.shape[1];
+        long chunk = Math.Max(1, ChunkElements / Math.Max(1, samples * c));
+
+        var pieces = new List<Tensor>();
+        for (long start = 0; start < k; start += chunk)
+        {
+            long end = Math.Min(k, start + chunk);
+            pieces.Add(PoolChunk(flat, batch.Rows(start, end), rowsAxis.Slice(start, end), colsAxis.Slice(start, end),
+                                 count.Rows(start, end), h, w, c, outputSize));
+        }
+        var output = pieces.Count == 1 ? pieces[0] : cat(pieces, 0);
+        return output.MoveToOuterDisposeScope();
+    }
+
+    static Tensor PoolChunk(Tensor flat, Tensor batch, Axis rows, Axis cols, Tensor count, long h, long w, long c,
+                            (int H, int W) outputSize)
+    {
+        long k = batch.shape[0], sy = rows.Low.shape[1], sx = cols.Low.shape[1];
+        var imageBase = (batch * (h * w)).view(k, 1, 1);
+        Tensor Gather(Tensor yIdx, Tensor xIdx)
+        {
+            var index = imageBase + yIdx.view(k, sy, 1) * w + xIdx.view(k, 1, sx);
+            return flat.index_select(0, index.view(-1)).view(k, sy, sx, c);
+        }
+        Tensor Weight(Tensor wy, Tensor wx) => (wy.view(k, sy, 1) * wx.view(k, 1, sx)).unsqueeze(-1);
+
+        // w1*v1 + w2*v2 + w3*v3 + w4*v4, summed in the kernel's order.
+        var value = Weight(rows.HighWeight, cols.HighWeight) * Gather(rows.Low, cols.Low);
+        value = value + Weight(rows.HighWeight, cols.LowWeight) * Gather(rows.Low, cols.High);
+        value = value + Weight(rows.LowWeight, cols.HighWeight) * Gather(rows.High, cols.Low);
+        value = value + Weight(rows.LowWeight, cols.LowWeight) * Gather(rows.High, cols.High);
+
+        var bins = value.view(k, outputSize.H, sy / outputSize.H, outputSize.W, sx / outputSize.W, c).sum([2, 4]);
+        return (bins / count.view(k, 1, 1, 1)).permute(0, 3, 1, 2).contiguous();
+    }
+
+    /// <summary>
+    /// Sample positions along one axis for every RoI: <c>bins × maxGrid</c> samples, of which the first
+    /// <c>Grid[k]</c> in each bin are real; the others (adaptive grids smaller than the largest) and samples
+    /// outside [−1, size] get zero weight. "High"/"Low" weights are torchvision's (1 − l) and l.
+    /// </summary>
+    sealed record Axis(Tensor Low, Tensor High, Tensor LowWeight, Tensor HighWeight, Tensor Grid)
+    {
+        public Axis Slice(long start, long end) =>
+            new(Low.Rows(start, end), High.Rows(start, end), LowWeight.Rows(start, end), HighWeight.Rows(start, end), Grid.Rows(start, end));
+    }
+
+    static Axis SampleAxis(Tensor start, Tensor length, int bins, int samplingRatio, long size)
+    {
+        var dtype = start.dtype;
+        var binSize = length / (float)bins;
+        var grid = samplingRatio > 0
+            ? full_like(length, samplingRatio, dtype: int64)
+            : (length / (float)bins).ceil().to(int64);
+        long maxGrid = samplingRatio > 0 ? samplingRatio : Math.Max(1, grid.max().item<long>());
+
+        var bin = arange(bins, dtype: dtype, device: start.device).repeat_interleave(maxGrid);          // [bins*G]
+        var sub = arange(maxGrid, dtype: int64, device: start.device).repeat(bins);                     // [bins*G]
+        // yy = start + ph * bin_size + (iy + .5) * bin_size / grid, in the kernel's evaluation order.
+        var pos = (start.unsqueeze(1) + bin.unsqueeze(0) * binSize.unsqueeze(1))
+                  + ((sub.to(dtype).unsqueeze(0) + 0.5f) * binSize.unsqueeze(1)) / grid.clamp_min(1).to(dtype).unsqueeze(1);
+        var real = sub.unsqueeze(0).lt(grid.unsqueeze(1));
+        var inside = pos.ge(-1.0f).logical_and(pos.le((float)size));
+
+        var p = pos.clamp_min(0);
+        var low = p.floor().to(int64);        // p ≥ 0, so floor == the kernel's (int) truncation
+        var atEnd = low.ge(size - 1);
+        low = where(atEnd, size - 1, low);
+        var high = where(atEnd, low, low + 1);
+        p = where(atEnd, low.to(dtype), p);
+        var l = p - low.to(dtype);
+        var keep = real.logical_and(inside).to(dtype);
+        return new Axis(low, high, l * keep, (1.0f - l) * keep, grid);
+    }
+}
