@@ -1,0 +1,154 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+using static TorchSharp.torch.nn;
+
+namespace MaskRcnn.Modeling.Backbone;
+
+/// <summary>How the backbone normalises: fixed statistics (detection default) or trainable BatchNorm.</summary>
+public enum NormKind { Frozen, Batch }
+
+/// <summary>ResNet building blocks with torchvision's layout (stride on the 3×3 conv: "ResNet v1.5").</summary>
+static class ResNetBlocks
+{
+    public static Module<Tensor, Tensor> Norm(NormKind kind, long channels) =>
+        kind == NormKind.Frozen ? new FrozenBatchNorm2d(channels) : BatchNorm2d(channels);
+
+    public static Conv2d Conv3x3(long cin, long cout, long stride = 1) =>
+        Conv2d(cin, cout, 3, stride: stride, padding: 1, bias: false);
+
+    public static Conv2d Conv1x1(long cin, long cout, long stride = 1) =>
+        Conv2d(cin, cout, 1, stride: stride, bias: false);
+}
+
+/// <summary>Two 3×3 convolutions (ResNet-18/34). Keys: conv1, bn1, conv2, bn2, downsample.{0,1}.</summary>
+public sealed class BasicBlock : Module<Tensor, Tensor>
+{
+    public const int Expansion = 1;
+    readonly Conv2d conv1, conv2;
+    readonly Module<Tensor, Tensor> bn1, bn2;
+    readonly Sequential? downsample;
+
+    public BasicBlock(long inplanes, long planes, long stride, NormKind norm, bool downsampled) : base(nameof(BasicBlock))
+    {
+        conv1 = ResNetBlocks.Conv3x3(inplanes, planes, stride);
+        bn1 = ResNetBlocks.Norm(norm, planes);
+        conv2 = ResNetBlocks.Conv3x3(planes, planes);
+        bn2 = ResNetBlocks.Norm(norm, planes);
+        if (downsampled) downsample = Sequential(ResNetBlocks.Conv1x1(inplanes, planes * Expansion, stride), ResNetBlocks.Norm(norm, planes * Expansion));
+        RegisterComponents();
+    }
+
+    public override Tensor forward(Tensor x)
+    {
+        using var scope = NewDisposeScope();
+        var y = functional.relu(bn1.call(conv1.call(x)));
+        y = bn2.call(conv2.call(y));
+        var identity = downsample is null ? x : downsample.call(x);
+        return functional.relu(y + identity).MoveToOuterDisposeScope();
+    }
+}
+
+/// <summary>1×1 → 3×3 → 1×1 (×4) convolutions (ResNet-50/101). Keys: conv1..3, bn1..3, downsample.{0,1}.</summary>
+public sealed class Bottleneck : Module<Tensor, Tensor>
+{
+    public const int Expansion = 4;
+    readonly Conv2d conv1, conv2, conv3;
+    readonly Module<Tensor, Tensor> bn1, bn2, bn3;
+    readonly Sequential? downsample;
+
+    public Bottleneck(long inplanes, long planes, long stride, NormKind norm, bool downsampled) : base(nameof(Bottleneck))
+    {
+        conv1 = ResNetBlocks.Conv1x1(inplanes, planes);
+        bn1 = ResNetBlocks.Norm(norm, planes);
+        conv2 = ResNetBlocks.Conv3x3(planes, planes, stride);
+        bn2 = ResNetBlocks.Norm(norm, planes);
+        conv3 = ResNetBlocks.Conv1x1(planes, planes * Expansion);
+        bn3 = ResNetBlocks.Norm(norm, planes * Expansion);
+        if (downsampled) downsample = Sequential(ResNetBlocks.Conv1x1(inplanes, planes * Expansion, stride), ResNetBlocks.Norm(norm, planes * Expansion));
+        RegisterComponents();
+    }
+
+    public override Tensor forward(Tensor x)
+    {
+        using var scope = NewDisposeScope();
+        var y = functional.relu(bn1.call(conv1.call(x)));
+        y = functional.relu(bn2.call(conv2.call(y)));
+        y = bn3.call(conv3.call(y));
+        var identity = downsample is null ? x : downsample.call(x);
+        return functional.relu(y + identity).MoveToOuterDisposeScope();
+    }
+}
+
+/// <summary>
+/// The ResNet body as the detection backbone uses it (torchvision's IntermediateLayerGetter over resnetNN):
+/// conv1, bn1, relu, maxpool, layer1..layer4; returns the outputs of layer1..layer4 (strides 4, 8, 16, 32).
+/// No avgpool/fc. Weight init as torchvision's ResNet (Kaiming normal, fan_out).
+/// </summary>
+public sealed class ResNetBody : Module<Tensor, Tensor[]>
+{
+    readonly Conv2d conv1;
+    readonly Module<Tensor, Tensor> bn1;
+    readonly Sequential layer1, layer2, layer3, layer4;
+
+    /// <summary>Output channels of layer1..layer4.</summary>
+    public long[] OutChannels { get; }
+    public string Depth { get; }
+
+    public static readonly IReadOnlyDictionary<string, (bool Bottleneck, int[] Blocks)> Layouts = new Dictionary<string, (bool, int[])>
+    {
+        ["resnet18"] = (false, [2, 2, 2, 2]),
+        ["resnet34"] = (false, [3, 4, 6, 3]),
+        ["resnet50"] = (true, [3, 4, 6, 3]),
+        ["resnet101"] = (true, [3, 4, 23, 3]),
+    };
+
+    public ResNetBody(string depth, NormKind norm) : base(nameof(ResNetBody))
+    {
+        if (!Layouts.TryGetValue(depth, out var layout))
+            throw new ArgumentException($"unknown ResNet '{depth}' (use {string.Join(", ", Layouts.Keys)})");
+        Depth = depth;
+        int expansion = layout.Bottleneck ? Bottleneck.Expansion : BasicBlock.Expansion;
+        conv1 = Conv2d(3, 64, 7, stride: 2, padding: 3, bias: false);
+        bn1 = ResNetBlocks.Norm(norm, 64);
+        long inplanes = 64;
+        Sequential MakeLayer(long planes, int blocks, long stride)
+        {
+            var modules = new List<Module<Tensor, Tensor>>();
+            for (int i = 0; i < blocks; i++)
+            {
+                long s = i == 0 ? stride : 1;
+                bool down = i == 0 && (stride != 1 || inplanes != planes * expansion);
+                modules.Add(layout.Bottleneck
+                    ? new Bottleneck(inplanes, planes, s, norm, down)
+                    : new BasicBlock(inplanes, planes, s, norm, down));
+                inplanes = planes * expansion;
+            }
+            return Sequential(modules);
+        }
+        layer1 = MakeLayer(64, layout.Blocks[0], 1);
+        layer2 = MakeLayer(128, layout.Blocks[1], 2);
+        layer3 = MakeLayer(256, layout.Blocks[2], 2);
+        layer4 = MakeLayer(512, layout.Blocks[3], 2);
+        OutChannels = [64L * expansion, 128L * expansion, 256L * expansion, 512L * expansion];
+        RegisterComponents();
+
+        using var noGrad = no_grad();
+        foreach (var (name, p) in named_parameters())
+            if (name.EndsWith("weight") && p.dim() == 4) init.kaiming_normal_(p, mode: init.FanInOut.FanOut, nonlinearity: init.NonlinearityType.ReLU);
+        foreach (var (_, m) in named_modules())
+            if (m is BatchNorm2d bn) { init.ones_(bn.weight!); init.zeros_(bn.bias!); }
+    }
+
+    public override Tensor[] forward(Tensor x)
+    {
+        using var scope = NewDisposeScope();
+        x = functional.relu(bn1.call(conv1.call(x)));
+        x = functional.max_pool2d(x, 3, 2, 1);
+        var c2 = layer1.call(x);
+        var c3 = layer2.call(c2);
+        var c4 = layer3.call(c3);
+        var c5 = layer4.call(c4);
+        return new[] { c2, c3, c4, c5 }.Select(t => t.MoveToOuterDisposeScope()).ToArray();
+    }
+}

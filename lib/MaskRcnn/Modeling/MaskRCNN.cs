@@ -1,0 +1,153 @@
+using MaskRcnn.Config;
+using MaskRcnn.Modeling.Backbone;
+using MaskRcnn.Modeling.Ops;
+using MaskRcnn.Modeling.RoiHeads;
+using MaskRcnn.Modeling.Rpn;
+using MaskRcnn.Modeling.Transform;
+using MaskRcnn.Runtime;
+using TorchSharp;
+using static TorchSharp.torch;
+using static TorchSharp.torch.nn;
+
+namespace MaskRcnn.Modeling;
+
+/// <summary>
+/// Mask R-CNN (He et al. 2017) with torchvision's structure and state-dict names: transform → backbone
+/// (ResNet + FPN) → rpn → roi_heads (box + mask) → postprocess. Each stage is a public method so notebooks
+/// can run them one at a time; <see cref="Predict"/> runs them all, <see cref="Losses"/> trains.
+/// </summary>
+public sealed class MaskRCNN : Module
+{
+    readonly BackboneWithFPN backbone;
+    readonly RegionProposalNetwork rpn;
+    readonly RoIHeads roi_heads;
+
+    public MaskRcnnConfig Config { get; }
+    public GeneralizedRCNNTransform Transform { get; }
+    public BackboneWithFPN Backbone => backbone;
+    public RegionProposalNetwork Rpn => rpn;
+    public RoIHeads RoiHeads => roi_heads;
+
+    /// <summary>Number of FPN levels the RoI poolers read ('0'..'3'; 'pool' is for the RPN only).</summary>
+    public const int PooledLevels = 4;
+
+    public MaskRCNN(MaskRcnnConfig config) : base(nameof(MaskRCNN))
+    {
+        TorchEnvironment.Initialize();
+        config.Validate();
+        Config = config;
+        Transform = new GeneralizedRCNNTransform(config.MinSize, config.MaxSize, config.ImageMean, config.ImageStd, config.SizeDivisible);
+        backbone = new BackboneWithFPN(config.BackboneDepth, config.FrozenBatchNorm ? NormKind.Frozen : NormKind.Batch, config.FpnOutChannels);
+        backbone.SetTrainableLayers(config.TrainableBackboneLayers);
+        var anchors = new AnchorGenerator(config.AnchorSizes, config.AspectRatios);
+        rpn = new RegionProposalNetwork(anchors, new RPNHead(config.FpnOutChannels, anchors.NumAnchorsPerLocation[0]),
+            new RpnSettings(config.RpnPreNmsTopNTrain, config.RpnPreNmsTopNTest, config.RpnPostNmsTopNTrain,
+                config.RpnPostNmsTopNTest, config.RpnNmsThresh, config.RpnFgIouThresh, config.RpnBgIouThresh,
+                config.RpnBatchSizePerImage, config.RpnPositiveFraction, config.RpnScoreThresh));
+        roi_heads = new RoIHeads(config.NumClasses, config.FpnOutChannels, config.RepresentationSize,
+            config.MaskLayers.Select(l => (long)l).ToArray(), config.MaskDilation,
+            new RoiHeadSettings(config.BoxFgIouThresh, config.BoxBgIouThresh, config.BoxBatchSizePerImage,
+                config.BoxPositiveFraction, config.BboxRegWeights, config.BoxScoreThresh, config.BoxNmsThresh,
+                config.BoxDetectionsPerImg, config.BoxRoiPoolSize, config.MaskRoiPoolSize, config.RoiSamplingRatio));
+        RegisterComponents();
+    }
+
+    /// <summary>The device the parameters live on.</summary>
+    public Device Device => parameters().First().device;
+
+    // ---- stages -------------------------------------------------------------------------------------
+
+    /// <summary>Stage 1: normalise, resize, pad. Images are [3, H, W] floats in [0, 1] (any device).</summary>
+    public (ImageList Images, IReadOnlyList<TargetTensors>? Targets) Preprocess(IReadOnlyList<Tensor> images,
+        IReadOnlyList<TargetTensors>? targets = null)
+    {
+        var dev = Device;
+        var onDevice = images.Select(i => i.to(dev)).ToArray();
+        var t = targets?.Select(x => new TargetTensors(x.Boxes.to(dev), x.Labels.to(dev), x.Masks.to(dev))).ToArray();
+        return Transform.Forward(onDevice, t, training);
+    }
+
+    /// <summary>Stage 2: FPN features '0', '1', '2', '3', 'pool' (strides 4 … 64).</summary>
+    public Tensor[] Features(Tensor batch) => backbone.call(batch);
+
+    /// <summary>Stage 3: anchors, objectness, proposals (and RPN losses in training).</summary>
+    public RpnOutput ProposeRegions(ImageList images, Tensor[] features, IReadOnlyList<TargetTensors>? targets = null) =>
+        rpn.Forward(images.Tensors, images.ImageSizes, features, targets?.Select(t => t.Boxes).ToArray());
+
+    /// <summary>Stage 4: box and mask heads on the proposals (detections in resized-image pixels, or losses).</summary>
+    public RoiHeadsOutput DetectInRois(ImageList images, Tensor[] features, IReadOnlyList<Tensor> proposals,
+        IReadOnlyList<TargetTensors>? targets = null) =>
+        roi_heads.Forward(features[..PooledLevels], proposals, images.ImageSizes, targets);
+
+    /// <summary>Stage 5: boxes back to the original size, masks pasted and binarised.</summary>
+    public Detections Postprocess(RoiDetections d, (long H, long W) resizedSize, (long H, long W) originalSize)
+    {
+        using var scope = NewDisposeScope();
+        var boxes = BoxOps.ResizeBoxes(d.Boxes, resizedSize, originalSize);
+        Tensor? probs = null, masks = null;
+        if (d.MaskProbs is not null)
+        {
+            probs = MaskOps.PasteMasksInImage(d.MaskProbs, boxes, originalSize);
+            masks = probs.select(1, 0).gt(Config.MaskThreshold);
+        }
+        return new Detections(boxes.MoveToOuterDisposeScope(), d.Labels.clone().MoveToOuterDisposeScope(),
+            d.Scores.clone().MoveToOuterDisposeScope(), probs?.MoveToOuterDisposeScope(), masks?.MoveToOuterDisposeScope(), originalSize);
+    }
+
+    // ---- whole model -----------------------------------------------------------------------------
+
+    /// <summary>
+    /// Detects and segments. Images are [3, H, W] float tensors in [0, 1] (RGB); results are in each image's
+    /// own pixels. Runs in evaluation mode without gradients, in its own DisposeScope.
+    /// </summary>
+    public IReadOnlyList<Detections> Predict(IReadOnlyList<Tensor> images)
+    {
+        if (images.Count == 0) return [];
+        bool wasTraining = training;
+        if (wasTraining) eval();
+        try
+        {
+            using var noGrad = no_grad();
+            using var scope = NewDisposeScope();
+            var (list, _) = Preprocess(images);
+            var features = Features(list.Tensors);
+            var rpnOut = ProposeRegions(list, features);
+            var heads = DetectInRois(list, features, rpnOut.Proposals);
+            var results = new List<Detections>();
+            for (int i = 0; i < images.Count; i++)
+            {
+                var d = Postprocess(heads.Detections[i], list.ImageSizes[i], (images[i].shape[^2], images[i].shape[^1]));
+                results.Add(new Detections(d.Boxes.MoveToOuterDisposeScope(), d.Labels.MoveToOuterDisposeScope(),
+                    d.Scores.MoveToOuterDisposeScope(), d.MaskProbs?.MoveToOuterDisposeScope(), d.Masks?.MoveToOuterDisposeScope(), d.ImageSize));
+            }
+            return results;
+        }
+        finally
+        {
+            if (wasTraining) train();
+        }
+    }
+
+    /// <summary>Convenience: one image.</summary>
+    public Detections Predict(Tensor image) => Predict([image])[0];
+
+    /// <summary>
+    /// Training forward pass: the loss dictionary (loss_classifier, loss_box_reg, loss_mask, loss_objectness,
+    /// loss_rpn_box_reg), with gradients. Targets are in the original images' pixels; masks [G, H, W].
+    /// Call <c>train()</c> first.
+    /// </summary>
+    public Dictionary<string, Tensor> Losses(IReadOnlyList<Tensor> images, IReadOnlyList<TargetTensors> targets)
+    {
+        if (!training) throw new InvalidOperationException("Losses needs training mode: call model.train() first");
+        if (images.Count != targets.Count) throw new ArgumentException($"{images.Count} images but {targets.Count} targets");
+        using var scope = NewDisposeScope();
+        var (list, resizedTargets) = Preprocess(images, targets);
+        var features = Features(list.Tensors);
+        var rpnOut = ProposeRegions(list, features, resizedTargets);
+        var heads = DetectInRois(list, features, rpnOut.Proposals, resizedTargets);
+        var losses = new Dictionary<string, Tensor>();
+        foreach (var (k, v) in heads.Losses) losses[k] = v.MoveToOuterDisposeScope();
+        foreach (var (k, v) in rpnOut.Losses) losses[k] = v.MoveToOuterDisposeScope();
+        return losses;
+    }
+}

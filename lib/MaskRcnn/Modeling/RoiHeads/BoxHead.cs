@@ -1,0 +1,45 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+using static TorchSharp.torch.nn;
+
+namespace MaskRcnn.Modeling.RoiHeads;
+
+/// <summary>Two fully connected layers on the flattened 7×7 RoI features (torchvision's TwoMLPHead: fc6, fc7).</summary>
+public sealed class TwoMLPHead : Module<Tensor, Tensor>
+{
+    readonly Linear fc6, fc7;
+
+    public TwoMLPHead(long inChannels, long representationSize) : base(nameof(TwoMLPHead))
+    {
+        fc6 = Linear(inChannels, representationSize);
+        fc7 = Linear(representationSize, representationSize);
+        RegisterComponents();
+    }
+
+    public override Tensor forward(Tensor x)
+    {
+        using var scope = NewDisposeScope();
+        x = functional.relu(fc6.call(x.flatten(1)));
+        return functional.relu(fc7.call(x)).MoveToOuterDisposeScope();
+    }
+}
+
+/// <summary>Class scores (cls_score, K logits incl. background) and per-class box deltas (bbox_pred, 4K).</summary>
+public sealed class FastRCNNPredictor : Module<Tensor, (Tensor ClassLogits, Tensor BoxRegression)>
+{
+    readonly Linear cls_score, bbox_pred;
+
+    public FastRCNNPredictor(long inChannels, long numClasses) : base(nameof(FastRCNNPredictor))
+    {
+        cls_score = Linear(inChannels, numClasses);
+        bbox_pred = Linear(inChannels, numClasses * 4);
+        RegisterComponents();
+    }
+
+    public override (Tensor ClassLogits, Tensor BoxRegression) forward(Tensor x)
+    {
+        x = x.flatten(1);
+        return (cls_score.call(x), bbox_pred.call(x));
+    }
+}

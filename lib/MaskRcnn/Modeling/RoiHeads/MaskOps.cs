@@ -1,0 +1,113 @@
+using MaskRcnn.Modeling.Ops;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace MaskRcnn.Modeling.RoiHeads;
+
+/// <summary>Mask targets for training and mask pasting for inference.</summary>
+public static class MaskOps
+{
+    /// <summary>
+    /// Crops each matched GT mask to its proposal and resamples it to M×M (torchvision's
+    /// project_masks_on_boxes: RoIAlign with adaptive sampling, not aligned). Values in [0, 1].
+    /// </summary>
+    /// <param name="gtMasks">[G, H, W] (any numeric type)</param>
+    /// <param name="boxes">[P, 4] proposals in the same pixel frame</param>
+    /// <param name="matchedIdx">[P] GT index per proposal</param>
+    /// <returns>[P, M, M]</returns>
+    public static Tensor ProjectMasksOnBoxes(Tensor gtMasks, Tensor boxes, Tensor matchedIdx, int m)
+    {
+        using var scope = NewDisposeScope();
+        var rois = cat([matchedIdx.to(boxes.dtype).unsqueeze(1), boxes], 1);
+        return RoIAlign.Apply(gtMasks.unsqueeze(1).to(boxes.dtype), rois, (m, m), 1.0)
+            .select(1, 0).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// Pastes M×M mask probabilities into an image of <paramref name="imageSize"/> at their boxes, as
+    /// torchvision's paste_masks_in_image: the mask is padded by one pixel, its box expanded by the same
+    /// factor and truncated to integers, resized bilinearly (align_corners = false) to the box and copied in.
+    /// Vectorised: the bilinear resize is separable, so each image row/column of each box gathers its two
+    /// source rows/columns; the float operations are the interpolation kernel's, in its order.
+    /// </summary>
+    /// <param name="masks">[N, 1, M, M] probabilities</param>
+    /// <param name="boxes">[N, 4] in image pixels</param>
+    /// <returns>[N, 1, H, W]</returns>
+    public static Tensor PasteMasksInImage(Tensor masks, Tensor boxes, (long H, long W) imageSize, int padding = 1)
+    {
+        long n = masks.shape[0];
+        var (imH, imW) = imageSize;
+        if (n == 0) return masks.new_empty(0, 1, imH, imW);
+        using var scope = NewDisposeScope();
+        long m = masks.shape[^1];
+        double scale = (double)(m + 2 * padding) / m;
+        var padded = nn.functional.pad(masks, [padding, padding, padding, padding]).select(1, 0);   // [N, S, S]
+        long s = padded.shape[1];
+        var box = ExpandBoxes(boxes, scale).to(int64);                                             // [N, 4]
+
+        // The chunk bounds memory: [chunk, S, W] + [chunk, H, W] floats.
+        long chunk = Math.Max(1, (1L << 24) / Math.Max(1, imH * imW + s * imW));
+        var pieces = new List<Tensor>();
+        for (long start = 0; start < n; start += chunk)
+        {
+            long end = Math.Min(n, start + chunk);
+            pieces.Add(PasteChunk(padded.Rows(start, end), box.Rows(start, end), s, imH, imW));
+        }
+        var result = (pieces.Count == 1 ? pieces[0] : cat(pieces, 0)).unsqueeze(1);
+        return result.MoveToOuterDisposeScope();
+    }
+
+    static Tensor PasteChunk(Tensor masks, Tensor box, long s, long imH, long imW)
+    {
+        long k = masks.shape[0];
+        var x0 = box[.., 0]; var y0 = box[.., 1]; var x1 = box[.., 2]; var y1 = box[.., 3];
+        var w = (x1 - x0 + 1).clamp_min(1);
+        var h = (y1 - y0 + 1).clamp_min(1);
+        var cols = Axis(x0, w, s, imW, masks.dtype);          // [k, W]
+        var rows = Axis(y0, h, s, imH, masks.dtype);          // [k, H]
+
+        // Horizontal pass: every source row at the image columns: [k, S, W] = v[x0]*w0 + v[x1]*w1.
+        var ix0 = cols.I0.unsqueeze(1).expand(k, s, imW);
+        var ix1 = cols.I1.unsqueeze(1).expand(k, s, imW);
+        var horiz = masks.gather(2, ix0) * cols.W0.unsqueeze(1) + masks.gather(2, ix1) * cols.W1.unsqueeze(1);
+        // Vertical pass: [k, H, W] = t[y0]*w0 + t[y1]*w1.
+        var iy0 = rows.I0.unsqueeze(2).expand(k, imH, imW);
+        var iy1 = rows.I1.unsqueeze(2).expand(k, imH, imW);
+        var value = horiz.gather(1, iy0) * rows.W0.unsqueeze(2) + horiz.gather(1, iy1) * rows.W1.unsqueeze(2);
+        var inside = rows.Inside.unsqueeze(2).logical_and(cols.Inside.unsqueeze(1));
+        return value.masked_fill(inside.logical_not(), 0);
+    }
+
+    sealed record AxisWeights(Tensor I0, Tensor I1, Tensor W0, Tensor W1, Tensor Inside);
+
+    /// <summary>
+    /// For image coordinates 0..size−1 and each box starting at <paramref name="start"/> with integer length
+    /// <paramref name="length"/>: source indices and weights of align_corners=false bilinear resizing from
+    /// <paramref name="src"/> samples to <paramref name="length"/>, and whether the pixel lies inside the box.
+    /// </summary>
+    static AxisWeights Axis(Tensor start, Tensor length, long src, long size, ScalarType dtype)
+    {
+        var pos = arange(size, dtype: int64, device: start.device).unsqueeze(0);                   // [1, size]
+        var local = pos - start.unsqueeze(1);                                                       // [k, size]
+        var inside = local.ge(0).logical_and(local.lt(length.unsqueeze(1)));
+        // area_pixel_compute_scale / _source_index: scale = src/len (float), x = scale·(j + 0.5) − 0.5, ≥ 0.
+        var len = length.to(dtype);
+        var scale = full_like(len, src).div(len).unsqueeze(1);
+        var real = (scale * (local.clamp_min(0).to(dtype) + 0.5f) - 0.5f).clamp_min(0);
+        var i0 = real.floor().to(int64).clamp_max(src - 1);
+        var lambda = (real - i0.to(dtype)).clamp(0, 1);
+        var i1 = i0 + i0.lt(src - 1).to(int64);
+        return new AxisWeights(i0, i1, 1 - lambda, lambda, inside);
+    }
+
+    /// <summary>Scales boxes about their centres (torchvision's expand_boxes).</summary>
+    public static Tensor ExpandBoxes(Tensor boxes, double scale)
+    {
+        using var scope = NewDisposeScope();
+        var wHalf = (boxes[.., 2] - boxes[.., 0]) * 0.5f * (float)scale;
+        var hHalf = (boxes[.., 3] - boxes[.., 1]) * 0.5f * (float)scale;
+        var xc = (boxes[.., 2] + boxes[.., 0]) * 0.5f;
+        var yc = (boxes[.., 3] + boxes[.., 1]) * 0.5f;
+        return stack([xc - wHalf, yc - hHalf, xc + wHalf, yc + hHalf], 1).MoveToOuterDisposeScope();
+    }
+}

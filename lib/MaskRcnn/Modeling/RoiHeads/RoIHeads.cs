@@ -1,0 +1,298 @@
+using MaskRcnn.Modeling.Ops;
+using MaskRcnn.Modeling.Utils;
+using TorchSharp;
+using static TorchSharp.torch;
+using static TorchSharp.torch.nn;
+
+namespace MaskRcnn.Modeling.RoiHeads;
+
+/// <summary>RoI-head hyper-parameters (torchvision's names; defaults are torchvision's).</summary>
+public sealed record RoiHeadSettings(
+    double FgIouThresh = 0.5, double BgIouThresh = 0.5, int BatchSizePerImage = 512, double PositiveFraction = 0.25,
+    double[]? BboxRegWeights = null, double ScoreThresh = 0.05, double NmsThresh = 0.5, int DetectionsPerImg = 100,
+    int BoxPoolSize = 7, int MaskPoolSize = 14, int SamplingRatio = 2)
+{
+    public double[] RegWeights => BboxRegWeights ?? [10.0, 10.0, 5.0, 5.0];
+}
+
+/// <summary>Per-image detections in resized-image pixels (before mapping back to the original image).</summary>
+/// <param name="Boxes">[D, 4]</param>
+/// <param name="Scores">[D] softmax probability of the label</param>
+/// <param name="Labels">[D] int64 class index (≥ 1)</param>
+/// <param name="MaskProbs">[D, 1, 28, 28] sigmoid of the label's mask logits (null for box-only models)</param>
+public sealed record RoiDetections(Tensor Boxes, Tensor Scores, Tensor Labels, Tensor? MaskProbs);
+
+/// <summary>What the RoI heads produced; training extras are null in inference.</summary>
+/// <param name="Proposals">per image, the RoIs that were classified (sampled ones in training)</param>
+/// <param name="ClassLogits">[ΣR, K]</param>
+/// <param name="BoxRegression">[ΣR, 4K] deltas w.r.t. the RoIs (weights 10, 10, 5, 5)</param>
+/// <param name="Detections">per image (inference)</param>
+/// <param name="MaskLogits">[D or P, K, 28, 28]</param>
+/// <param name="Labels">training: per image sampled RoI labels (0 = background)</param>
+/// <param name="MatchedIdxs">training: per image GT index of each sampled RoI</param>
+/// <param name="RegressionTargets">training: per image [R, 4] encoded GT boxes</param>
+/// <param name="MaskProposals">training: per image positive RoIs used by the mask branch</param>
+/// <param name="MaskTargets">training: [P, 28, 28] GT masks cropped to the positive RoIs</param>
+public sealed record RoiHeadsOutput(
+    IReadOnlyList<Tensor> Proposals, Tensor ClassLogits, Tensor BoxRegression,
+    IReadOnlyList<RoiDetections> Detections, Tensor? MaskLogits, IReadOnlyDictionary<string, Tensor> Losses,
+    IReadOnlyList<Tensor>? Labels = null, IReadOnlyList<Tensor>? MatchedIdxs = null,
+    IReadOnlyList<Tensor>? RegressionTargets = null, IReadOnlyList<Tensor>? MaskProposals = null, Tensor? MaskTargets = null);
+
+/// <summary>Ground truth of one image for training, in resized-image pixels.</summary>
+/// <param name="Boxes">[G, 4] float</param>
+/// <param name="Labels">[G] int64 (≥ 1)</param>
+/// <param name="Masks">[G, H, W] uint8/bool, at the resized image size</param>
+public sealed record TargetTensors(Tensor Boxes, Tensor Labels, Tensor Masks);
+
+/// <summary>
+/// The second stage (Fast R-CNN box head + Mask R-CNN mask head), as torchvision's RoIHeads: RoIAlign the
+/// proposals from the FPN levels, classify and refine them, and predict a 28×28 mask per detection.
+/// Training samples 512 RoIs per image (25 % positives, GT boxes added as proposals) and returns
+/// loss_classifier (cross-entropy), loss_box_reg (smooth-L1, β = 1/9, on the GT class) and loss_mask (BCE on
+/// the GT class's mask); inference applies softmax, per-class box decoding, clipping, the score threshold,
+/// small-box removal, per-class NMS and the detections-per-image limit.
+/// </summary>
+public sealed class RoIHeads : Module
+{
+    readonly TwoMLPHead box_head;
+    readonly FastRCNNPredictor box_predictor;
+    readonly MaskRCNNHeads? mask_head;
+    readonly MaskRCNNPredictor? mask_predictor;
+
+    public RoiHeadSettings Settings { get; }
+    public MultiScaleRoIAlign BoxRoiPool { get; }
+    public MultiScaleRoIAlign MaskRoiPool { get; }
+    public BoxCoder BoxCoder { get; }
+    public Matcher ProposalMatcher { get; }
+    public BalancedPositiveNegativeSampler Sampler { get; }
+    public bool HasMask => mask_head is not null;
+    public TwoMLPHead BoxHead => box_head;
+    public FastRCNNPredictor BoxPredictor => box_predictor;
+    public MaskRCNNHeads? MaskHead => mask_head;
+    public MaskRCNNPredictor? MaskPredictor => mask_predictor;
+
+    public RoIHeads(long numClasses, long inChannels, long representationSize, IReadOnlyList<long> maskLayers,
+                    long maskDilation, RoiHeadSettings settings, bool withMask = true) : base(nameof(RoIHeads))
+    {
+        Settings = settings;
+        BoxRoiPool = new MultiScaleRoIAlign(settings.BoxPoolSize, settings.SamplingRatio);
+        MaskRoiPool = new MultiScaleRoIAlign(settings.MaskPoolSize, settings.SamplingRatio);
+        box_head = new TwoMLPHead(inChannels * settings.BoxPoolSize * settings.BoxPoolSize, representationSize);
+        box_predictor = new FastRCNNPredictor(representationSize, numClasses);
+        if (withMask)
+        {
+            mask_head = new MaskRCNNHeads(inChannels, maskLayers, maskDilation);
+            mask_predictor = new MaskRCNNPredictor(maskLayers[^1], 256, numClasses);
+        }
+        BoxCoder = new BoxCoder(settings.RegWeights);
+        ProposalMatcher = new Matcher(settings.FgIouThresh, settings.BgIouThresh, allowLowQualityMatches: false);
+        Sampler = new BalancedPositiveNegativeSampler(settings.BatchSizePerImage, settings.PositiveFraction);
+        RegisterComponents();
+    }
+
+    /// <param name="features">the pooled FPN levels '0'..'3', finest first</param>
+    /// <param name="proposals">per image [P_i, 4] from the RPN</param>
+    /// <param name="imageSizes">per image (h, w) after resizing</param>
+    /// <param name="targets">per image ground truth (training only)</param>
+    public RoiHeadsOutput Forward(Tensor[] features, IReadOnlyList<Tensor> proposals, IReadOnlyList<(long H, long W)> imageSizes,
+                                  IReadOnlyList<TargetTensors>? targets = null)
+    {
+        using var scope = NewDisposeScope();
+        IReadOnlyList<Tensor>? labels = null, matchedIdxs = null, regressionTargets = null;
+        if (training)
+        {
+            if (targets is null) throw new ArgumentException("targets should not be None in training");
+            (proposals, matchedIdxs, labels, regressionTargets) = SelectTrainingSamples(proposals, targets);
+        }
+
+        var boxFeatures = box_head.call(BoxRoiPool.Forward(features, proposals, imageSizes));
+        var (classLogits, boxRegression) = box_predictor.call(boxFeatures);
+
+        var losses = new Dictionary<string, Tensor>();
+        var detections = new List<RoiDetections>();
+        Tensor? maskLogits = null, maskTargets = null;
+        List<Tensor>? maskProposals = null;
+        if (training)
+        {
+            var (lossCls, lossBox) = FastRcnnLoss(classLogits, boxRegression, labels!, regressionTargets!);
+            losses["loss_classifier"] = lossCls;
+            losses["loss_box_reg"] = lossBox;
+        }
+        else
+        {
+            detections = PostprocessDetections(classLogits, boxRegression, proposals, imageSizes).Detections;
+        }
+
+        if (HasMask)
+        {
+            if (training)
+            {
+                maskProposals = [];
+                var posMatched = new List<Tensor>();
+                for (int i = 0; i < proposals.Count; i++)
+                {
+                    var pos = nonzero(labels![i].gt(0)).view(-1);
+                    maskProposals.Add(proposals[i][pos]);
+                    posMatched.Add(matchedIdxs![i][pos]);
+                }
+                maskLogits = MaskLogits(features, maskProposals, imageSizes);
+                (losses["loss_mask"], maskTargets) = MaskRcnnLoss(maskLogits, maskProposals, targets!, posMatched);
+            }
+            else
+            {
+                var boxes = detections.Select(d => d.Boxes).ToArray();
+                maskLogits = MaskLogits(features, boxes, imageSizes);
+                var probs = MaskInference(maskLogits, detections.Select(d => d.Labels).ToArray());
+                detections = detections.Select((d, i) => d with { MaskProbs = probs[i] }).ToList();
+            }
+        }
+
+        return new RoiHeadsOutput(
+            Out(proposals), classLogits.MoveToOuterDisposeScope(), boxRegression.MoveToOuterDisposeScope(),
+            detections.Select(d => new RoiDetections(d.Boxes.MoveToOuterDisposeScope(), d.Scores.MoveToOuterDisposeScope(),
+                d.Labels.MoveToOuterDisposeScope(), d.MaskProbs?.MoveToOuterDisposeScope())).ToArray(),
+            maskLogits?.MoveToOuterDisposeScope(),
+            losses.ToDictionary(kv => kv.Key, kv => kv.Value.MoveToOuterDisposeScope()),
+            labels is null ? null : Out(labels), matchedIdxs is null ? null : Out(matchedIdxs),
+            regressionTargets is null ? null : Out(regressionTargets),
+            maskProposals is null ? null : Out(maskProposals), maskTargets?.MoveToOuterDisposeScope());
+    }
+
+    static Tensor[] Out(IEnumerable<Tensor> ts) => ts.Select(t => t.MoveToOuterDisposeScope()).ToArray();
+
+    /// <summary>The mask branch on the given boxes: [ΣN, K, 28, 28] logits.</summary>
+    public Tensor MaskLogits(Tensor[] features, IReadOnlyList<Tensor> boxes, IReadOnlyList<(long H, long W)> imageSizes)
+    {
+        if (mask_head is null || mask_predictor is null) throw new InvalidOperationException("this model has no mask branch");
+        using var scope = NewDisposeScope();
+        var maskFeatures = mask_head.call(MaskRoiPool.Forward(features, boxes, imageSizes));
+        return mask_predictor.call(maskFeatures).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Sigmoid of each detection's own-class mask logits, split per image: [D_i, 1, 28, 28].</summary>
+    public static Tensor[] MaskInference(Tensor maskLogits, IReadOnlyList<Tensor> labels)
+    {
+        using var scope = NewDisposeScope();
+        var all = cat(labels.ToArray(), 0);
+        var probs = maskLogits.sigmoid()[arange(all.shape[0], device: all.device), all].unsqueeze(1);
+        return probs.split(labels.Select(l => l.shape[0]).ToArray(), 0).Select(t => t.MoveToOuterDisposeScope()).ToArray();
+    }
+
+    /// <summary>Adds GT boxes to the proposals, matches (IoU ≥ 0.5 foreground), samples and encodes targets.</summary>
+    public (List<Tensor> Proposals, List<Tensor> MatchedIdxs, List<Tensor> Labels, List<Tensor> RegressionTargets)
+        SelectTrainingSamples(IReadOnlyList<Tensor> proposals, IReadOnlyList<TargetTensors> targets)
+    {
+        using var scope = NewDisposeScope();
+        var dtype = proposals[0].dtype;
+        var device = proposals[0].device;
+        var gtBoxes = targets.Select(t => t.Boxes.to(dtype)).ToArray();
+        var props = proposals.Select((p, i) => cat([p, gtBoxes[i]], 0)).ToList();
+
+        var matched = new List<Tensor>();
+        var labels = new List<Tensor>();
+        for (int i = 0; i < props.Count; i++)
+        {
+            if (gtBoxes[i].numel() == 0)
+            {
+                matched.Add(zeros(props[i].shape[0], dtype: int64, device: device));
+                labels.Add(zeros(props[i].shape[0], dtype: int64, device: device));
+                continue;
+            }
+            var m = ProposalMatcher.Match(BoxOps.BoxIou(gtBoxes[i], props[i]));
+            var clamped = m.clamp_min(0);
+            var l = targets[i].Labels.to(int64)[clamped];
+            l = l.masked_fill(m.eq(Matcher.BelowLowThreshold), 0).masked_fill(m.eq(Matcher.BetweenThresholds), -1);
+            matched.Add(clamped);
+            labels.Add(l);
+        }
+
+        var (pos, neg) = Sampler.Sample(labels);
+        var regression = new List<Tensor>();
+        for (int i = 0; i < props.Count; i++)
+        {
+            var sampled = nonzero(pos[i].logical_or(neg[i])).view(-1);
+            props[i] = props[i][sampled];
+            labels[i] = labels[i][sampled];
+            matched[i] = matched[i][sampled];
+            var gt = gtBoxes[i].numel() == 0 ? zeros(1, 4, dtype: dtype, device: device) : gtBoxes[i];
+            regression.Add(BoxCoder.Encode(gt[matched[i]], props[i]));
+        }
+        return (Out(props).ToList(), Out(matched).ToList(), Out(labels).ToList(), Out(regression).ToList());
+    }
+
+    /// <summary>Cross-entropy over sampled RoIs; smooth-L1 (β = 1/9) on the GT class's deltas of positives, over the RoI count.</summary>
+    public static (Tensor Classifier, Tensor BoxReg) FastRcnnLoss(Tensor classLogits, Tensor boxRegression,
+        IReadOnlyList<Tensor> labels, IReadOnlyList<Tensor> regressionTargets)
+    {
+        using var scope = NewDisposeScope();
+        var l = cat(labels.ToArray(), 0);
+        var targets = cat(regressionTargets.ToArray(), 0);
+        var classification = functional.cross_entropy(classLogits, l);
+        var pos = nonzero(l.gt(0)).view(-1);
+        long n = classLogits.shape[0];
+        var reg = boxRegression.reshape(n, -1, 4);
+        var boxLoss = functional.smooth_l1_loss(reg[pos, l[pos]], targets[pos], reduction: Reduction.Sum, beta: 1.0 / 9) / l.numel();
+        return (classification.MoveToOuterDisposeScope(), boxLoss.MoveToOuterDisposeScope());
+    }
+
+    /// <summary>BCE between the GT class's mask logits and the GT masks cropped to the positive RoIs.</summary>
+    public static (Tensor Loss, Tensor Targets) MaskRcnnLoss(Tensor maskLogits, IReadOnlyList<Tensor> proposals,
+        IReadOnlyList<TargetTensors> targets, IReadOnlyList<Tensor> matchedIdxs)
+    {
+        using var scope = NewDisposeScope();
+        int m = (int)maskLogits.shape[^1];
+        var labels = cat(targets.Select((t, i) => t.Labels.to(int64)[matchedIdxs[i]]).ToArray(), 0);
+        var maskTargets = cat(targets.Select((t, i) =>
+            MaskOps.ProjectMasksOnBoxes(t.Masks, proposals[i], matchedIdxs[i], m)).ToArray(), 0);
+        Tensor loss = maskTargets.numel() == 0
+            ? maskLogits.sum() * 0
+            : functional.binary_cross_entropy_with_logits(maskLogits[arange(labels.shape[0], device: labels.device), labels], maskTargets);
+        return (loss.MoveToOuterDisposeScope(), maskTargets.MoveToOuterDisposeScope());
+    }
+
+    /// <summary>Detections and the intermediate sets the inspection notebooks draw.</summary>
+    /// <param name="Detections">final, per image</param>
+    /// <param name="Decoded">per image [R, K, 4] refined boxes for every class (clipped)</param>
+    /// <param name="Probabilities">per image [R, K] softmax</param>
+    /// <param name="AboveThreshold">per image (boxes, scores, labels) after the score threshold and small-box removal, before NMS</param>
+    public sealed record Postprocessed(List<RoiDetections> Detections, IReadOnlyList<Tensor> Decoded,
+        IReadOnlyList<Tensor> Probabilities, IReadOnlyList<RoiDetections> AboveThreshold);
+
+    /// <summary>torchvision's postprocess_detections, keeping the intermediate sets.</summary>
+    public Postprocessed PostprocessDetections(Tensor classLogits, Tensor boxRegression, IReadOnlyList<Tensor> proposals,
+        IReadOnlyList<(long H, long W)> imageSizes, double? scoreThresh = null)
+    {
+        using var scope = NewDisposeScope();
+        long numClasses = classLogits.shape[^1];
+        var perImage = proposals.Select(p => p.shape[0]).ToArray();
+        var predBoxes = BoxCoder.Decode(boxRegression, cat(proposals.ToArray(), 0)).split(perImage, 0);
+        var predScores = functional.softmax(classLogits, -1).split(perImage, 0);
+        double thresh = scoreThresh ?? Settings.ScoreThresh;
+
+        var detections = new List<RoiDetections>();
+        var decoded = new List<Tensor>();
+        var above = new List<RoiDetections>();
+        for (int i = 0; i < proposals.Count; i++)
+        {
+            var boxes = BoxOps.ClipBoxesToImage(predBoxes[i], imageSizes[i].H, imageSizes[i].W);
+            var scores = predScores[i];
+            var labels = arange(numClasses, device: classLogits.device).view(1, -1).expand_as(scores);
+            decoded.Add(boxes);
+            // Drop the background column, then one candidate per (RoI, class).
+            var b = boxes[.., 1..].reshape(-1, 4);
+            var s = scores[.., 1..].reshape(-1);
+            var l = labels[.., 1..].reshape(-1);
+            var keep = nonzero(s.gt(thresh)).view(-1);
+            (b, s, l) = (b[keep], s[keep], l[keep]);
+            keep = BoxOps.RemoveSmallBoxes(b, 1e-2);
+            (b, s, l) = (b[keep], s[keep], l[keep]);
+            above.Add(new RoiDetections(b, s, l, null));
+            keep = Nms.Batched(b, s, l, Settings.NmsThresh);
+            keep = keep.narrow(0, 0, Math.Min(Settings.DetectionsPerImg, keep.shape[0]));
+            detections.Add(new RoiDetections(b[keep], s[keep], l[keep], null));
+        }
+        static RoiDetections O(RoiDetections d) => new(d.Boxes.MoveToOuterDisposeScope(), d.Scores.MoveToOuterDisposeScope(), d.Labels.MoveToOuterDisposeScope(), null);
+        return new Postprocessed(detections.Select(O).ToList(), Out(decoded), Out(predScores), above.Select(O).ToArray());
+    }
+}
