@@ -13,13 +13,17 @@ static class Fixtures
 
     public static string Dir => Path.Combine(TestSupport.RepoRoot, "tests", "fixtures");
 
-    public static IReadOnlyDictionary<string, Tensor> Load(string file) => Cache.GetOrAdd(file, f =>
+    public static IReadOnlyDictionary<string, Tensor> Load(string file) =>
+        Cache.GetOrAdd(file, f => LoadFrom(Path.Combine(Dir, f)));
+
+    /// <summary>A torch.save'd dict of tensors, from any path (not cached).</summary>
+    public static Dictionary<string, Tensor> LoadFrom(string path)
     {
-        Hashtable table = PyTorchUnpickler.UnpickleStateDict(Path.Combine(Dir, f));
+        Hashtable table = PyTorchUnpickler.UnpickleStateDict(path);
         var dict = new Dictionary<string, Tensor>();
         foreach (DictionaryEntry e in table) dict[(string)e.Key] = ((Tensor)e.Value!).DetachFromDisposeScope();
         return dict;
-    });
+    }
 
     public static Tensor Get(string file, string key) =>
         Load(file).TryGetValue(key, out var t) ? t : throw new KeyNotFoundException($"{file} has no '{key}'");

@@ -9,6 +9,7 @@ static class Verbs
     public static IEnumerable<Command> All() =>
     [
         VersionVerb.Create(),
+        PredictVerb.Create(),
     ];
 
     /// <summary>

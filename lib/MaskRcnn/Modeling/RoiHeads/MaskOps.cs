@@ -90,14 +90,15 @@ public static class MaskOps
         var pos = arange(size, dtype: int64, device: start.device).unsqueeze(0);                   // [1, size]
         var local = pos - start.unsqueeze(1);                                                       // [k, size]
         var inside = local.ge(0).logical_and(local.lt(length.unsqueeze(1)));
-        // area_pixel_compute_scale / _source_index: scale = src/len (float), x = scale·(j + 0.5) − 0.5, ≥ 0.
+        // As torch 1.13's upsample_bilinear2d (the reference torchvision 0.14 runs on): scale = src/len in
+        // float, the source index scale·(j + 0.5) − 0.5 (clamped at 0) and λ in double, weights stored as float.
         var len = length.to(dtype);
-        var scale = full_like(len, src).div(len).unsqueeze(1);
-        var real = (scale * (local.clamp_min(0).to(dtype) + 0.5f) - 0.5f).clamp_min(0);
+        var scale = full_like(len, src).div(len).to(float64).unsqueeze(1);
+        var real = (scale * (local.clamp_min(0).to(float64) + 0.5) - 0.5).clamp_min(0);
         var i0 = real.floor().to(int64).clamp_max(src - 1);
-        var lambda = (real - i0.to(dtype)).clamp(0, 1);
+        var lambda = (real - i0.to(float64)).clamp(0, 1);
         var i1 = i0 + i0.lt(src - 1).to(int64);
-        return new AxisWeights(i0, i1, 1 - lambda, lambda, inside);
+        return new AxisWeights(i0, i1, (1 - lambda).to(dtype), lambda.to(dtype), inside);
     }
 
     /// <summary>Scales boxes about their centres (torchvision's expand_boxes).</summary>

@@ -1,7 +1,7 @@
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace MaskRcnn.Modeling;
+namespace MaskRcnn;
 
 /// <summary>Small conveniences over TorchSharp used across the model code.</summary>
 public static class TensorExtensions

@@ -1,0 +1,73 @@
+using System.CommandLine;
+using System.Diagnostics;
+using MaskRcnn.Config;
+using MaskRcnn.Data;
+using MaskRcnn.Data.Coco;
+using MaskRcnn.Inference;
+using MaskRcnn.Runtime;
+using MaskRcnn.Weights;
+using TorchSharp;
+
+namespace MaskRcnn.Cli.Verbs;
+
+/// <summary>
+/// <c>maskrcnn predict --weights FILE [--arch A] [--num-classes N] [--min-size N] [--max-size N]
+/// [--score-threshold F] [--device D] --image FILE... [--coco-json OUT]</c>
+/// </summary>
+static class PredictVerb
+{
+    public static Command Create()
+    {
+        var weights = new Option<string>("--weights") { Description = "weights: torchvision .pth/.safetensors state dict", Required = true };
+        var arch = new Option<string?>("--arch") { Description = "resnet18-fpn | resnet34-fpn | resnet50-fpn | resnet101-fpn (default: read from the weights)" };
+        var numClasses = new Option<int?>("--num-classes") { Description = "classes incl. background (default: read from the weights)" };
+        var minSize = new Option<int?>("--min-size") { Description = "short-side resize target (default 800)" };
+        var maxSize = new Option<int?>("--max-size") { Description = "long-side limit (default 1333)" };
+        var score = new Option<double?>("--score-threshold") { Description = "minimum detection score (default 0.05)" };
+        var device = new Option<string>("--device") { Description = "cpu, cuda, cuda:N or auto", DefaultValueFactory = _ => "cpu" };
+        var threads = new Option<int>("--threads") { Description = "libtorch threads (0: default)" };
+        var images = new Option<string[]>("--image") { Description = "image file(s)", Required = true, AllowMultipleArgumentsPerToken = true };
+        var cocoJson = new Option<string?>("--coco-json") { Description = "write COCO detection results (RLE masks) here" };
+
+        var cmd = new Command("predict", "Detect and segment lesions in images; print a summary and optionally write COCO results.")
+        {
+            weights, arch, numClasses, minSize, maxSize, score, device, threads, images, cocoJson,
+        };
+        cmd.SetAction(r => Verbs.Run(() =>
+        {
+            TorchEnvironment.Initialize(r.GetValue(threads));
+            var dev = TorchEnvironment.ResolveDevice(r.GetValue(device));
+            var config = new MaskRcnnConfig();
+            if (r.GetValue(minSize) is int mn) config = config with { MinSize = [mn], MaxSize = Math.Max(mn, config.MaxSize) };
+            if (r.GetValue(maxSize) is int mx) config = config with { MaxSize = mx };
+            if (r.GetValue(score) is double s) config = config with { BoxScoreThresh = s };
+
+            var (model, _) = ModelLoader.FromStateDictFile(r.GetValue(weights)!, config, r.GetValue(arch), r.GetValue(numClasses));
+            using var _model = model;
+            model.to(dev);
+            var results = new List<CocoDetectionResult>();
+            foreach (var path in r.GetValue(images)!)
+            {
+                using var scope = torch.NewDisposeScope();
+                var image = ImageIO.ReadTensor(path);
+                var sw = Stopwatch.StartNew();
+                using var detections = model.Predict(image);
+                var elapsed = sw.Elapsed.TotalSeconds;
+                Console.WriteLine($"{path}: {detections.Count} detections in {elapsed:F2} s");
+                var (boxes, labels, scores) = detections.ToArrays();
+                for (int i = 0; i < Math.Min(boxes.Length, 10); i++)
+                    Console.WriteLine($"  {model.Config.ClassName(labels[i]),-12} {scores[i]:F3}  [{string.Join(", ", boxes[i].Select(v => v.ToString("F1")))}]");
+                if (boxes.Length > 10) Console.WriteLine($"  … {boxes.Length - 10} more");
+                if (r.GetValue(cocoJson) is not null)
+                    results.AddRange(CocoExport.ToResults(detections, CocoResults.Id(Path.GetFileName(path))));
+            }
+            if (r.GetValue(cocoJson) is string outPath)
+            {
+                CocoResults.Write(outPath, results);
+                Console.WriteLine($"wrote {results.Count} results to {outPath}");
+            }
+            return 0;
+        }));
+        return cmd;
+    }
+}
