@@ -10,6 +10,7 @@ static class Verbs
     [
         VersionVerb.Create(),
         PredictVerb.Create(),
+        InspectDataVerb.Create(),
     ];
 
     /// <summary>

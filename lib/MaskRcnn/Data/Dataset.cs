@@ -1,0 +1,181 @@
+using MaskRcnn.Data.Coco;
+using MaskRcnn.Data.Via;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace MaskRcnn.Data;
+
+/// <summary>One object instance: a class and its outline (a VIA shape) or an explicit mask (COCO RLE, BUSI).</summary>
+public sealed record Instance(int ClassId, string ClassName, ViaShape? Shape, RleMask? Mask, int RegionIndex = -1)
+{
+    /// <summary>The instance mask at image resolution, row-major.</summary>
+    public byte[] Rasterize(int width, int height)
+    {
+        if (Mask is not null)
+        {
+            if (Mask.Width != width || Mask.Height != height)
+                throw new MaskRcnnException($"mask is {Mask.Width}×{Mask.Height} but the image is {width}×{height}");
+            using var t = Rle.Decode(Mask);
+            return t.to(ScalarType.Byte).contiguous().data<byte>().ToArray();
+        }
+        return Shape is null ? new byte[(long)width * height] : Rasterizer.Rasterize(Shape, width, height);
+    }
+}
+
+/// <summary>An image file and its instances. Boxes and masks are in this image's pixels.</summary>
+public sealed record AnnotatedImage(string FileName, string Path, int Width, int Height, IReadOnlyList<Instance> Instances)
+{
+    /// <summary>Image-level class for the clinical confusion matrix: "normal" without lesions, else the most severe (highest id) class.</summary>
+    public string ImageClass(IReadOnlyList<string> classes) =>
+        Instances.Count == 0 ? "normal" : classes[Instances.Max(i => i.ClassId) - 1];
+}
+
+/// <summary>A model-ready sample: image [3, H, W] float in [0, 1]; boxes [N, 4] (x1, y1, x2, y2, x2/y2 exclusive pixel extents); labels [N] int64; masks [N, H, W] uint8.</summary>
+public sealed record Sample(Tensor Image, Tensor Boxes, Tensor Labels, Tensor Masks, AnnotatedImage Source) : IDisposable
+{
+    public void Dispose() { Image.Dispose(); Boxes.Dispose(); Labels.Dispose(); Masks.Dispose(); }
+}
+
+/// <summary>A set of annotated images with its class list (index 0 = background, not listed).</summary>
+public sealed class Dataset(string name, IReadOnlyList<string> classes, IReadOnlyList<AnnotatedImage> images, IReadOnlyList<ViaProblem> problems)
+{
+    public string Name { get; } = name;
+    public IReadOnlyList<string> Classes { get; } = classes;
+    public IReadOnlyList<AnnotatedImage> Images { get; } = images;
+    public IReadOnlyList<ViaProblem> Problems { get; } = problems;
+    public int Count => Images.Count;
+
+    /// <summary>A deterministic shuffle of the image indices for an epoch.</summary>
+    public int[] Order(int epoch, int seed)
+    {
+        var order = Enumerable.Range(0, Count).ToArray();
+        new Random(HashCode.Combine(seed, epoch) & int.MaxValue).Shuffle(order);   // System.Random(seed) is stable across .NET versions
+        return order;
+    }
+
+    /// <summary>Decodes image <paramref name="index"/> and rasterises its instances; applies <paramref name="augment"/> when given.</summary>
+    public Sample Load(int index, Augmenter? augment = null, int augmentSeed = 0, long maxPixels = ImageIO.DefaultMaxPixels)
+    {
+        var item = Images[index];
+        using var scope = NewDisposeScope();
+        var image = ImageIO.ReadTensor(item.Path, maxPixels);
+        if (image.shape[1] != item.Height || image.shape[2] != item.Width)
+            throw new MaskRcnnException($"{item.Path}: image is {image.shape[2]}×{image.shape[1]} but was annotated as {item.Width}×{item.Height}");
+        int n = item.Instances.Count;
+        var masks = n == 0
+            ? zeros(new long[] { 0, item.Height, item.Width }, dtype: ScalarType.Byte)
+            : stack(item.Instances.Select(i => tensor(i.Rasterize(item.Width, item.Height), new long[] { item.Height, item.Width })).ToArray());
+        var labels = tensor(item.Instances.Select(i => (long)i.ClassId).ToArray(), dtype: int64);
+        var sample = new Sample(image, MasksToBoxes(masks), labels, masks, item);
+        if (augment is not null) sample = augment.Apply(sample, augmentSeed);
+        return new Sample(sample.Image.MoveToOuterDisposeScope(), sample.Boxes.MoveToOuterDisposeScope(),
+            sample.Labels.MoveToOuterDisposeScope(), sample.Masks.MoveToOuterDisposeScope(), item);
+    }
+
+    /// <summary>Tight boxes of masks [N, H, W] → [N, 4] float (x1, y1, x2 + 1, y2 + 1): the pixels' outer edges.</summary>
+    public static Tensor MasksToBoxes(Tensor masks)
+    {
+        long n = masks.shape[0];
+        if (n == 0) return zeros(0, 4);
+        using var scope = NewDisposeScope();
+        var any = masks.ne(0);
+        var rows = any.any(2);   // [N, H]
+        var cols = any.any(1);   // [N, W]
+        var h = masks.shape[1]; var w = masks.shape[2];
+        var ry = arange(h, dtype: float32); var cx = arange(w, dtype: float32);
+        var big = 1e9f;
+        var y1 = where(rows, ry, big).amin(1); var y2 = where(rows, ry, -big).amax(1) + 1;
+        var x1 = where(cols, cx, big).amin(1); var x2 = where(cols, cx, -big).amax(1) + 1;
+        return stack([x1, y1, x2, y2], 1).MoveToOuterDisposeScope();
+    }
+}
+
+/// <summary>Builds datasets from VIA files and data folders.</summary>
+public static class DatasetLoader
+{
+    /// <summary>The annotation file name of a data-folder split (matterport's balloon convention).</summary>
+    public const string AnnotationFile = "via_region_data.json";
+    public static readonly string[] Splits = ["train", "val", "test"];
+
+    /// <summary>DIR/SPLIT/via_region_data.json with its images beside it.</summary>
+    public static Dataset LoadSplit(string dataDir, string split, LabelOptions? labels = null, long maxPixels = ImageIO.DefaultMaxPixels)
+    {
+        string dir = System.IO.Path.Combine(dataDir, split);
+        string file = System.IO.Path.Combine(dir, AnnotationFile);
+        if (!File.Exists(file))
+            throw new MaskRcnnException($"{dataDir}: no '{split}' split ({file} not found); a data folder holds {string.Join(", ", Splits.Select(s => s + "/" + AnnotationFile))}");
+        return FromVia(file, dir, labels, maxPixels, $"{System.IO.Path.GetFileName(System.IO.Path.GetFullPath(dataDir).TrimEnd('/'))}/{split}");
+    }
+
+    /// <summary>
+    /// Loads a VIA file: resolves labels, reads each image's size from its file, rasterisability checks.
+    /// Images that are missing or unreadable, and regions that cannot be used, are left out and reported
+    /// in <see cref="Dataset.Problems"/>; an unusable file is a <see cref="ViaFormatException"/>.
+    /// </summary>
+    public static Dataset FromVia(string annotationFile, string? imagesDir = null, LabelOptions? labels = null,
+                                  long maxPixels = ImageIO.DefaultMaxPixels, string? name = null)
+    {
+        imagesDir ??= System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(annotationFile))!;
+        return FromDocument(ViaReader.Read(annotationFile), imagesDir, labels, maxPixels, name);
+    }
+
+    /// <summary>As <see cref="FromVia"/>, for an already parsed document.</summary>
+    public static Dataset FromDocument(ViaDocument doc, string imagesDir, LabelOptions? labels = null,
+                                      long maxPixels = ImageIO.DefaultMaxPixels, string? name = null)
+    {
+        labels ??= LabelOptions.Default;
+        string annotationFile = doc.Source;
+        var problems = doc.Problems.ToList();
+        string? key = LabelResolver.DetectLabelKey(doc, labels);
+        var known = LabelResolver.KnownNames(labels);
+        var images = new List<AnnotatedImage>();
+        foreach (var entry in doc.Images)
+        {
+            string? path = ResolveImage(imagesDir, entry.FileName);
+            if (path is null) { problems.Add(new ViaProblem(entry.FileName, null, $"image file not found in {imagesDir}; image skipped")); continue; }
+            ImageSize size;
+            try
+            {
+                size = ImageIO.ReadSize(path);
+                if (size.Pixels > maxPixels) { problems.Add(new ViaProblem(entry.FileName, null, $"{size.Width}×{size.Height} exceeds the pixel limit {maxPixels:N0}; image skipped")); continue; }
+            }
+            catch (ImageReadException e) { problems.Add(new ViaProblem(entry.FileName, null, e.Message + "; image skipped")); continue; }
+
+            var instances = new List<Instance>();
+            foreach (var region in entry.Regions)
+            {
+                if (region.Shape is null) continue;   // the reader already reported why
+                if (!region.Shape.HasArea) { problems.Add(new ViaProblem(entry.FileName, region.Index, $"{region.ShapeName} has no area; skipped")); continue; }
+                var (classId, problem) = LabelResolver.Resolve(region, key, labels, known);
+                if (classId is null)
+                {
+                    if (labels.Unlabeled == UnlabeledPolicy.Error)
+                        throw new ViaFormatException($"{annotationFile}: {entry.FileName} region {region.Index}: {problem}");
+                    problems.Add(new ViaProblem(entry.FileName, region.Index, problem + "; region skipped"));
+                    continue;
+                }
+                var (x1, y1, x2, y2) = region.Shape.Bounds;
+                if (x1 < 0 || y1 < 0 || x2 > size.Width - 1 || y2 > size.Height - 1)
+                    problems.Add(new ViaProblem(entry.FileName, region.Index, $"{region.ShapeName} extends outside the {size.Width}×{size.Height} image; clipped"));
+                var instance = new Instance(classId.Value, labels.Classes[classId.Value - 1], region.Shape, null, region.Index);
+                if (Rasterizer.BoundingBox(instance.Rasterize(size.Width, size.Height), size.Width, size.Height) is null)
+                {
+                    problems.Add(new ViaProblem(entry.FileName, region.Index, $"{region.ShapeName} covers no pixel centre inside the image; skipped"));
+                    continue;
+                }
+                instances.Add(instance);
+            }
+            images.Add(new AnnotatedImage(entry.FileName, path, size.Width, size.Height, instances));
+        }
+        return new Dataset(name ?? System.IO.Path.GetFileName(annotationFile), labels.Classes, images, problems);
+    }
+
+    /// <summary>DIR/name, else DIR/basename(name) (VIA entries often carry paths from the annotator's machine).</summary>
+    public static string? ResolveImage(string dir, string fileName)
+    {
+        string direct = System.IO.Path.Combine(dir, fileName);
+        if (File.Exists(direct)) return direct;
+        string bare = System.IO.Path.Combine(dir, System.IO.Path.GetFileName(fileName.Replace('\\', '/')));
+        return File.Exists(bare) ? bare : null;
+    }
+}
