@@ -213,7 +213,7 @@ public static class ViaReader
         var viewToFile = new Dictionary<string, string>();
         if (obj["view"] is JsonObject views)
             foreach (var (vid, v) in views)
-                if ((v as JsonObject)?["fid_list"] is JsonArray fl && fl.Count > 0) viewToFile[vid] = fl[0]!.ToString();
+                if ((v as JsonObject)?["fid_list"] is JsonArray fl && fl.Count > 0 && fl[0] is JsonNode first) viewToFile[vid] = first.ToString();
 
         var regionsByFile = files.ToDictionary(kv => kv.Key, _ => new List<ViaRegion>());
         foreach (var (mid, m) in metadata)
