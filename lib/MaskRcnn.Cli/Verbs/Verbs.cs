@@ -11,6 +11,7 @@ static class Verbs
         VersionVerb.Create(),
         PredictVerb.Create(),
         InspectDataVerb.Create(),
+        GeneratePhantomsVerb.Create(),
     ];
 
     /// <summary>

@@ -1,0 +1,32 @@
+using System.CommandLine;
+using MaskRcnn.Data.Phantoms;
+
+namespace MaskRcnn.Cli.Verbs;
+
+/// <summary><c>maskrcnn generate-phantoms --out DIR --seed S [--train N --val N --test N --size PX]</c></summary>
+static class GeneratePhantomsVerb
+{
+    public static Command Create()
+    {
+        var outDir = new Option<string>("--out") { Description = "data folder to write (train/, val/, test/)", Required = true };
+        var seed = new Option<ulong>("--seed") { Description = "random seed (same seed → same bytes)", Required = true };
+        var train = new Option<int>("--train") { Description = "training images", DefaultValueFactory = _ => 120 };
+        var val = new Option<int>("--val") { Description = "validation images", DefaultValueFactory = _ => 40 };
+        var test = new Option<int>("--test") { Description = "test images", DefaultValueFactory = _ => 40 };
+        var size = new Option<int>("--size") { Description = "image width = height in pixels", DefaultValueFactory = _ => 256 };
+        var cmd = new Command("generate-phantoms", "Generate synthetic breast-ultrasound images with benign/malignant lesions, annotated as VIA 2.x polygons.")
+        {
+            outDir, seed, train, val, test, size,
+        };
+        cmd.SetAction(r => Verbs.Run(() =>
+        {
+            if (r.GetValue(train) < 0 || r.GetValue(val) < 0 || r.GetValue(test) < 0) throw new ArgumentException("image counts must be ≥ 0");
+            var summary = PhantomDataset.Write(r.GetValue(outDir)!, r.GetValue(seed), r.GetValue(train), r.GetValue(val), r.GetValue(test), r.GetValue(size));
+            Console.WriteLine($"wrote {string.Join(", ", summary.Images.Select(kv => $"{kv.Key} {kv.Value}"))} images to {r.GetValue(outDir)}");
+            Console.WriteLine($"  lesions: {string.Join(", ", summary.Lesions.OrderBy(k => k.Key).Select(kv => $"{kv.Key} {kv.Value}"))}");
+            Console.WriteLine($"  images:  {string.Join(", ", summary.ImageClasses.OrderBy(k => k.Key).Select(kv => $"{kv.Key} {kv.Value}"))}");
+            return 0;
+        }));
+        return cmd;
+    }
+}
