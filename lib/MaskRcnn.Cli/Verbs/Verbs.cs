@@ -12,6 +12,8 @@ static class Verbs
         PredictVerb.Create(),
         InspectDataVerb.Create(),
         GeneratePhantomsVerb.Create(),
+        DataVerbs.ImportBusi(),
+        DataVerbs.ExportCoco(),
     ];
 
     /// <summary>
