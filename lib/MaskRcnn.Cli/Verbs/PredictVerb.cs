@@ -18,7 +18,7 @@ static class PredictVerb
 {
     public static Command Create()
     {
-        var weights = new Option<string>("--weights") { Description = "weights: torchvision .pth/.safetensors state dict", Required = true };
+        var weights = new Option<string>("--weights") { Description = "a run folder, our checkpoint, or a torchvision .pth/.safetensors state dict", Required = true };
         var arch = new Option<string?>("--arch") { Description = "resnet18-fpn | resnet34-fpn | resnet50-fpn | resnet101-fpn (default: read from the weights)" };
         var numClasses = new Option<int?>("--num-classes") { Description = "classes incl. background (default: read from the weights)" };
         var minSize = new Option<int?>("--min-size") { Description = "short-side resize target (default 800)" };
@@ -37,13 +37,16 @@ static class PredictVerb
         {
             TorchEnvironment.Initialize(r.GetValue(threads));
             var dev = TorchEnvironment.ResolveDevice(r.GetValue(device));
-            var config = new MaskRcnnConfig();
-            if (r.GetValue(minSize) is int mn) config = config with { MinSize = [mn], MaxSize = Math.Max(mn, config.MaxSize) };
-            if (r.GetValue(maxSize) is int mx) config = config with { MaxSize = mx };
-            if (r.GetValue(score) is double s) config = config with { BoxScoreThresh = s };
-
-            var (model, _) = ModelLoader.FromStateDictFile(r.GetValue(weights)!, config, r.GetValue(arch), r.GetValue(numClasses));
+            MaskRcnnConfig Adjust(MaskRcnnConfig config)
+            {
+                if (r.GetValue(minSize) is int mn) config = config with { MinSize = [mn], MaxSize = Math.Max(mn, config.MaxSize) };
+                if (r.GetValue(maxSize) is int mx) config = config with { MaxSize = mx };
+                if (r.GetValue(score) is double s) config = config with { BoxScoreThresh = s };
+                return config;
+            }
+            var (model, description) = ModelLoader.Load(r.GetValue(weights)!, Adjust, r.GetValue(arch), r.GetValue(numClasses));
             using var _model = model;
+            Console.WriteLine($"model: {description}");
             model.to(dev);
             var results = new List<CocoDetectionResult>();
             foreach (var path in r.GetValue(images)!)

@@ -14,6 +14,8 @@ static class Verbs
         GeneratePhantomsVerb.Create(),
         DataVerbs.ImportBusi(),
         DataVerbs.ExportCoco(),
+        TrainVerb.Create(),
+        EvaluateVerb.Create(),
     ];
 
     /// <summary>
@@ -29,6 +31,7 @@ static class Verbs
         catch (Exception e) when (IsUserError(e))
         {
             Console.Error.WriteLine($"error: {e.Message}");
+            if (Environment.GetEnvironmentVariable("MASKRCNN_DEBUG") == "1") Console.Error.WriteLine(e);
             return 1;
         }
     }

@@ -66,6 +66,9 @@ public sealed record MaskRcnnConfig
     /// <summary>Probability at which pasted masks are binarised (prob &gt; threshold).</summary>
     public double MaskThreshold { get; init; } = 0.5;
 
+    /// <summary>Training hyper-parameters.</summary>
+    public TrainingSettings Training { get; init; } = new();
+
     /// <summary>The ResNet depth part of <see cref="Arch"/> ("resnet50").</summary>
     [JsonIgnore]
     public string BackboneDepth => Arch.EndsWith("-fpn") ? Arch[..^4] : Arch;
@@ -141,6 +144,7 @@ public sealed record MaskRcnnConfig
             if (value < 1) yield return $"{name}: {value} (must be ≥ 1)";
         if (BboxRegWeights.Length != 4 || BboxRegWeights.Any(w => w <= 0)) yield return "bbox_reg_weights: needs 4 positive values";
         if (MaskLayers.Length == 0 || MaskLayers.Any(l => l < 1)) yield return "mask_layers: needs one or more positive widths";
+        foreach (var p in Training.Problems()) yield return p;
     }
 
     IEnumerable<(string, double)> Fractions() =>

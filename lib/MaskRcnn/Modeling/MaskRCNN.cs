@@ -105,6 +105,7 @@ public sealed class MaskRCNN : Module
         if (images.Count == 0) return [];
         bool wasTraining = training;
         if (wasTraining) eval();
+        using var gcPause = GcPause.Enter();
         try
         {
             using var noGrad = no_grad();
@@ -140,6 +141,7 @@ public sealed class MaskRCNN : Module
     {
         if (!training) throw new InvalidOperationException("Losses needs training mode: call model.train() first");
         if (images.Count != targets.Count) throw new ArgumentException($"{images.Count} images but {targets.Count} targets");
+        using var gcPause = GcPause.Enter();
         using var scope = NewDisposeScope();
         var (list, resizedTargets) = Preprocess(images, targets);
         var features = Features(list.Tensors);

@@ -32,6 +32,53 @@ public static class ModelLoader
     public static int? GuessNumClasses(IReadOnlyDictionary<string, Tensor> stateDict) =>
         stateDict.TryGetValue("roi_heads.box_predictor.cls_score.weight", out var w) ? (int)w.shape[0] : null;
 
+    /// <summary>The weights file a run folder's model is read from: the final model, else the best, else the last checkpoint.</summary>
+    public static string ResolveRunDir(string dir)
+    {
+        foreach (var name in new[] { "model_final.safetensors", "checkpoint_best.safetensors", "checkpoint_last.safetensors" })
+        {
+            string p = Path.Combine(dir, name);
+            if (File.Exists(p)) return p;
+        }
+        throw new MaskRcnnException($"{dir}: a run folder without model_final.safetensors, checkpoint_best.safetensors or checkpoint_last.safetensors");
+    }
+
+    /// <summary>
+    /// Any weights the CLI accepts: a run folder, our checkpoint (its own config; <paramref name="adjust"/> may
+    /// change inference settings such as sizes and thresholds), or a torchvision state dict (.pth/.safetensors).
+    /// </summary>
+    public static (MaskRCNN Model, string Description) Load(string path, Func<MaskRcnnConfig, MaskRcnnConfig>? adjust = null,
+        string? arch = null, int? numClasses = null)
+    {
+        if (Directory.Exists(path)) path = ResolveRunDir(path);
+        if (!File.Exists(path)) throw new MaskRcnnException($"weights not found: {path}");
+        if (Checkpoint.IsCheckpoint(path))
+        {
+            var c = Checkpoint.Read(path);
+            try
+            {
+                if (arch is not null && arch != c.Config.Arch) throw new MaskRcnnException($"{path} holds a {c.Config.Arch} model, not {arch}");
+                if (numClasses is not null && numClasses != c.Config.NumClasses) throw new MaskRcnnException($"{path} has {c.Config.NumClasses} classes, not {numClasses}");
+                var config = adjust?.Invoke(c.Config) ?? c.Config;
+                var model = new MaskRCNN(config);
+                StateDicts.Load(model, c.Model, strict: true, sourceName: path);
+                model.eval();
+                string when = c.State is { } st ? $", epoch {st.Epoch + (st.StepInEpoch > 0 ? 1 : 0)}, iteration {st.Iteration}" : "";
+                return (model, $"{Path.GetFileName(path)}: {config.Arch}, {config.NumClasses} classes{when}");
+            }
+            finally { DisposeAll(c); }
+        }
+        var (m, report) = FromStateDictFile(path, adjust?.Invoke(new MaskRcnnConfig()), arch, numClasses);
+        return (m, $"{Path.GetFileName(path)}: torchvision layout, {m.Config.Arch}, {m.Config.NumClasses} classes, {report.Loaded.Count} tensors");
+    }
+
+    static void DisposeAll(CheckpointContents c)
+    {
+        foreach (var t in c.Model.Values) t.Dispose();
+        foreach (var t in c.Optimizer.Values) t.Dispose();
+        c.RngState?.Dispose();
+    }
+
     /// <summary>
     /// A model for a torchvision-format weights file (.pth / .safetensors): arch and class count from the
     /// file unless <paramref name="config"/> names them, then a strict load.

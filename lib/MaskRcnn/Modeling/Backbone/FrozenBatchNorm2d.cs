@@ -31,7 +31,8 @@ public sealed class FrozenBatchNorm2d : Module<Tensor, Tensor>
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();
-        var scale = weight * (running_var + Eps).rsqrt();
+        using var eps = Eps.ToScalar();                 // explicit: see BatchNorm2d on implicit Scalars
+        var scale = weight * running_var.add(eps).rsqrt();
         var shift = bias - running_mean * scale;
         return (x * scale.view(1, -1, 1, 1) + shift.view(1, -1, 1, 1)).MoveToOuterDisposeScope();
     }

@@ -12,7 +12,7 @@ public enum NormKind { Frozen, Batch }
 static class ResNetBlocks
 {
     public static Module<Tensor, Tensor> Norm(NormKind kind, long channels) =>
-        kind == NormKind.Frozen ? new FrozenBatchNorm2d(channels) : BatchNorm2d(channels);
+        kind == NormKind.Frozen ? new FrozenBatchNorm2d(channels) : new BatchNorm2d(channels);
 
     public static Conv2d Conv3x3(long cin, long cout, long stride = 1) =>
         Conv2d(cin, cout, 3, stride: stride, padding: 1, bias: false);
@@ -136,8 +136,7 @@ public sealed class ResNetBody : Module<Tensor, Tensor[]>
         using var noGrad = no_grad();
         foreach (var (name, p) in named_parameters())
             if (name.EndsWith("weight") && p.dim() == 4) init.kaiming_normal_(p, mode: init.FanInOut.FanOut, nonlinearity: init.NonlinearityType.ReLU);
-        foreach (var (_, m) in named_modules())
-            if (m is BatchNorm2d bn) { init.ones_(bn.weight!); init.zeros_(bn.bias!); }
+        // BatchNorm weights start at 1 and biases at 0 (their constructor already does so).
     }
 
     public override Tensor[] forward(Tensor x)

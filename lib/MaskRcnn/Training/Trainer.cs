@@ -1,0 +1,271 @@
+using System.Diagnostics;
+using System.Text.Json;
+using MaskRcnn.Config;
+using MaskRcnn.Data;
+using MaskRcnn.Data.Phantoms;
+using MaskRcnn.Evaluation;
+using MaskRcnn.Modeling;
+using MaskRcnn.Modeling.RoiHeads;
+using MaskRcnn.Runtime;
+using MaskRcnn.Weights;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace MaskRcnn.Training;
+
+/// <summary>One progress report, after every step.</summary>
+public sealed record TrainingProgress(int Epoch, int Epochs, int Step, int StepsPerEpoch, long Iteration, long TotalIterations,
+    string Stage, IReadOnlyDictionary<string, double> Losses, double Loss, double LearningRate, double ImagesPerSecond,
+    TimeSpan Elapsed, TimeSpan Eta);
+
+/// <summary>End-of-epoch validation: loss on the val split and its COCO/clinical report.</summary>
+public sealed record ValidationResult(int Epoch, double? Loss, EvaluationReport? Report);
+
+public sealed record TrainingResult(string RunDir, TrainingState State, IReadOnlyList<ValidationResult> Validations,
+                                    string? FinalModel, bool Stopped);
+
+/// <summary>A run stopped because losses stayed non-finite; names the loss and the last good checkpoint.</summary>
+public sealed class TrainingDivergedException(string message) : MaskRcnnException(message);
+
+/// <summary>
+/// Trains a model on a dataset with SGD + momentum + weight decay, linear warm-up, a step or cosine schedule,
+/// gradient clipping, matterport-style stages of layer groups, end-of-epoch validation, checkpoints every
+/// epoch (atomic; last and best), exact resume, non-finite-loss protection, and progress events, metrics.jsonl
+/// and TensorBoard scalars in the run folder.
+/// </summary>
+public sealed class Trainer(MaskRCNN model, Dataset train, Dataset? val, string runDir)
+{
+    public MaskRCNN Model { get; } = model;
+    public string RunDir { get; } = runDir;
+    public TrainingSettings Settings => Model.Config.Training;
+
+    public event Action<TrainingProgress>? Progress;
+    public event Action<ValidationResult>? Validated;
+    public event Action<string>? Message;
+
+    /// <summary>Optional change to the loss dictionary before summing (extra losses, re-weighting).</summary>
+    public Func<Dictionary<string, Tensor>, Dictionary<string, Tensor>>? LossTransform { get; set; }
+
+    public string LastCheckpoint => Path.Combine(RunDir, "checkpoint_last.safetensors");
+    public string BestCheckpoint => Path.Combine(RunDir, "checkpoint_best.safetensors");
+    public string FinalModel => Path.Combine(RunDir, "model_final.safetensors");
+    public string MetricsFile => Path.Combine(RunDir, "metrics.jsonl");
+
+    public int StepsPerEpoch => Settings.StepsPerEpoch > 0 ? Settings.StepsPerEpoch : Math.Max(1, train.Count / Settings.ImagesPerBatch);
+
+    /// <param name="resume">continue from checkpoint_last.safetensors in the run folder</param>
+    /// <param name="cancel">stops after the current step, saving checkpoint_last at that step</param>
+    /// <param name="stopAfterIteration">stop (and checkpoint) once this many iterations are done</param>
+    public TrainingResult Run(bool resume = false, CancellationToken cancel = default, long? stopAfterIteration = null)
+    {
+        if (train.Count == 0) throw new MaskRcnnException($"training set '{train.Name}' has no usable images");
+        var s = Settings;
+        var stages = StageSchedule.Parse(s.Stages, s.Epochs, s.LearningRate);
+        int epochs = stages.Sum(x => x.Epochs), steps = StepsPerEpoch;
+        long total = (long)epochs * steps;
+        Directory.CreateDirectory(RunDir);
+        File.WriteAllText(Path.Combine(RunDir, "config.json"), Model.Config.ToJson());
+
+        var optimizer = new Sgd(Model.named_parameters(), s.Momentum, s.WeightDecay);
+        var state = new TrainingState(0, 0, 0, null, null);
+        if (resume)
+        {
+            if (!File.Exists(LastCheckpoint)) throw new MaskRcnnException($"cannot resume: {LastCheckpoint} does not exist");
+            var c = Checkpoint.Read(LastCheckpoint);
+            StateDicts.Load(Model, c.Model, strict: true, sourceName: LastCheckpoint);
+            optimizer.LoadState(c.Optimizer);
+            if (c.RngState is not null) torch.set_rng_state(c.RngState);
+            state = c.State ?? state;
+            Message?.Invoke($"resumed from {LastCheckpoint}: epoch {state.Epoch + 1}, step {state.StepInEpoch}, iteration {state.Iteration}");
+            if (state.Finished) return new TrainingResult(RunDir, state, [], File.Exists(FinalModel) ? FinalModel : null, false);
+        }
+        else
+        {
+            torch.manual_seed(s.Seed);
+            if (File.Exists(MetricsFile)) File.Delete(MetricsFile);
+        }
+
+        using var tensorboard = new TensorBoardWriter(RunDir);
+        var validations = new List<ValidationResult>();
+        var clock = Stopwatch.StartNew();
+        long iterationsThisRun = 0;
+        var augmenter = s.Augment ? new Augmenter() : null;
+        string? currentGroup = null;
+        int consecutiveNonFinite = state.ConsecutiveNonFinite;
+
+        for (int epoch = state.Epoch; epoch < epochs; epoch++)
+        {
+            var stage = StageOf(stages, epoch);
+            if (stage.Group != currentGroup)
+            {
+                long n = LayerGroups.Apply(Model, stage.Group);
+                currentGroup = stage.Group;
+                Message?.Invoke($"epoch {epoch + 1}: training layer group '{stage.Group}' ({n:N0} parameters) at learning rate {stage.LearningRate}");
+            }
+            Model.train();
+            LayerGroups.FreezeBatchNormOutside(Model, stage.Group);
+            var order = train.Order(epoch, s.Seed);
+            int firstStep = epoch == state.Epoch ? state.StepInEpoch : 0;
+            for (int step = firstStep; step < steps; step++)
+            {
+                if (cancel.IsCancellationRequested || (stopAfterIteration is long stop && state.Iteration >= stop))
+                {
+                    state = state with { Epoch = epoch, StepInEpoch = step, ConsecutiveNonFinite = consecutiveNonFinite };
+                    Checkpoint.Save(LastCheckpoint, Model, optimizer, state);
+                    Message?.Invoke($"stopped at epoch {epoch + 1}, step {step}; checkpoint {LastCheckpoint} (resume with --resume)");
+                    return new TrainingResult(RunDir, state, validations, null, true);
+                }
+                optimizer.LearningRate = LearningRate(stage.LearningRate, state.Iteration, total);
+                var losses = TrainStep(optimizer, order, epoch, step, augmenter, out bool finite);
+                if (!finite)
+                {
+                    consecutiveNonFinite++;
+                    string bad = string.Join(", ", losses.Where(kv => !double.IsFinite(kv.Value)).Select(kv => $"{kv.Key} = {kv.Value}"));
+                    Message?.Invoke($"iteration {state.Iteration + 1}: non-finite loss ({bad}); step skipped");
+                    if (consecutiveNonFinite >= s.MaxNonFiniteSteps)
+                        throw new TrainingDivergedException($"training stopped after {consecutiveNonFinite} consecutive non-finite losses ({bad}) at epoch {epoch + 1}, step {step + 1}; " +
+                            $"last good checkpoint: {(File.Exists(LastCheckpoint) ? LastCheckpoint : "none (no epoch finished)")}. Lower the learning rate or check the data.");
+                }
+                else consecutiveNonFinite = 0;
+                state = state with { Iteration = state.Iteration + 1, StepInEpoch = step + 1, ConsecutiveNonFinite = consecutiveNonFinite };
+                iterationsThisRun++;
+
+                double seconds = clock.Elapsed.TotalSeconds;
+                double perIteration = seconds / iterationsThisRun;
+                var progress = new TrainingProgress(epoch, epochs, step + 1, steps, state.Iteration, total, stage.Group, losses,
+                    losses.Values.Where(double.IsFinite).Sum(), optimizer.LearningRate, iterationsThisRun * s.ImagesPerBatch / Math.Max(1e-9, seconds),
+                    clock.Elapsed, TimeSpan.FromSeconds(perIteration * (total - state.Iteration)));
+                Progress?.Invoke(progress);
+                if (state.Iteration % s.LogEvery == 0 || step + 1 == steps) Log(progress, tensorboard);
+            }
+
+            // End of epoch: validate, checkpoint (last, best).
+            state = state with { Epoch = epoch + 1, StepInEpoch = 0 };
+            if (val is not null && val.Count > 0 && s.ValidateEvery > 0 && ((epoch + 1) % s.ValidateEvery == 0 || epoch + 1 == epochs))
+            {
+                var v = Validate(epoch);
+                validations.Add(v);
+                LogValidation(v, state.Iteration, tensorboard);
+                Validated?.Invoke(v);
+                double? metric = v.Report?.Segm?.AP ?? v.Report?.Bbox.AP;
+                if (metric is double m && (state.BestMetric is null || m > state.BestMetric))
+                {
+                    state = state with { BestMetric = m, BestMetricName = v.Report?.Segm is not null ? "val segm AP" : "val bbox AP" };
+                    Checkpoint.Save(BestCheckpoint, Model, optimizer, state);
+                    Message?.Invoke($"epoch {epoch + 1}: new best {state.BestMetricName} = {m:F4} → {BestCheckpoint}");
+                }
+            }
+            Checkpoint.Save(LastCheckpoint, Model, optimizer, state with { Finished = epoch + 1 == epochs });
+        }
+
+        Checkpoint.Save(FinalModel, Model, optimizer: null, state: state with { Finished = true }, includeRng: false);
+        Message?.Invoke($"finished {epochs} epochs ({state.Iteration} iterations) in {clock.Elapsed:hh\\:mm\\:ss}; model: {FinalModel}");
+        return new TrainingResult(RunDir, state with { Finished = true }, validations, FinalModel, false);
+    }
+
+    static Stage StageOf(IReadOnlyList<Stage> stages, int epoch)
+    {
+        int e = epoch;
+        foreach (var st in stages) { if (e < st.Epochs) return st; e -= st.Epochs; }
+        return stages[^1];
+    }
+
+    /// <summary>The learning rate at an iteration: stage rate × warm-up × (cosine | step decay).</summary>
+    public double LearningRate(double baseRate, long iteration, long total)
+    {
+        var s = Settings;
+        double warm = iteration < s.WarmupIters
+            ? s.WarmupFactor + (1 - s.WarmupFactor) * iteration / Math.Max(1, s.WarmupIters)
+            : 1.0;
+        double progress = total > 0 ? (double)iteration / total : 0;
+        double decay = s.Schedule == "cosine"
+            ? 0.5 * (1 + Math.Cos(Math.PI * Math.Min(1, progress)))
+            : Math.Pow(s.Gamma, s.StepMilestones.Count(m => progress >= m));
+        return baseRate * warm * decay;
+    }
+
+    Dictionary<string, double> TrainStep(Sgd optimizer, int[] order, int epoch, int step, Augmenter? augmenter, out bool finite)
+    {
+        using var gcPause = GcPause.Enter();
+        using var scope = NewDisposeScope();
+        var s = Settings;
+        var images = new List<Tensor>();
+        var targets = new List<TargetTensors>();
+        for (int j = 0; j < s.ImagesPerBatch; j++)
+        {
+            int index = order[(step * s.ImagesPerBatch + j) % order.Length];
+            int seed = (int)(SplitMix.Derive((ulong)s.Seed, (ulong)epoch, (ulong)step, (ulong)j) & int.MaxValue);
+            var sample = train.Load(index, augmenter, seed);
+            images.Add(sample.Image);
+            targets.Add(new TargetTensors(sample.Boxes, sample.Labels, sample.Masks));
+        }
+        optimizer.ZeroGrad();
+        var losses = Model.Losses(images, targets);
+        if (LossTransform is not null) losses = LossTransform(losses);
+        var values = losses.ToDictionary(kv => kv.Key, kv => (double)kv.Value.item<float>());
+        finite = values.Values.All(double.IsFinite);
+        if (!finite) return values;
+        var total = losses.Values.Aggregate((a, b) => a + b);
+        total.backward();
+        var trainable = Model.parameters().Where(p => p.requires_grad && p.grad is not null).ToList();
+        if (s.GradClipNorm > 0 && trainable.Count > 0) nn.utils.clip_grad_norm_(trainable, s.GradClipNorm);
+        optimizer.Step();
+        optimizer.ZeroGrad();
+        return values;
+    }
+
+    /// <summary>Validation loss (training-mode losses, BatchNorm statistics untouched, no gradients) and the COCO/clinical report.</summary>
+    ValidationResult Validate(int epoch)
+    {
+        double? loss = null;
+        using (var noGrad = no_grad())
+        {
+            Model.train();
+            LayerGroups.FreezeBatchNormOutside(Model, "none");
+            var totals = new List<double>();
+            for (int i = 0; i + 1 <= val!.Count; i += Settings.ImagesPerBatch)
+            {
+                using var gcPause = GcPause.Enter();
+                using var scope = NewDisposeScope();
+                var batch = Enumerable.Range(i, Math.Min(Settings.ImagesPerBatch, val.Count - i)).Select(k => val.Load(k)).ToList();
+                var losses = Model.Losses(batch.Select(b => b.Image).ToList(), batch.Select(b => new TargetTensors(b.Boxes, b.Labels, b.Masks)).ToList());
+                totals.Add(losses.Values.Sum(v => (double)v.item<float>()));
+            }
+            loss = totals.Count > 0 ? totals.Average() : null;
+        }
+        Model.eval();
+        var report = DatasetEvaluation.Evaluate(Model, val!, Settings.ClinicalScoreThreshold);
+        Model.train();
+        return new ValidationResult(epoch, loss, report);
+    }
+
+    void Log(TrainingProgress p, TensorBoardWriter tb)
+    {
+        var line = new Dictionary<string, object>
+        {
+            ["type"] = "train", ["epoch"] = p.Epoch + 1, ["step"] = p.Step, ["iteration"] = p.Iteration, ["stage"] = p.Stage,
+            ["lr"] = p.LearningRate, ["loss"] = p.Loss, ["losses"] = p.Losses, ["images_per_s"] = Math.Round(p.ImagesPerSecond, 3),
+            ["elapsed_s"] = Math.Round(p.Elapsed.TotalSeconds, 1),
+        };
+        File.AppendAllText(MetricsFile, JsonSerializer.Serialize(line) + "\n");
+        tb.Scalars(p.Iteration, p.Losses.Where(kv => double.IsFinite(kv.Value)).Select(kv => ($"train/{kv.Key}", kv.Value))
+            .Append(("train/loss", p.Loss)).Append(("train/lr", p.LearningRate)));
+    }
+
+    void LogValidation(ValidationResult v, long iteration, TensorBoardWriter tb)
+    {
+        var line = new Dictionary<string, object?> { ["type"] = "val", ["epoch"] = v.Epoch + 1, ["iteration"] = iteration, ["val_loss"] = v.Loss };
+        var scalars = new List<(string, double)>();
+        if (v.Loss is double l) scalars.Add(("val/loss", l));
+        if (v.Report is { } r)
+        {
+            line["bbox"] = r.Bbox; line["segm"] = r.Segm; line["per_class"] = r.PerClass;
+            line["dice"] = r.Dice; line["sensitivity"] = r.Sensitivity; line["fp_per_image"] = r.FpPerImage;
+            line["image_classification_accuracy"] = r.ImageClassificationAccuracy;
+            scalars.AddRange([("val/bbox_AP", r.Bbox.AP), ("val/bbox_AP50", r.Bbox.AP50), ("val/dice", r.Dice), ("val/sensitivity", r.Sensitivity)]);
+            if (r.Segm is { } sg) scalars.AddRange([("val/segm_AP", sg.AP), ("val/segm_AP50", sg.AP50)]);
+        }
+        File.AppendAllText(MetricsFile, JsonSerializer.Serialize(line) + "\n");
+        tb.Scalars(iteration, scalars);
+    }
+}
