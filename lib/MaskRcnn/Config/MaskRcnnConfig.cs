@@ -22,6 +22,11 @@ public sealed record MaskRcnnConfig
     /// <summary>0–5: how many ResNet stages train (from layer4 down); torchvision's trainable_backbone_layers.</summary>
     public int TrainableBackboneLayers { get; init; } = 3;
     public int FpnOutChannels { get; init; } = 256;
+    /// <summary>
+    /// Bottleneck stride on the first 1×1 conv (original ResNet, Caffe, matterport's Keras model) rather than the
+    /// 3×3 (torchvision). Same weights, different features: set it for backbones imported from matterport.
+    /// </summary>
+    public bool StrideInOneByOne { get; init; } = false;
     /// <summary>Box head hidden size (TwoMLPHead).</summary>
     public int RepresentationSize { get; init; } = 1024;
     public int[] MaskLayers { get; init; } = [256, 256, 256, 256];

@@ -84,7 +84,7 @@ public static class Presets
         BoxDetectionsPerImg = 20,
         Training = new TrainingSettings
         {
-            LearningRate = 0.02, Momentum = 0.9, WeightDecay = 1e-4, ImagesPerBatch = 2, Epochs = 36,
+            LearningRate = 0.02, Momentum = 0.9, WeightDecay = 1e-4, ImagesPerBatch = 2, Epochs = 24,
             Schedule = "cosine", WarmupIters = 200, GradClipNorm = 5.0, ValidateEvery = 4, ClinicalScoreThreshold = 0.9,
         },
     };

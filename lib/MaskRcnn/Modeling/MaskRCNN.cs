@@ -37,7 +37,7 @@ public sealed class MaskRCNN : Module
         config.Validate();
         Config = config;
         Transform = new GeneralizedRCNNTransform(config.MinSize, config.MaxSize, config.ImageMean, config.ImageStd, config.SizeDivisible);
-        backbone = new BackboneWithFPN(config.BackboneDepth, config.FrozenBatchNorm ? NormKind.Frozen : NormKind.Batch, config.FpnOutChannels);
+        backbone = new BackboneWithFPN(config.BackboneDepth, config.FrozenBatchNorm ? NormKind.Frozen : NormKind.Batch, config.FpnOutChannels, config.StrideInOneByOne);
         backbone.SetTrainableLayers(config.TrainableBackboneLayers);
         var anchors = new AnchorGenerator(config.AnchorSizes, config.AspectRatios);
         rpn = new RegionProposalNetwork(anchors, new RPNHead(config.FpnOutChannels, anchors.NumAnchorsPerLocation[0]),

@@ -239,6 +239,9 @@ public sealed class Trainer(MaskRCNN model, Dataset train, Dataset? val, string 
         return new ValidationResult(epoch, loss, report);
     }
 
+    /// <summary>metrics.jsonl: NaN and ∞ written as "NaN"/"Infinity" strings rather than failing.</summary>
+    static readonly JsonSerializerOptions MetricsJson = new() { NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals };
+
     void Log(TrainingProgress p, TensorBoardWriter tb)
     {
         var line = new Dictionary<string, object>
@@ -247,7 +250,7 @@ public sealed class Trainer(MaskRCNN model, Dataset train, Dataset? val, string 
             ["lr"] = p.LearningRate, ["loss"] = p.Loss, ["losses"] = p.Losses, ["images_per_s"] = Math.Round(p.ImagesPerSecond, 3),
             ["elapsed_s"] = Math.Round(p.Elapsed.TotalSeconds, 1),
         };
-        File.AppendAllText(MetricsFile, JsonSerializer.Serialize(line) + "\n");
+        File.AppendAllText(MetricsFile, JsonSerializer.Serialize(line, MetricsJson) + "\n");
         tb.Scalars(p.Iteration, p.Losses.Where(kv => double.IsFinite(kv.Value)).Select(kv => ($"train/{kv.Key}", kv.Value))
             .Append(("train/loss", p.Loss)).Append(("train/lr", p.LearningRate)));
     }
@@ -265,7 +268,7 @@ public sealed class Trainer(MaskRCNN model, Dataset train, Dataset? val, string 
             scalars.AddRange([("val/bbox_AP", r.Bbox.AP), ("val/bbox_AP50", r.Bbox.AP50), ("val/dice", r.Dice), ("val/sensitivity", r.Sensitivity)]);
             if (r.Segm is { } sg) scalars.AddRange([("val/segm_AP", sg.AP), ("val/segm_AP50", sg.AP50)]);
         }
-        File.AppendAllText(MetricsFile, JsonSerializer.Serialize(line) + "\n");
+        File.AppendAllText(MetricsFile, JsonSerializer.Serialize(line, MetricsJson) + "\n");
         tb.Scalars(iteration, scalars);
     }
 }

@@ -64,9 +64,9 @@ public sealed class BackboneWithFPN : Module<Tensor, Tensor[]>
     /// <summary>Feature level names, finest first, as torchvision's OrderedDict keys.</summary>
     public static readonly string[] LevelNames = ["0", "1", "2", "3", "pool"];
 
-    public BackboneWithFPN(string depth, NormKind norm, long outChannels = 256) : base(nameof(BackboneWithFPN))
+    public BackboneWithFPN(string depth, NormKind norm, long outChannels = 256, bool strideInOneByOne = false) : base(nameof(BackboneWithFPN))
     {
-        body = new ResNetBody(depth, norm);
+        body = new ResNetBody(depth, norm, strideInOneByOne);
         fpn = new FeaturePyramidNetwork(body.OutChannels, outChannels);
         RegisterComponents();
     }

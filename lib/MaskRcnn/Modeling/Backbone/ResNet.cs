@@ -57,11 +57,12 @@ public sealed class Bottleneck : Module<Tensor, Tensor>
     readonly Module<Tensor, Tensor> bn1, bn2, bn3;
     readonly Sequential? downsample;
 
-    public Bottleneck(long inplanes, long planes, long stride, NormKind norm, bool downsampled) : base(nameof(Bottleneck))
+    /// <param name="strideInOneByOne">stride on the first 1×1 conv (the original ResNet / Caffe / matterport) instead of the 3×3 (torchvision, "v1.5")</param>
+    public Bottleneck(long inplanes, long planes, long stride, NormKind norm, bool downsampled, bool strideInOneByOne = false) : base(nameof(Bottleneck))
     {
-        conv1 = ResNetBlocks.Conv1x1(inplanes, planes);
+        conv1 = ResNetBlocks.Conv1x1(inplanes, planes, strideInOneByOne ? stride : 1);
         bn1 = ResNetBlocks.Norm(norm, planes);
-        conv2 = ResNetBlocks.Conv3x3(planes, planes, stride);
+        conv2 = ResNetBlocks.Conv3x3(planes, planes, strideInOneByOne ? 1 : stride);
         bn2 = ResNetBlocks.Norm(norm, planes);
         conv3 = ResNetBlocks.Conv1x1(planes, planes * Expansion);
         bn3 = ResNetBlocks.Norm(norm, planes * Expansion);
@@ -103,7 +104,7 @@ public sealed class ResNetBody : Module<Tensor, Tensor[]>
         ["resnet101"] = (true, [3, 4, 23, 3]),
     };
 
-    public ResNetBody(string depth, NormKind norm) : base(nameof(ResNetBody))
+    public ResNetBody(string depth, NormKind norm, bool strideInOneByOne = false) : base(nameof(ResNetBody))
     {
         if (!Layouts.TryGetValue(depth, out var layout))
             throw new ArgumentException($"unknown ResNet '{depth}' (use {string.Join(", ", Layouts.Keys)})");
@@ -120,7 +121,7 @@ public sealed class ResNetBody : Module<Tensor, Tensor[]>
                 long s = i == 0 ? stride : 1;
                 bool down = i == 0 && (stride != 1 || inplanes != planes * expansion);
                 modules.Add(layout.Bottleneck
-                    ? new Bottleneck(inplanes, planes, s, norm, down)
+                    ? new Bottleneck(inplanes, planes, s, norm, down, strideInOneByOne)
                     : new BasicBlock(inplanes, planes, s, norm, down));
                 inplanes = planes * expansion;
             }

@@ -36,7 +36,7 @@ public static class Nms
         if (boxes.shape[0] == 0) return empty(0, dtype: int64, device: boxes.device);
         using var scope = NewDisposeScope();
         var keepMask = zeros(scores.shape[0], dtype: @bool, device: boxes.device);
-        foreach (long category in idxs.unique().Item1.cpu().to(int64).data<long>().ToArray())
+        foreach (long category in idxs.unique().Item1.ToLongArray())
         {
             var members = nonzero(idxs.eq(category)).view(-1);
             var kept = Apply(boxes.index_select(0, members), scores.index_select(0, members), iouThreshold);

@@ -89,8 +89,27 @@ public sealed class RegionProposalNetwork : Module
             scores.Select(s => s.MoveToOuterDisposeScope()).ToArray(), losses);
     }
 
+    /// <summary>One image's proposals before and after NMS (resized-image pixels).</summary>
+    /// <param name="Candidates">after the per-level top-n, clipping, small-box removal and the score threshold: boxes [C, 4]</param>
+    /// <param name="CandidateScores">sigmoid objectness [C]</param>
+    /// <param name="CandidateLevels">FPN level index [C]</param>
+    /// <param name="Boxes">after NMS per level and the post-NMS top-n [P, 4]</param>
+    /// <param name="Scores">[P]</param>
+    public sealed record ProposalSet(Tensor Candidates, Tensor CandidateScores, Tensor CandidateLevels, Tensor Boxes, Tensor Scores);
+
     /// <summary>Per image: top-n per level, sigmoid, clip, remove small, score threshold, NMS per level, post top-n.</summary>
     public (List<Tensor> Boxes, List<Tensor> Scores) FilterProposals(Tensor proposals, Tensor objectness,
+        IReadOnlyList<(long H, long W)> imageSizes, long[] anchorsPerLevel)
+    {
+        var sets = FilterProposalsDetailed(proposals, objectness, imageSizes, anchorsPerLevel);
+        var boxes = sets.Select(s => s.Boxes).ToList();
+        var scores = sets.Select(s => s.Scores).ToList();
+        foreach (var s in sets) { s.Candidates.Dispose(); s.CandidateScores.Dispose(); s.CandidateLevels.Dispose(); }
+        return (boxes, scores);
+    }
+
+    /// <summary>As <see cref="FilterProposals"/>, keeping the candidates that went into NMS.</summary>
+    public List<ProposalSet> FilterProposalsDetailed(Tensor proposals, Tensor objectness,
         IReadOnlyList<(long H, long W)> imageSizes, long[] anchorsPerLevel)
     {
         using var scope = NewDisposeScope();
@@ -116,8 +135,7 @@ public sealed class RegionProposalNetwork : Module
         proposals = proposals.gather(1, idx.unsqueeze(-1).expand(-1, -1, 4));
         var probs = objectness.sigmoid();
 
-        var finalBoxes = new List<Tensor>();
-        var finalScores = new List<Tensor>();
+        var result = new List<ProposalSet>();
         for (int i = 0; i < numImages; i++)
         {
             var boxes = BoxOps.ClipBoxesToImage(proposals[i], imageSizes[i].H, imageSizes[i].W);
@@ -129,10 +147,10 @@ public sealed class RegionProposalNetwork : Module
             (boxes, scores, lvl) = (boxes[keep], scores[keep], lvl[keep]);
             keep = Nms.Batched(boxes, scores, lvl, Settings.NmsThresh);
             keep = keep.narrow(0, 0, Math.Min(PostNmsTopN, keep.shape[0]));
-            finalBoxes.Add(boxes[keep].MoveToOuterDisposeScope());
-            finalScores.Add(scores[keep].MoveToOuterDisposeScope());
+            result.Add(new ProposalSet(boxes.MoveToOuterDisposeScope(), scores.MoveToOuterDisposeScope(), lvl.MoveToOuterDisposeScope(),
+                boxes[keep].MoveToOuterDisposeScope(), scores[keep].MoveToOuterDisposeScope()));
         }
-        return (finalBoxes, finalScores);
+        return result;
     }
 
     /// <summary>Labels every anchor against one image's GT boxes (IoU ≥ 0.7 positive, &lt; 0.3 negative, plus each GT's best anchors).</summary>

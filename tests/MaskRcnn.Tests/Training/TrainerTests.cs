@@ -1,0 +1,197 @@
+using System.Buffers.Binary;
+using System.Text.Json;
+using MaskRcnn.Config;
+using MaskRcnn.Data;
+using MaskRcnn.Data.Phantoms;
+using MaskRcnn.Modeling;
+using MaskRcnn.Training;
+using MaskRcnn.Weights;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace MaskRcnn.Tests.Training;
+
+/// <summary>libtorch's random generator is process-wide: runs that must repeat exactly cannot share the process with other tests.</summary>
+[CollectionDefinition(nameof(SequentialTraining), DisableParallelization = true)]
+public class SequentialTraining;
+
+[Collection(nameof(SequentialTraining))]
+public class TrainerTests
+{
+    static MaskRcnnConfig Config(int epochs = 2, int steps = 2) => Presets.CpuQuick() with
+    {
+        FpnOutChannels = 32, RepresentationSize = 64, MaskLayers = [32, 32], MinSize = [96], MaxSize = 96,
+        RpnPreNmsTopNTrain = 200, RpnPostNmsTopNTrain = 100, RpnPreNmsTopNTest = 100, RpnPostNmsTopNTest = 50,
+        BoxBatchSizePerImage = 32, RpnBatchSizePerImage = 64, BoxScoreThresh = 0.0,
+        Training = Presets.CpuQuick().Training with { Epochs = epochs, StepsPerEpoch = steps, WarmupIters = 2, ValidateEvery = 0, LogEvery = 1, Seed = 3 },
+    };
+
+    static (Dataset Train, Dataset Val) Data(TestSupport.TempDir tmp)
+    {
+        PhantomDataset.Write(tmp.Path, 9, 4, 2, 0, 96);
+        return (DatasetLoader.LoadSplit(tmp.Path, "train"), DatasetLoader.LoadSplit(tmp.Path, "val"));
+    }
+
+    static MaskRCNN NewModel(MaskRcnnConfig c) { manual_seed(c.Training.Seed); return new MaskRCNN(c); }
+
+    [Fact]
+    public void Stopped_and_resumed_run_continues_exactly()
+    {
+        using var data = new TestSupport.TempDir();
+        using var runs = new TestSupport.TempDir();
+        var (train, _) = Data(data);
+        var config = Config(epochs: 2, steps: 2);
+
+        var straight = new List<double>();
+        using (var model = NewModel(config))
+        {
+            var t = new Trainer(model, train, null, Path.Combine(runs.Path, "a"));
+            t.Progress += p => straight.Add(p.Loss);
+            Assert.False(t.Run().Stopped);
+        }
+        Assert.Equal(4, straight.Count);
+
+        var first = new List<double>();
+        using (var model = NewModel(config))
+        {
+            var t = new Trainer(model, train, null, Path.Combine(runs.Path, "b"));
+            t.Progress += p => first.Add(p.Loss);
+            var r = t.Run(stopAfterIteration: 3);
+            Assert.True(r.Stopped);
+            Assert.Equal(3, r.State.Iteration);
+        }
+        var resumed = new List<(long Iteration, double Loss)>();
+        manual_seed(12345);
+        using (var model = new MaskRCNN(config))   // another initialisation: the checkpoint decides
+        {
+            var t = new Trainer(model, train, null, Path.Combine(runs.Path, "b"));
+            t.Progress += p => resumed.Add((p.Iteration, p.Loss));
+            var r = t.Run(resume: true);
+            Assert.False(r.Stopped);
+        }
+        Assert.Equal(straight.Take(3), first);
+        Assert.Single(resumed);
+        Assert.Equal(4, resumed[0].Iteration);
+        Assert.Equal(straight[3], resumed[0].Loss, 6);
+    }
+
+    [Fact]
+    public void Non_finite_losses_skip_steps_then_stop_naming_the_loss_and_checkpoint()
+    {
+        using var data = new TestSupport.TempDir();
+        using var run = new TestSupport.TempDir();
+        var (train, _) = Data(data);
+        using var model = NewModel(Config(epochs: 3, steps: 2) with { Training = Config().Training with { Epochs = 3, MaxNonFiniteSteps = 2 } });
+        var trainer = new Trainer(model, train, null, run.Path);
+        int calls = 0;
+        var messages = new List<string>();
+        trainer.Message += messages.Add;
+        trainer.LossTransform = losses =>
+        {
+            if (++calls > 2) losses["loss_mask"] = losses["loss_mask"] * float.NaN;   // from the second epoch on
+            return losses;
+        };
+        var before = model.state_dict()["roi_heads.box_head.fc6.weight"].clone();
+        var e = Assert.Throws<TrainingDivergedException>(() => trainer.Run());
+        Assert.Contains("loss_mask = NaN", e.Message);
+        Assert.Contains(trainer.LastCheckpoint, e.Message);
+        Assert.Contains(messages, m => m.Contains("non-finite loss") && m.Contains("step skipped"));
+        // The skipped steps changed nothing: the weights equal the last good checkpoint's.
+        var saved = Checkpoint.Read(trainer.LastCheckpoint);
+        Assert.True(saved.Model["roi_heads.box_head.fc6.weight"].eq(model.state_dict()["roi_heads.box_head.fc6.weight"].cpu()).all().item<bool>());
+        Assert.False(before.eq(model.state_dict()["roi_heads.box_head.fc6.weight"]).all().item<bool>());
+    }
+
+    [Fact]
+    public void Run_folder_holds_config_checkpoints_metrics_and_tensorboard_events()
+    {
+        using var data = new TestSupport.TempDir();
+        using var run = new TestSupport.TempDir();
+        var (train, val) = Data(data);
+        using var model = NewModel(Config(epochs: 2, steps: 1) with { Training = Config().Training with { Epochs = 2, StepsPerEpoch = 1, ValidateEvery = 1 } });
+        var trainer = new Trainer(model, train, val, run.Path);
+        var result = trainer.Run();
+        Assert.Equal(2, result.Validations.Count);
+        foreach (var f in new[] { "config.json", "checkpoint_last.safetensors", "model_final.safetensors", "metrics.jsonl" })
+            Assert.True(File.Exists(Path.Combine(run.Path, f)), f);
+        Assert.Empty(Directory.GetFiles(run.Path, "*.tmp"));
+        Assert.Equal(model.Config.ToJson(), MaskRcnnConfig.Load(Path.Combine(run.Path, "config.json")).ToJson());
+        var lines = File.ReadAllLines(Path.Combine(run.Path, "metrics.jsonl")).Select(l => JsonDocument.Parse(l).RootElement).ToList();
+        Assert.Contains(lines, l => l.GetProperty("type").GetString() == "train" && l.GetProperty("losses").TryGetProperty("loss_mask", out _));
+        Assert.Contains(lines, l => l.GetProperty("type").GetString() == "val" && l.TryGetProperty("segm", out _));
+        Assert.True(Checkpoint.Read(trainer.FinalModel).State!.Finished);
+
+        // TensorBoard: TFRecords whose masked CRC-32C values check out.
+        var events = Directory.GetFiles(run.Path, "events.out.tfevents.*").Single();
+        var bytes = File.ReadAllBytes(events);
+        int records = 0;
+        for (int p = 0; p < bytes.Length; records++)
+        {
+            ulong len = BinaryPrimitives.ReadUInt64LittleEndian(bytes.AsSpan(p));
+            Assert.Equal(Masked(bytes.AsSpan(p, 8)), BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(p + 8)));
+            Assert.Equal(Masked(bytes.AsSpan(p + 12, (int)len)), BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(p + 12 + (int)len)));
+            p += 12 + (int)len + 4;
+        }
+        Assert.True(records >= 3);
+        static uint Masked(ReadOnlySpan<byte> d) { uint c = TensorBoardWriter.Crc32C(d); return ((c >> 15) | (c << 17)) + 0xa282ead8u; }
+    }
+
+    [Fact]
+    public void Crc32c_matches_the_standard_check_value()
+    {
+        Assert.Equal(0xE3069283u, TensorBoardWriter.Crc32C("123456789"u8));
+    }
+
+    [Fact]
+    public void A_failed_write_leaves_the_previous_checkpoint_intact()
+    {
+        using var run = new TestSupport.TempDir();
+        using var model = NewModel(Config());
+        string path = run["checkpoint_last.safetensors"];
+        Checkpoint.Save(path, model);
+        var before = File.ReadAllBytes(path);
+        var bad = new Dictionary<string, Tensor> { ["x"] = zeros(2, dtype: ScalarType.ComplexFloat32) };
+        Assert.ThrowsAny<ArgumentException>(() => SafetensorsFile.Write(path, bad));
+        Assert.Equal(before, File.ReadAllBytes(path));
+        Assert.Single(Directory.GetFiles(run.Path));
+    }
+
+    [Fact]
+    public void Stage_schedules_and_layer_groups_follow_matterport()
+    {
+        var stages = StageSchedule.Parse("heads:10,4+:10,all:10@0.0001", 0, 0.001);
+        Assert.Equal([("heads", 10, 0.001), ("4+", 10, 0.001), ("all", 10, 0.0001)], stages.Select(s => (s.Group, s.Epochs, s.LearningRate)));
+        Assert.Throws<MaskRcnnException>(() => StageSchedule.Parse("heads:0", 1, 0.1));
+        Assert.Throws<MaskRcnnException>(() => StageSchedule.Parse("bogus:3", 1, 0.1));
+
+        using var model = new MaskRCNN(Config() with { Arch = "resnet18-fpn" });
+        LayerGroups.Apply(model, "heads");
+        var trainable = model.named_parameters().Where(p => p.parameter.requires_grad).Select(p => p.name).ToList();
+        Assert.DoesNotContain(trainable, n => n.StartsWith("backbone.body."));
+        Assert.Contains(trainable, n => n.StartsWith("rpn.") || n.StartsWith("roi_heads.") || n.StartsWith("backbone.fpn."));
+        LayerGroups.Apply(model, "4+");
+        trainable = model.named_parameters().Where(p => p.parameter.requires_grad).Select(p => p.name).ToList();
+        Assert.Contains(trainable, n => n.StartsWith("backbone.body.layer3."));
+        Assert.DoesNotContain(trainable, n => n.StartsWith("backbone.body.layer2."));
+        LayerGroups.Apply(model, "all");
+        Assert.All(model.parameters(), p => Assert.True(p.requires_grad));
+    }
+
+    [Fact]
+    public void Learning_rate_warms_up_then_follows_the_schedule()
+    {
+        using var model = new MaskRCNN(Config());
+        var t = new Trainer(model, new Dataset("x", ["benign"], [], []), null, "unused");
+        var cosine = Config().Training with { WarmupIters = 10, WarmupFactor = 0.1, Schedule = "cosine" };
+        using var m2 = new MaskRCNN(Config() with { Training = cosine });
+        var t2 = new Trainer(m2, new Dataset("x", ["benign"], [], []), null, "unused");
+        Assert.Equal(0.1 * 0.1 * 1.0, t2.LearningRate(0.1, 0, 100), 9);
+        Assert.Equal(0.1 * 0.5 * (1 + Math.Cos(Math.PI * 0.5)), t2.LearningRate(0.1, 50, 100), 9);
+        var step = Config().Training with { WarmupIters = 0, Schedule = "step", StepMilestones = [0.5, 0.75], Gamma = 0.1 };
+        using var m3 = new MaskRCNN(Config() with { Training = step });
+        var t3 = new Trainer(m3, new Dataset("x", ["benign"], [], []), null, "unused");
+        Assert.Equal(0.1, t3.LearningRate(0.1, 10, 100), 12);
+        Assert.Equal(0.01, t3.LearningRate(0.1, 60, 100), 12);
+        Assert.Equal(0.001, t3.LearningRate(0.1, 80, 100), 12);
+    }
+}
