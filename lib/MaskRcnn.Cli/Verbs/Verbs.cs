@@ -16,6 +16,7 @@ static class Verbs
         DataVerbs.ExportCoco(),
         TrainVerb.Create(),
         EvaluateVerb.Create(),
+        BenchmarkVerb.Create(),
     ];
 
     /// <summary>

@@ -45,6 +45,9 @@ public sealed class Dataset(string name, IReadOnlyList<string> classes, IReadOnl
     public IReadOnlyList<ViaProblem> Problems { get; } = problems;
     public int Count => Images.Count;
 
+    /// <summary>The first <paramref name="count"/> images (for quick experiments).</summary>
+    public Dataset Take(int count) => new(Name, Classes, Images.Take(count).ToList(), Problems);
+
     /// <summary>A deterministic shuffle of the image indices for an epoch.</summary>
     public int[] Order(int epoch, int seed)
     {

@@ -21,6 +21,8 @@ public sealed class InspectionResult : IDisposable
     /// <summary>[3, Hp, Wp] normalised, resized and padded — what the backbone sees.</summary>
     public required Tensor Input { get; init; }
     public required (long H, long W) ResizedSize { get; init; }
+    /// <summary>[3, h, w] the resized image in [0, 1] (what boxes in the resized frame are drawn on).</summary>
+    public required Tensor ResizedImage { get; init; }
     /// <summary>resized / original.</summary>
     public required double Scale { get; init; }
 
@@ -149,6 +151,8 @@ public static class Inspector
             return new InspectionResult
             {
                 Image = Keep(image), OriginalSize = original, Input = Keep(list.Tensors[0]), ResizedSize = resized,
+                ResizedImage = Keep((list.Tensors[0, .., ..(int)resized.H, ..(int)resized.W] * tensor(model.Config.ImageStd, dtype: float32, device: list.Tensors.device).view(3, 1, 1)
+                                     + tensor(model.Config.ImageMean, dtype: float32, device: list.Tensors.device).view(3, 1, 1)).clamp(0, 1)),
                 Scale = (double)resized.H / original.Item1,
                 Features = features.Select((f, i) => (BackboneWithFPN.LevelNames[i], Keep(f[0]), strides[i])).ToArray(),
                 Anchors = Keep(rpnOut.Anchors), AnchorsPerLevel = rpnOut.AnchorsPerLevel,

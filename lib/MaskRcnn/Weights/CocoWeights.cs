@@ -28,6 +28,10 @@ public static class CocoWeights
         Path.Combine(Environment.GetEnvironmentVariable("TORCH_HOME") is { Length: > 0 } t ? t
             : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache", "torch"), "hub", "checkpoints", FileName);
 
+    /// <summary>The COCO weights if they are already on this machine (our cache or torchvision's), else null. Never downloads.</summary>
+    public static string? Find() =>
+        new[] { Path.Combine(CacheDir, FileName), TorchHubPath }.FirstOrDefault(File.Exists);
+
     /// <summary>The local COCO weights, downloading them if needed.</summary>
     public static string Ensure(Action<long, long?>? progress = null, string? url = null, string? sha256Prefix = null, string? cacheDir = null)
     {

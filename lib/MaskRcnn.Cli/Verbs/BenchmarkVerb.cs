@@ -1,0 +1,162 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Text.Json;
+using MaskRcnn.Config;
+using MaskRcnn.Data;
+using MaskRcnn.Modeling;
+using MaskRcnn.Modeling.RoiHeads;
+using MaskRcnn.Runtime;
+using MaskRcnn.Weights;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace MaskRcnn.Cli.Verbs;
+
+/// <summary>
+/// <c>maskrcnn benchmark --arch A [--num-classes N] [--weights FILE] [--image FILE] [--size N | --min-size N --max-size N]
+/// --mode infer|train [--runs K] [--warmup W] [--threads T] [--json OUT]</c>, following the reference peer's protocol
+/// (../shared/reference/peer/peer_bench.py): inference times Predict on one image; training times zero_grad +
+/// forward + backward + SGD step (lr 0.01, momentum 0.9) on 2 images with 1 and 2 box-shaped targets, the initial
+/// weights restored (untimed) before every step.
+/// </summary>
+static class BenchmarkVerb
+{
+    public static Command Create()
+    {
+        var arch = new Option<string>("--arch") { Description = "resnet18-fpn | resnet34-fpn | resnet50-fpn | resnet101-fpn", DefaultValueFactory = _ => "resnet50-fpn" };
+        var classes = new Option<int>("--num-classes") { Description = "classes incl. background", DefaultValueFactory = _ => 3 };
+        var weights = new Option<string?>("--weights") { Description = "weights (default: random, seeded)" };
+        var image = new Option<string?>("--image") { Description = "image file, or a torch.save'd {\"image\": [3,H,W]} .pt (default: random)" };
+        var size = new Option<int?>("--size") { Description = "min_size = max_size = N (and the random image's side)" };
+        var minSize = new Option<int?>("--min-size");
+        var maxSize = new Option<int?>("--max-size");
+        var mode = new Option<string>("--mode") { Description = "infer or train", Required = true };
+        var runs = new Option<int>("--runs") { DefaultValueFactory = _ => 5 };
+        var warmup = new Option<int>("--warmup") { DefaultValueFactory = _ => 1 };
+        var threads = new Option<int>("--threads") { Description = "libtorch threads (0: default)" };
+        var bn = new Option<string>("--bn") { Description = "frozen (FrozenBatchNorm2d) or batch (BatchNorm2d, as torchvision builds a model without weights)", DefaultValueFactory = _ => "frozen" };
+        var seed = new Option<int>("--seed") { DefaultValueFactory = _ => 0 };
+        var json = new Option<string?>("--json") { Description = "write the result here (also printed)" };
+        var cmd = new Command("benchmark", "Time inference or a training step (the reference peer's protocol); report peak memory.")
+        {
+            arch, classes, weights, image, size, minSize, maxSize, mode, runs, warmup, threads, bn, seed, json,
+        };
+        cmd.SetAction(r => Verbs.Run(() =>
+        {
+            TorchEnvironment.Initialize(r.GetValue(threads));
+            int side = r.GetValue(size) ?? r.GetValue(minSize) ?? 512;
+            var config = new MaskRcnnConfig
+            {
+                Arch = r.GetValue(arch)!, NumClasses = r.GetValue(classes), FrozenBatchNorm = r.GetValue(bn) != "batch", TrainableBackboneLayers = 5,
+                MinSize = [r.GetValue(size) ?? r.GetValue(minSize) ?? 512], MaxSize = r.GetValue(size) ?? r.GetValue(maxSize) ?? 512,
+            };
+            manual_seed(r.GetValue(seed));
+            MaskRCNN model = r.GetValue(weights) is string w ? ModelLoader.Load(w, c => c with { MinSize = config.MinSize, MaxSize = config.MaxSize, FrozenBatchNorm = config.FrozenBatchNorm }).Model : new MaskRCNN(config);
+            using var _ = model;
+            var result = new Dictionary<string, object?>();
+            var times = new List<double>();
+            string m = r.GetValue(mode)!;
+            if (m == "infer")
+            {
+                model.eval();
+                var img = LoadImage(r.GetValue(image), side);
+                var detections = new List<int>();
+                for (int i = 0; i < r.GetValue(warmup) + r.GetValue(runs); i++)
+                {
+                    var sw = Stopwatch.StartNew();
+                    using var d = model.Predict(img);
+                    double t = sw.Elapsed.TotalSeconds;
+                    if (i < r.GetValue(warmup)) continue;
+                    times.Add(t);
+                    detections.Add(d.Count);
+                    if (i == r.GetValue(warmup) + r.GetValue(runs) - 1)
+                    {
+                        var (b, l, s) = d.ToArrays();
+                        result["last_detections"] = Enumerable.Range(0, b.Length).Select(k => new { box = b[k].Select(v => Math.Round(v, 2)), label = l[k], score = Math.Round(s[k], 4) }).ToList();
+                    }
+                }
+                result["detections"] = detections;
+            }
+            else if (m == "train")
+            {
+                model.train();
+                var gen = new Generator((ulong)r.GetValue(seed) + 1);
+                var images = new[] { rand(new long[] { 3, side, side }, generator: gen), rand(new long[] { 3, side, side }, generator: gen) };
+                var targets = new[] { Targets(1, side, gen), Targets(2, side, gen) };
+                var initial = model.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.clone());
+                var parameters = model.parameters().Where(p => p.requires_grad).ToList();
+                var losses = new List<Dictionary<string, double>>();
+                for (int i = 0; i < r.GetValue(warmup) + r.GetValue(runs); i++)
+                {
+                    using (no_grad()) foreach (var (k, v) in model.state_dict()) v.copy_(initial[k]);   // untimed reset
+                    var optimizer = optim.SGD(parameters, 0.01, momentum: 0.9);
+                    var sw = Stopwatch.StartNew();
+                    using var scope = NewDisposeScope();
+                    optimizer.zero_grad();
+                    var l = model.Losses(images, targets);
+                    l.Values.Aggregate((a, b) => a + b).backward();
+                    optimizer.step();
+                    double t = sw.Elapsed.TotalSeconds;
+                    if (i < r.GetValue(warmup)) continue;
+                    times.Add(t);
+                    losses.Add(l.ToDictionary(kv => kv.Key, kv => Math.Round((double)kv.Value.item<float>(), 4)));
+                }
+                result["losses"] = losses;
+                result["batch"] = 2;
+            }
+            else throw new ArgumentException($"--mode must be infer or train, not '{m}'");
+
+            var sorted = times.Order().ToList();
+            result["median_s"] = Math.Round(sorted.Count % 2 == 1 ? sorted[sorted.Count / 2] : (sorted[sorted.Count / 2 - 1] + sorted[sorted.Count / 2]) / 2, 4);
+            result["min_s"] = Math.Round(sorted[0], 4);
+            result["runs"] = times.Select(t => Math.Round(t, 4)).ToList();
+            result["peak_rss_mb"] = Math.Round(PeakRssMb(), 1);
+            result["rss_mb"] = Math.Round(Process.GetCurrentProcess().WorkingSet64 / 1e6, 1);
+            result["threads"] = get_num_threads();
+            result["libtorch"] = __version__;
+            result["arch"] = config.Arch; result["size"] = side; result["mode"] = m; result["bn"] = r.GetValue(bn);
+            string text = JsonSerializer.Serialize(result);
+            Console.WriteLine(text);
+            if (r.GetValue(json) is string path) File.WriteAllText(path, text);
+            return 0;
+        }));
+        return cmd;
+    }
+
+    static Tensor LoadImage(string? path, int side)
+    {
+        if (path is null) return rand(3, side, side);
+        if (path.EndsWith(".pt") || path.EndsWith(".pth"))
+            return StateDicts.Read(path).TryGetValue("image", out var t) ? t : throw new ArgumentException($"{path} has no 'image' tensor");
+        return ImageIO.ReadTensor(path);
+    }
+
+    /// <summary>The peer's targets: k random boxes 20–40 % of the side, box-filled masks, labels 1–2.</summary>
+    static TargetTensors Targets(int k, int size, Generator gen)
+    {
+        var boxes = new List<float>();
+        var masks = zeros(new long[] { k, size, size }, dtype: ScalarType.Byte);
+        for (int j = 0; j < k; j++)
+        {
+            float x1 = rand(1, generator: gen).item<float>() * 0.6f * size, y1 = rand(1, generator: gen).item<float>() * 0.6f * size;
+            float w = (0.2f + 0.2f * rand(1, generator: gen).item<float>()) * size, h = (0.2f + 0.2f * rand(1, generator: gen).item<float>()) * size;
+            float x2 = Math.Min(x1 + w, size - 1f), y2 = Math.Min(y1 + h, size - 1f);
+            boxes.AddRange([x1, y1, x2, y2]);
+            masks[j, (int)y1..((int)y2 + 1), (int)x1..((int)x2 + 1)] = 1;
+        }
+        var labels = randint(1, 3, new long[] { k }, generator: gen, dtype: int64);
+        return new TargetTensors(tensor(boxes.ToArray()).view(k, 4), labels, masks);
+    }
+
+    /// <summary>Peak resident set (VmHWM) in MB on Linux; the current working set elsewhere.</summary>
+    public static double PeakRssMb()
+    {
+        try
+        {
+            foreach (var line in File.ReadLines("/proc/self/status"))
+                if (line.StartsWith("VmHWM:")) return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]) / 1024.0;
+        }
+        catch (IOException) { }
+        return Process.GetCurrentProcess().PeakWorkingSet64 / 1e6;
+    }
+}
