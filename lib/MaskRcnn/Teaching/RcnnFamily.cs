@@ -30,9 +30,10 @@ public static class RcnnFamily
         var smooth = nn.functional.avg_pool2d(gray.unsqueeze(0).unsqueeze(0), 9, 1, 4)[0, 0];
         int h = (int)gray.shape[0], w = (int)gray.shape[1];
         var boxes = new List<(float X1, float Y1, float X2, float Y2, int Area)>();
+        var sortedValues = smooth.flatten().sort().Values;
         foreach (var q in new[] { 0.08, 0.15, 0.25, 0.35 })
         {
-            float level = smooth.flatten().quantile(q).item<float>();
+            float level = sortedValues[(long)(q * (sortedValues.shape[0] - 1))].item<float>();
             var mask = smooth.lt(level).to(ScalarType.Byte).contiguous().data<byte>().ToArray();
             var (labels, sizes) = Data.Contours.Components(mask, w, h);
             for (int id = 1; id <= sizes.Count; id++)
