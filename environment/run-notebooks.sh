@@ -4,7 +4,8 @@
 #   environment/run-notebooks.sh [--quick] [--in-place] [NOTEBOOK.ipynb ...]
 #
 #   --quick      sets MASKRCNN_QUICK=1: notebooks shrink their work (fewer images, steps, proposals).
-#   --in-place   after a successful run, copy each executed notebook over its source (to commit outputs).
+#   --in-place   after a successful run, copy each executed notebook's outputs into its source (to commit
+#                them; keeps the source's cell ids and metadata; needs python3).
 #   NOTEBOOK     run only these (default: every notebooks/*.ipynb, in name order).
 #
 # Executed copies go to notebooks/out/ (git-ignored). Exits non-zero if any cell of any notebook fails
@@ -40,7 +41,7 @@ for nb in "${picked[@]}"; do
     failed+=("$nb")
   else
     echo "   ok in ${secs}s -> notebooks/out/$nb"
-    if [ "$inplace" = 1 ]; then cp "out/$nb" "$nb"; fi
+    if [ "$inplace" = 1 ]; then python3 "$root/environment/merge-outputs.py" "$nb" "out/$nb" || failed+=("$nb"); fi
   fi
 done
 
