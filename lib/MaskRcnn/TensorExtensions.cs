@@ -9,6 +9,25 @@ public static class TensorExtensions
     /// <summary>Rows [start, end) along dimension 0 (a view).</summary>
     public static Tensor Rows(this Tensor t, long start, long end) => t.narrow(0, start, end - start);
 
+    /// <summary>
+    /// The same [N, C, H, W] values stored channels-last (NHWC strides; TorchSharp has no memory_format
+    /// argument). libtorch's oneDNN convolutions run ~1.4× faster on such tensors and keep the layout in
+    /// their outputs. Non-CPU tensors and tensors that are already channels-last are returned as they are.
+    /// </summary>
+    public static Tensor ChannelsLast(this Tensor t)
+    {
+        if (t.device_type != DeviceType.CPU || t.dim() != 4 || IsChannelsLast(t)) return t.alias();
+        return t.permute(0, 2, 3, 1).contiguous().permute(0, 3, 1, 2);
+    }
+
+    /// <summary>Whether a 4-d tensor is stored NHWC-contiguously.</summary>
+    public static bool IsChannelsLast(this Tensor t)
+    {
+        if (t.dim() != 4) return false;
+        var (size, stride) = (t.shape, t.stride());
+        return stride[1] == 1 && stride[3] == size[1] && stride[2] == size[1] * size[3];
+    }
+
     /// <summary>Values of an integer tensor on the host, flattened (TorchSharp's accessor fails on empty tensors).</summary>
     public static long[] ToLongArray(this Tensor t)
     {

@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Text.Json;
 using MaskRcnn.Config;
 using MaskRcnn.Data;
+using MaskRcnn.Inference;
 using MaskRcnn.Modeling;
 using MaskRcnn.Modeling.RoiHeads;
 using MaskRcnn.Runtime;
@@ -37,9 +38,11 @@ static class BenchmarkVerb
         var bn = new Option<string>("--bn") { Description = "frozen (FrozenBatchNorm2d) or batch (BatchNorm2d, as torchvision builds a model without weights)", DefaultValueFactory = _ => "frozen" };
         var seed = new Option<int>("--seed") { DefaultValueFactory = _ => 0 };
         var json = new Option<string?>("--json") { Description = "write the result here (also printed)" };
+        var stages = new Option<bool>("--stages") { Description = "infer: also time each stage (and count its FLOPs), median over --runs" };
+        var memoryCalls = new Option<int>("--memory-calls") { Description = "infer: after the timed runs, make N more Predict calls and report the RSS growth (target < 5 %)" };
         var cmd = new Command("benchmark", "Time inference or a training step (the reference peer's protocol); report peak memory.")
         {
-            arch, classes, weights, image, size, minSize, maxSize, mode, runs, warmup, threads, bn, seed, json,
+            arch, classes, weights, image, size, minSize, maxSize, mode, runs, warmup, threads, bn, seed, json, stages, memoryCalls,
         };
         cmd.SetAction(r => Verbs.Run(() =>
         {
@@ -76,6 +79,8 @@ static class BenchmarkVerb
                     }
                 }
                 result["detections"] = detections;
+                if (r.GetValue(stages)) result["stages"] = StageTable(model, img, r.GetValue(runs));
+                if (r.GetValue(memoryCalls) > 0) result["memory"] = MemoryGrowth(model, img, r.GetValue(memoryCalls));
             }
             else if (m == "train")
             {
@@ -121,6 +126,40 @@ static class BenchmarkVerb
             return 0;
         }));
         return cmd;
+    }
+
+    /// <summary>Median time of each stage over <paramref name="runs"/> profiles, with its FLOPs and share of the total.</summary>
+    static List<Dictionary<string, object>> StageTable(MaskRCNN model, Tensor image, int runs)
+    {
+        var profiles = Enumerable.Range(0, Math.Max(1, runs)).Select(_ => StageProfiler.Profile(model, image)).ToList();
+        var medians = profiles[0].Select((stage, i) =>
+        {
+            var sorted = profiles.Select(p => p[i].Seconds).Order().ToList();
+            return (stage.Stage, Seconds: sorted[sorted.Count / 2], stage.Flops);
+        }).ToList();
+        double total = medians.Sum(m => m.Seconds);
+        return medians.Select(m => new Dictionary<string, object>
+        {
+            ["stage"] = m.Stage, ["median_s"] = Math.Round(m.Seconds, 4), ["gflops"] = Math.Round(m.Flops / 1e9, 2),
+            ["share"] = Math.Round(m.Seconds / total, 3),
+            ["gflop_per_s"] = m.Seconds > 0 ? Math.Round(m.Flops / 1e9 / m.Seconds, 1) : 0,
+        }).ToList();
+    }
+
+    /// <summary>RSS after the warm-up and timed runs, then after <paramref name="calls"/> more Predict calls.</summary>
+    static Dictionary<string, object> MemoryGrowth(MaskRCNN model, Tensor image, int calls)
+    {
+        GC.Collect(); GC.WaitForPendingFinalizers();
+        double before = Process.GetCurrentProcess().WorkingSet64 / 1e6;
+        for (int i = 0; i < calls; i++) { using var d = model.Predict(image); }
+        GC.Collect(); GC.WaitForPendingFinalizers();
+        double after = Process.GetCurrentProcess().WorkingSet64 / 1e6;
+        double growth = 100 * (after - before) / before;
+        return new Dictionary<string, object>
+        {
+            ["calls"] = calls, ["rss_before_mb"] = Math.Round(before, 1), ["rss_after_mb"] = Math.Round(after, 1),
+            ["growth_pct"] = Math.Round(growth, 2), ["within_5_pct"] = growth < 5,
+        };
     }
 
     static Tensor LoadImage(string? path, int side)

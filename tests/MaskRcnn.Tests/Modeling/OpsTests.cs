@@ -9,31 +9,61 @@ public class OpsTests
 {
     const string F = "ops.pt";
 
+    public static TheoryData<bool, int, int, int, double, bool> RoIAlignCases()
+    {
+        var cases = new TheoryData<bool, int, int, int, double, bool>();
+        foreach (var sparse in new[] { false, true })
+        {
+            cases.Add(false, 2, 7, 7, 0.25, sparse);
+            cases.Add(false, 0, 7, 7, 0.25, sparse);
+            cases.Add(false, -1, 5, 3, 0.125, sparse);
+            cases.Add(false, 3, 5, 3, 0.125, sparse);
+            cases.Add(true, 2, 7, 7, 0.25, sparse);
+            cases.Add(true, 0, 5, 3, 0.125, sparse);
+            cases.Add(true, -1, 7, 7, 0.25, sparse);
+            cases.Add(true, 3, 7, 7, 0.25, sparse);
+        }
+        return cases;
+    }
+
     [Theory]
-    [InlineData(false, 2, 7, 7, 0.25)]
-    [InlineData(false, 0, 7, 7, 0.25)]
-    [InlineData(false, -1, 5, 3, 0.125)]
-    [InlineData(false, 3, 5, 3, 0.125)]
-    [InlineData(true, 2, 7, 7, 0.25)]
-    [InlineData(true, 0, 5, 3, 0.125)]
-    [InlineData(true, -1, 7, 7, 0.25)]
-    [InlineData(true, 3, 7, 7, 0.25)]
-    public void RoIAlign_matches_torchvision(bool aligned, int samplingRatio, int h, int w, double scale)
+    [MemberData(nameof(RoIAlignCases))]
+    public void RoIAlign_matches_torchvision(bool aligned, int samplingRatio, int h, int w, double scale, bool sparse)
     {
         using var scope = NewDisposeScope();
         var expected = Get(F, $"roi_align.out.{(aligned ? 1 : 0)}.{samplingRatio}.{h}x{w}.{scale}");
-        var actual = RoIAlign.Apply(Get(F, "roi_align.features"), Get(F, "roi_align.rois"), (h, w), scale, samplingRatio, aligned);
-        AssertClose(expected, actual, 1e-5, "roi_align");
+        var (features, rois) = (Get(F, "roi_align.features"), Get(F, "roi_align.rois"));
+        var actual = sparse ? RoIAlign.ApplySparse(features, rois, (h, w), scale, samplingRatio, aligned)
+                            : RoIAlign.ApplyGather(features, rois, (h, w), scale, samplingRatio, aligned);
+        AssertClose(expected, actual, 1e-5, sparse ? "roi_align (sparse)" : "roi_align (gather)");
     }
 
     [Fact]
-    public void RoIAlign_is_differentiable_with_respect_to_features()
+    public void RoIAlign_is_differentiable_and_both_formulations_give_the_same_gradient()
     {
         using var scope = NewDisposeScope();
-        var features = Get(F, "roi_align.features").clone().requires_grad_(true);
-        var output = RoIAlign.Apply(features, Get(F, "roi_align.rois"), (7, 7), 0.25, 2);
-        output.sum().backward();
-        Assert.True(features.grad is not null && features.grad.abs().sum().item<float>() > 0);
+        Tensor Gradient(Func<Tensor, Tensor, Tensor> pool)
+        {
+            var features = Get(F, "roi_align.features").clone().requires_grad_(true);
+            var output = pool(features, Get(F, "roi_align.rois"));
+            (output * arange(output.numel(), dtype: output.dtype).view(output.shape).sin()).sum().backward();
+            return features.grad!.detach().clone();
+        }
+        var gather = Gradient((f, r) => RoIAlign.ApplyGather(f, r, (7, 7), 0.25, 2));
+        var sparse = Gradient((f, r) => RoIAlign.ApplySparse(f, r, (7, 7), 0.25, 2));
+        Assert.True(gather.abs().sum().item<float>() > 0);
+        AssertClose(gather, sparse, 1e-5, "roi_align gradient");
+    }
+
+    [Fact]
+    public void RoIAlign_picks_the_sparse_formulation_for_many_channels_and_matches_the_gathers()
+    {
+        using var scope = NewDisposeScope();
+        var generator = new torch.Generator(3);
+        var features = rand(new long[] { 2, 64, 20, 24 }, generator: generator);
+        var rois = Get(F, "roi_align.rois");
+        AssertClose(RoIAlign.ApplyGather(features, rois, (7, 7), 0.25, 0),
+                    RoIAlign.Apply(features, rois, (7, 7), 0.25, 0), 1e-5, "64-channel roi_align");
     }
 
     [Theory]

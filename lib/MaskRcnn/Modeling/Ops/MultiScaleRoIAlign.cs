@@ -46,13 +46,15 @@ public sealed class MultiScaleRoIAlign(int outputSize, int samplingRatio, int ca
 
         var levels = mapper.Map(rois[.., 1..]);
         var first = features[0];
-        var result = zeros(new long[] { rois.shape[0], first.shape[1], OutputSize, OutputSize }, dtype: first.dtype, device: first.device);
+        // Channels-last like the pooled blocks, so the copies below keep the layout.
+        var result = zeros(new long[] { rois.shape[0], OutputSize, OutputSize, first.shape[1] }, dtype: first.dtype, device: first.device)
+                     .permute(0, 3, 1, 2);
         for (int level = 0; level < features.Count; level++)
         {
             var idx = nonzero(levels.eq(level)).view(-1);
             if (idx.shape[0] == 0) continue;
             var pooled = RoIAlign.Apply(features[level], rois.index_select(0, idx), (OutputSize, OutputSize), scales[level], SamplingRatio);
-            result = result.index_copy(0, idx, pooled);
+            result.index_copy_(0, idx, pooled);   // in place: keeps the layout (differentiable w.r.t. pooled)
         }
         return result.MoveToOuterDisposeScope();
     }

@@ -7,14 +7,17 @@ namespace MaskRcnn.Modeling.Ops;
 /// RoIAlign (He et al., Mask R-CNN) with the semantics of torchvision.ops.roi_align: each output bin averages
 /// a grid of bilinearly interpolated samples; <c>aligned</c> shifts box coordinates by −0.5 px (pixel
 /// centres), and a sampling ratio ≤ 0 means ⌈bin size⌉ samples per bin, chosen per RoI ("adaptive").
-/// Implemented as tensor operations: the sample positions are separable (rows × columns), the four
-/// bilinear neighbours of every sample are gathered from a channels-last view of the features, and bins
-/// are averaged with a reshape. Differentiable with respect to the features.
+/// Implemented as tensor operations (no per-box loops): the sample positions are separable (rows × columns);
+/// many-channel features go through a sparse bilinear-weight matrix, few-channel ones through gathers.
+/// Both are differentiable with respect to the features and agree with the kernel to float rounding.
 /// </summary>
 public static class RoIAlign
 {
     /// <summary>Elements gathered per chunk of RoIs (bounds the temporary memory to ~4 × this × 4 bytes).</summary>
     const long ChunkElements = 1L << 23;
+
+    /// <summary>From this many channels on, the sparse-matrix formulation is faster than the gathers.</summary>
+    public const long SparseFromChannels = 16;
 
     /// <param name="input">features [B, C, H, W]</param>
     /// <param name="rois">[K, 5]: batch index, x1, y1, x2, y2 in input-image pixels</param>
@@ -24,43 +27,136 @@ public static class RoIAlign
     /// <param name="aligned">true: pixel-centre convention (−0.5 shift), false: torchvision's legacy default</param>
     /// <returns>[K, C, outH, outW]</returns>
     public static Tensor Apply(Tensor input, Tensor rois, (int H, int W) outputSize, double spatialScale,
-                               int samplingRatio = -1, bool aligned = false)
+                               int samplingRatio = -1, bool aligned = false) =>
+        input.shape[1] >= SparseFromChannels
+            ? ApplySparse(input, rois, outputSize, spatialScale, samplingRatio, aligned)
+            : ApplyGather(input, rois, outputSize, spatialScale, samplingRatio, aligned);
+
+    /// <summary>
+    /// RoIAlign by gathering the four bilinear neighbours of every sample from a channels-last view of the
+    /// features and averaging bins with a reshape. Best for few channels (e.g. the 1-channel mask targets).
+    /// </summary>
+    public static Tensor ApplyGather(Tensor input, Tensor rois, (int H, int W) outputSize, double spatialScale,
+                                     int samplingRatio = -1, bool aligned = false)
     {
         long k = rois.shape[0], c = input.shape[1];
-        if (k == 0) return zeros(new long[] { 0, c, outputSize.H, outputSize.W }, dtype: input.dtype, device: input.device);
+        if (k == 0) return EmptyOutput(input, c, outputSize);
         using var scope = NewDisposeScope();
+        var (rows, cols, count, batch) = Samples(input.dtype, input.shape, rois, outputSize, spatialScale, samplingRatio, aligned);
 
-        var r = rois.to(float64);
-        double offset = aligned ? 0.5 : 0.0;
-        // As in the C++ kernel: coordinates computed in double, stored in the feature dtype.
-        var x1 = (r[.., 1] * spatialScale - offset).to(input.dtype);
-        var y1 = (r[.., 2] * spatialScale - offset).to(input.dtype);
-        var x2 = (r[.., 3] * spatialScale - offset).to(input.dtype);
-        var y2 = (r[.., 4] * spatialScale - offset).to(input.dtype);
-        var roiW = x2 - x1;
-        var roiH = y2 - y1;
-        if (!aligned) { roiW = roiW.clamp_min(1.0); roiH = roiH.clamp_min(1.0); }
-
-        var rowsAxis = SampleAxis(y1, roiH, outputSize.H, samplingRatio, input.shape[2]);
-        var colsAxis = SampleAxis(x1, roiW, outputSize.W, samplingRatio, input.shape[3]);
-        var count = (rowsAxis.Grid * colsAxis.Grid).clamp_min(1).to(input.dtype);
-        var batch = r[.., 0].to(int64);
-
-        // Channels-last view: one row of C values per (image, y, x).
         long h = input.shape[2], w = input.shape[3];
-        var flat = input.permute(0, 2, 3, 1).reshape(-1, c);
-        long samples = rowsAxis.Low.shape[1] * colsAxis.Low.shape[1];
+        var flat = input.permute(0, 2, 3, 1).reshape(-1, c);        // one row of C values per (image, y, x)
+        long samples = rows.Low.shape[1] * cols.Low.shape[1];
         long chunk = Math.Max(1, ChunkElements / Math.Max(1, samples * c));
 
         var pieces = new List<Tensor>();
         for (long start = 0; start < k; start += chunk)
         {
             long end = Math.Min(k, start + chunk);
-            pieces.Add(PoolChunk(flat, batch.Rows(start, end), rowsAxis.Slice(start, end), colsAxis.Slice(start, end),
+            pieces.Add(PoolChunk(flat, batch.Rows(start, end), rows.Slice(start, end), cols.Slice(start, end),
                                  count.Rows(start, end), h, w, c, outputSize));
         }
         var output = pieces.Count == 1 ? pieces[0] : cat(pieces, 0);
         return output.MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// RoIAlign as a sparse × dense matrix product: row (RoI, bin) of a sparse matrix holds the bilinear weights
+    /// (÷ sample count) of every feature cell its samples touch, so output = S · F with F the channels-last
+    /// features [B·H·W, C]. No per-corner [K, samples, C] temporaries, hence far less memory traffic when C is
+    /// large. The output is channels-last (what the mask head's convolutions prefer). libtorch's sparse × dense product runs on one thread, so the RoIs are split into one block per
+    /// libtorch thread and the blocks are pooled concurrently (grad mode carried over to the workers).
+    /// </summary>
+    public static Tensor ApplySparse(Tensor input, Tensor rois, (int H, int W) outputSize, double spatialScale,
+                                     int samplingRatio = -1, bool aligned = false)
+    {
+        long k = rois.shape[0], c = input.shape[1];
+        if (k == 0) return EmptyOutput(input, c, outputSize);
+        int blocks = (int)Math.Clamp(k / MinRoisPerBlock, 1, get_num_threads());
+        using var flat = input.permute(0, 2, 3, 1).reshape(-1, c);      // [B·H·W, C]; a view for channels-last input
+        if (blocks == 1) return SparseBlock(input.shape, flat, rois, outputSize, spatialScale, samplingRatio, aligned);
+
+        bool grad = is_grad_enabled(), inference = is_inference_mode_enabled();
+        long per = (k + blocks - 1) / blocks;
+        var tasks = Enumerable.Range(0, blocks).Select(b => Task.Run(() =>
+        {
+            using var gradMode = set_grad_enabled(grad);
+            using var inferenceMode = inference_mode(inference);
+            using var block = rois.Rows(b * per, Math.Min(k, (b + 1) * per));
+            return SparseBlock(input.shape, flat, block, outputSize, spatialScale, samplingRatio, aligned);
+        })).ToArray();
+        try
+        {
+            Task.WaitAll(tasks);
+            return cat(tasks.Select(t => t.Result).ToArray(), 0);
+        }
+        catch (AggregateException e) when (e.InnerException is not null)
+        {
+            throw e.InnerException;
+        }
+        finally
+        {
+            foreach (var t in tasks) if (t.IsCompletedSuccessfully) t.Result.Dispose();   // worker tensors belong to no DisposeScope
+        }
+    }
+
+    /// <summary>Fewer RoIs than this per block are not worth a thread.</summary>
+    const long MinRoisPerBlock = 64;
+
+    /// <param name="shape">the features' [B, C, H, W]</param>
+    /// <param name="flat">the features channels-last, [B·H·W, C]</param>
+    static Tensor SparseBlock(long[] shape, Tensor flat, Tensor rois, (int H, int W) outputSize, double spatialScale,
+                              int samplingRatio, bool aligned)
+    {
+        long k = rois.shape[0], c = shape[1], h = shape[2], w = shape[3];
+        using var scope = NewDisposeScope();
+        var (rows, cols, count, batch) = Samples(flat.dtype, shape, rois, outputSize, spatialScale, samplingRatio, aligned);
+        long sy = rows.Low.shape[1], sx = cols.Low.shape[1];
+        long gy = sy / outputSize.H, gx = sx / outputSize.W;
+        var device = flat.device;
+
+        // One entry per (RoI, sample row, sample column, corner); corners (y0,x0) (y0,x1) (y1,x0) (y1,x1).
+        var yIdx = stack([rows.Low, rows.Low, rows.High, rows.High], -1).view(k, sy, 1, 4);
+        var xIdx = stack([cols.Low, cols.High, cols.Low, cols.High], -1).view(k, 1, sx, 4);
+        var yW = stack([rows.HighWeight, rows.HighWeight, rows.LowWeight, rows.LowWeight], -1).view(k, sy, 1, 4);
+        var xW = stack([cols.HighWeight, cols.LowWeight, cols.HighWeight, cols.LowWeight], -1).view(k, 1, sx, 4);
+        var column = (batch * (h * w)).view(k, 1, 1, 1) + yIdx * w + xIdx;
+        var weight = yW * xW / count.view(k, 1, 1, 1);
+        var ph = arange(outputSize.H, device: device).repeat_interleave(gy).view(1, sy, 1, 1);
+        var pw = arange(outputSize.W, device: device).repeat_interleave(gx).view(1, 1, sx, 1);
+        var row = ((arange(k, device: device).view(k, 1, 1, 1) * outputSize.H + ph) * outputSize.W + pw)
+                  .expand(k, sy, sx, 4);
+
+        var keep = weight.ne(0).flatten();
+        var indices = stack([row.flatten()[keep], column.flatten()[keep]]);
+        var matrix = sparse_coo_tensor(indices, weight.flatten()[keep],
+                                       new long[] { k * outputSize.H * outputSize.W, shape[0] * h * w });
+        var pooled = matrix.mm(flat);                                                      // [K·PH·PW, C]
+        return pooled.view(k, outputSize.H, outputSize.W, c).permute(0, 3, 1, 2).MoveToOuterDisposeScope();  // channels-last
+    }
+
+    static Tensor EmptyOutput(Tensor input, long c, (int H, int W) outputSize) =>
+        zeros(new long[] { 0, c, outputSize.H, outputSize.W }, dtype: input.dtype, device: input.device);
+
+    /// <summary>Sample rows/columns, per-RoI sample count and batch index, as in the C++ kernel.</summary>
+    static (Axis Rows, Axis Cols, Tensor Count, Tensor Batch) Samples(ScalarType dtype, long[] shape, Tensor rois,
+        (int H, int W) outputSize, double spatialScale, int samplingRatio, bool aligned)
+    {
+        var r = rois.to(float64);
+        double offset = aligned ? 0.5 : 0.0;
+        // As in the C++ kernel: coordinates computed in double, stored in the feature dtype.
+        var x1 = (r[.., 1] * spatialScale - offset).to(dtype);
+        var y1 = (r[.., 2] * spatialScale - offset).to(dtype);
+        var x2 = (r[.., 3] * spatialScale - offset).to(dtype);
+        var y2 = (r[.., 4] * spatialScale - offset).to(dtype);
+        var roiW = x2 - x1;
+        var roiH = y2 - y1;
+        if (!aligned) { roiW = roiW.clamp_min(1.0); roiH = roiH.clamp_min(1.0); }
+
+        var rows = SampleAxis(y1, roiH, outputSize.H, samplingRatio, shape[2]);
+        var cols = SampleAxis(x1, roiW, outputSize.W, samplingRatio, shape[3]);
+        var count = (rows.Grid * cols.Grid).clamp_min(1).to(dtype);
+        return (rows, cols, count, r[.., 0].to(int64));
     }
 
     static Tensor PoolChunk(Tensor flat, Tensor batch, Axis rows, Axis cols, Tensor count, long h, long w, long c,

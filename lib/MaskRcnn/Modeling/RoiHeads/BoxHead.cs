@@ -8,11 +8,12 @@ namespace MaskRcnn.Modeling.RoiHeads;
 /// <summary>Two fully connected layers on the flattened 7×7 RoI features (torchvision's TwoMLPHead: fc6, fc7).</summary>
 public sealed class TwoMLPHead : Module<Tensor, Tensor>
 {
-    readonly Linear fc6, fc7;
+    readonly FlattenedLinear fc6;
+    readonly Linear fc7;
 
     public TwoMLPHead(long inChannels, long representationSize) : base(nameof(TwoMLPHead))
     {
-        fc6 = Linear(inChannels, representationSize);
+        fc6 = new FlattenedLinear(inChannels, representationSize);
         fc7 = Linear(representationSize, representationSize);
         RegisterComponents();
     }
@@ -20,8 +21,44 @@ public sealed class TwoMLPHead : Module<Tensor, Tensor>
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();
-        x = functional.relu(fc6.call(x.flatten(1)));
+        x = functional.relu(fc6.call(x));
         return functional.relu(fc7.call(x)).MoveToOuterDisposeScope();
+    }
+}
+
+/// <summary>
+/// nn.Linear on flattened input (<c>x.flatten(1)</c>), with nn.Linear's parameters (weight [out, in], bias),
+/// initialisation and state-dict keys. Given [N, C, H, W] channels-last CPU input (what the RoI poolers give),
+/// it runs as a H×W convolution with the weight viewed as [out, C, H, W]: the same sums, done by oneDNN
+/// instead of sgemm, ~1.3× faster for fc6 (12544 → 1024) on a laptop CPU.
+/// </summary>
+public sealed class FlattenedLinear : Module<Tensor, Tensor>
+{
+    public Parameter weight;
+    public Parameter bias;
+
+    public FlattenedLinear(long inFeatures, long outFeatures) : base("Linear")
+    {
+        using (var init = Linear(inFeatures, outFeatures))          // nn.Linear's own initialisation
+        using (no_grad())
+        {
+            weight = new Parameter(init.weight!.detach().clone());
+            bias = new Parameter(init.bias!.detach().clone());
+        }
+        RegisterComponents();
+    }
+
+    public long InFeatures => weight.shape[1];
+
+    public override Tensor forward(Tensor x)
+    {
+        if (x.dim() == 4 && x.IsChannelsLast() && x.device_type == DeviceType.CPU && x.shape[1] * x.shape[2] * x.shape[3] == InFeatures)
+        {
+            using var kernel = weight.view(weight.shape[0], x.shape[1], x.shape[2], x.shape[3]);
+            using var output = functional.conv2d(x, kernel, bias);
+            return output.flatten(1);
+        }
+        return functional.linear(x.flatten(1), weight, bias);
     }
 }
 

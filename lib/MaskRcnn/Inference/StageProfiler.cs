@@ -1,0 +1,126 @@
+using System.Diagnostics;
+using MaskRcnn.Modeling;
+using MaskRcnn.Modeling.Ops;
+using MaskRcnn.Modeling.RoiHeads;
+using MaskRcnn.Runtime;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace MaskRcnn.Inference;
+
+/// <summary>One stage of inference: wall time and floating-point operations (multiply + add counted as 2).</summary>
+public sealed record StageTime(string Stage, double Seconds, double Flops);
+
+/// <summary>
+/// Times inference stage by stage, running the same public stage methods <see cref="MaskRCNN.Predict(Tensor)"/>
+/// runs, in the same order. FLOPs: convolutions, transposed convolutions and linear layers are counted from
+/// their weights and output shapes with forward hooks; RoIAlign as 4 bilinear taps × 2 per sample and channel.
+/// Element-wise work (ReLU, batch norm, NMS, decoding) is not counted: it is small next to the matrix products.
+/// On a GPU each stage ends with a synchronisation so its time is its own.
+/// </summary>
+public static class StageProfiler
+{
+    public static IReadOnlyList<StageTime> Profile(MaskRCNN model, Tensor image)
+    {
+        bool wasTraining = model.training;
+        model.eval();
+        double flops = 0;
+        var hooks = HookLayers(model, f => flops += f);
+        using var gcPause = GcPause.Enter();
+        try
+        {
+            using var noGrad = no_grad();
+            using var scope = NewDisposeScope();
+            var stages = new List<StageTime>();
+            var device = model.Device;
+            T Time<T>(string stage, Func<T> run, Func<T, double>? extraFlops = null)
+            {
+                double before = flops;
+                var sw = Stopwatch.StartNew();
+                var result = run();
+                if (device.type == DeviceType.CUDA) cuda.synchronize(device);
+                double seconds = sw.Elapsed.TotalSeconds;
+                stages.Add(new StageTime(stage, seconds, flops - before + (extraFlops?.Invoke(result) ?? 0)));
+                return result;
+            }
+
+            var heads = model.RoiHeads;
+            var (list, _) = Time("preprocess (normalise, resize, pad)", () => model.Preprocess([image]));
+            var features = Time("backbone + FPN", () => model.Features(list.Tensors));
+            var pooledLevels = features[..MaskRCNN.PooledLevels];
+            var rpn = Time("RPN (head, decode, NMS)", () => model.ProposeRegions(list, features));
+            var boxPooled = Time("box RoIAlign", () => heads.BoxRoiPool.Forward(pooledLevels, rpn.Proposals, list.ImageSizes),
+                                 pooled => RoIAlignFlops(pooled, heads.BoxRoiPool.SamplingRatio));
+            var (logits, deltas) = Time("box head (2 FC + predictor)", () => heads.BoxPredictor.call(heads.BoxHead.call(boxPooled)));
+            var detections = Time("box postprocess (decode, NMS)", () =>
+                heads.PostprocessDetections(logits, deltas, rpn.Proposals, list.ImageSizes).Detections);
+            if (heads.HasMask)
+            {
+                var boxes = detections.Select(d => d.Boxes).ToArray();
+                var maskPooled = Time("mask RoIAlign", () => heads.MaskRoiPool.Forward(pooledLevels, boxes, list.ImageSizes),
+                                      pooled => RoIAlignFlops(pooled, heads.MaskRoiPool.SamplingRatio));
+                var maskLogits = Time("mask head (4 conv + deconv + predictor)", () => heads.MaskPredictor!.call(heads.MaskHead!.call(maskPooled)));
+                var probs = RoIHeads.MaskInference(maskLogits, detections.Select(d => d.Labels).ToArray());
+                detections = detections.Select((d, i) => d with { MaskProbs = probs[i] }).ToList();
+            }
+            Time("paste masks into the image", () => model.Postprocess(detections[0], list.ImageSizes[0], (image.shape[^2], image.shape[^1])));
+            return stages;
+        }
+        finally
+        {
+            foreach (var remove in hooks) remove();
+            if (wasTraining) model.train();
+        }
+    }
+
+    /// <summary>4 taps, a multiply and an add each, per sample (sampling ratio² per bin) and channel.</summary>
+    static double RoIAlignFlops(Tensor pooled, int samplingRatio) =>
+        pooled.numel() * 8.0 * Math.Max(1, samplingRatio) * Math.Max(1, samplingRatio);
+
+    static List<Action> HookLayers(MaskRCNN model, Action<double> add)
+    {
+        var hooks = new List<Action>();
+        foreach (var (_, module) in model.named_modules())
+        {
+            switch (module)
+            {
+                case Conv2d conv:          // weight [out, in/groups, kh, kw]: each output element is a dot product
+                    var convHook = conv.register_forward_hook((m, input, output) =>
+                    {
+                        var w = conv.weight!.shape;
+                        add(2.0 * output.numel() * w[1] * w[2] * w[3]);
+                        return null!;   // keep the output
+                    });
+                    hooks.Add(() => convHook.remove());
+                    break;
+                case ConvTranspose2d deconv: // weight [in, out/groups, kh, kw]: each input element is scattered
+                    var deconvHook = deconv.register_forward_hook((m, input, output) =>
+                    {
+                        var w = deconv.weight!.shape;
+                        add(2.0 * input.numel() * w[1] * w[2] * w[3]);
+                        return null!;   // keep the output
+                    });
+                    hooks.Add(() => deconvHook.remove());
+                    break;
+                case FlattenedLinear flattened:
+                    var flattenedHook = flattened.register_forward_hook((m, input, output) =>
+                    {
+                        add(2.0 * output.numel() * flattened.InFeatures);
+                        return null!;   // keep the output
+                    });
+                    hooks.Add(() => flattenedHook.remove());
+                    break;
+                case Linear linear:
+                    var linearHook = linear.register_forward_hook((m, input, output) =>
+                    {
+                        add(2.0 * output.numel() * linear.weight!.shape[1]);
+                        return null!;   // keep the output
+                    });
+                    hooks.Add(() => linearHook.remove());
+                    break;
+            }
+        }
+        return hooks;
+    }
+}
