@@ -75,7 +75,7 @@ static class BenchmarkVerb
                     if (i == r.GetValue(warmup) + r.GetValue(runs) - 1)
                     {
                         var (b, l, s) = d.ToArrays();
-                        result["last_detections"] = Enumerable.Range(0, b.Length).Select(k => new { box = b[k].Select(v => Math.Round(v, 2)), label = l[k], score = Math.Round(s[k], 4) }).ToList();
+                        result["last_detections"] = Enumerable.Range(0, b.Length).Select(k => new { box = b[k].Select(v => Math.Round(v, 4)), label = l[k], score = Math.Round(s[k], 4) }).ToList();
                     }
                 }
                 result["detections"] = detections;

@@ -8,11 +8,15 @@ namespace MaskRcnn.Modeling.Ops;
 /// <summary>
 /// Non-maximum suppression with torchvision's semantics: boxes in descending score order (stable), a box is
 /// dropped when its IoU with a kept, higher-scoring box is strictly greater than the threshold.
-/// The IoU test runs as one tensor operation over all pairs; only the greedy scan over the resulting
-/// suppression matrix runs on the host, as in torchvision's CUDA kernel.
+/// The IoU tests run as tensor operations on blocks of rows against all later boxes; only the greedy scan over
+/// each block's suppression bits runs on the host, as in torchvision's CUDA kernel. Blocks whose rows are all
+/// suppressed already are skipped, and memory stays O(block × n) for any number of boxes.
 /// </summary>
 public static class Nms
 {
+    /// <summary>Rows of the suppression matrix computed at once (temporaries ~ 40 bytes × this × n).</summary>
+    const long RowBlock = 256;
+
     /// <summary>Indices (int64) of the kept boxes, in decreasing score order.</summary>
     public static Tensor Apply(Tensor boxes, Tensor scores, double iouThreshold)
     {
@@ -21,10 +25,19 @@ public static class Nms
         using var scope = NewDisposeScope();
         var order = scores.sort(dim: 0, descending: true, stable: true).Indices;
         var sorted = boxes.index_select(0, order);
-        // suppresses[i, j] = 1 when j comes after i and overlaps it too much.
-        var suppresses = BoxOps.BoxIou(sorted, sorted).gt(iouThreshold).triu(1).to(ScalarType.Byte).cpu();
-        var keepIdx = GreedyScan(suppresses, n);
-        return order.index_select(0, tensor(keepIdx, device: boxes.device)).MoveToOuterDisposeScope();
+        var removed = new byte[n];
+        var keep = new List<long>();
+        for (long r0 = 0; r0 < n; r0 += RowBlock)
+        {
+            long r1 = Math.Min(n, r0 + RowBlock);
+            if (Array.IndexOf(removed, (byte)0, (int)r0, (int)(r1 - r0)) < 0) continue;   // every row suppressed
+            using var blockScope = NewDisposeScope();
+            // block[i − r0, j − r0] = IoU(i, j) > threshold for i in [r0, r1), j in [r0, n)
+            var block = BoxOps.BoxIou(sorted.Rows(r0, r1), sorted.narrow(0, r0, n - r0)).gt(iouThreshold)
+                              .to(ScalarType.Byte).cpu().contiguous();
+            ScanBlock(block, r0, r1, n, removed, keep);
+        }
+        return order.index_select(0, tensor(keep.ToArray(), device: boxes.device)).MoveToOuterDisposeScope();
     }
 
     /// <summary>
@@ -47,18 +60,18 @@ public static class Nms
         return keep.index_select(0, byScore).MoveToOuterDisposeScope();
     }
 
-    static long[] GreedyScan(Tensor suppresses, long n)
+    /// <summary>Greedy scan of rows [r0, r1): a row not yet removed is kept and removes the later boxes it overlaps.</summary>
+    static void ScanBlock(Tensor block, long r0, long r1, long n, byte[] removed, List<long> keep)
     {
-        byte[] matrix = suppresses.data<byte>().ToArray(); // row-major [n, n]
-        var removed = new byte[n];
-        var keep = new List<long>();
-        for (long i = 0; i < n; i++)
+        long width = n - r0;
+        ReadOnlySpan<byte> bits = block.bytes;                               // the host tensor's memory, no copy
+        for (long i = r0; i < r1; i++)
         {
             if (removed[i] != 0) continue;
             keep.Add(i);
-            OrInto(removed, matrix.AsSpan(checked((int)(i * n)), (int)n));
+            long row = (i - r0) * width, after = i - r0 + 1;                // columns j > i
+            OrInto(removed.AsSpan((int)(i + 1)), bits.Slice((int)(row + after), (int)(width - after)));
         }
-        return keep.ToArray();
     }
 
     static void OrInto(Span<byte> t, ReadOnlySpan<byte> s)

@@ -27,8 +27,9 @@ public static class MaskOps
     /// Pastes M×M mask probabilities into an image of <paramref name="imageSize"/> at their boxes, as
     /// torchvision's paste_masks_in_image: the mask is padded by one pixel, its box expanded by the same
     /// factor and truncated to integers, resized bilinearly (align_corners = false) to the box and copied in.
-    /// Vectorised: the bilinear resize is separable, so each image row/column of each box gathers its two
-    /// source rows/columns; the float operations are the interpolation kernel's, in its order.
+    /// Vectorised: the bilinear resize is separable, so every mask becomes R · M · Cᵀ with R [H, S] and C [W, S]
+    /// resampling matrices (two weights per row, the interpolation kernel's, zero outside the box): two batched
+    /// matrix products instead of a per-mask loop or whole-image gathers.
     /// </summary>
     /// <param name="masks">[N, 1, M, M] probabilities</param>
     /// <param name="boxes">[N, 4] in image pixels</param>
@@ -59,23 +60,23 @@ public static class MaskOps
 
     static Tensor PasteChunk(Tensor masks, Tensor box, long s, long imH, long imW)
     {
-        long k = masks.shape[0];
         var x0 = box[.., 0]; var y0 = box[.., 1]; var x1 = box[.., 2]; var y1 = box[.., 3];
         var w = (x1 - x0 + 1).clamp_min(1);
         var h = (y1 - y0 + 1).clamp_min(1);
-        var cols = Axis(x0, w, s, imW, masks.dtype);          // [k, W]
-        var rows = Axis(y0, h, s, imH, masks.dtype);          // [k, H]
+        var cols = Interpolation(Axis(x0, w, s, imW, masks.dtype), s, masks.dtype);   // [k, W, S]
+        var rows = Interpolation(Axis(y0, h, s, imH, masks.dtype), s, masks.dtype);   // [k, H, S]
+        // Horizontal pass [k, S, W], then vertical [k, H, W]; pixels outside the box have all-zero weights.
+        return rows.bmm(masks.bmm(cols.transpose(1, 2)));
+    }
 
-        // Horizontal pass: every source row at the image columns: [k, S, W] = v[x0]*w0 + v[x1]*w1.
-        var ix0 = cols.I0.unsqueeze(1).expand(k, s, imW);
-        var ix1 = cols.I1.unsqueeze(1).expand(k, s, imW);
-        var horiz = masks.gather(2, ix0) * cols.W0.unsqueeze(1) + masks.gather(2, ix1) * cols.W1.unsqueeze(1);
-        // Vertical pass: [k, H, W] = t[y0]*w0 + t[y1]*w1.
-        var iy0 = rows.I0.unsqueeze(2).expand(k, imH, imW);
-        var iy1 = rows.I1.unsqueeze(2).expand(k, imH, imW);
-        var value = horiz.gather(1, iy0) * rows.W0.unsqueeze(2) + horiz.gather(1, iy1) * rows.W1.unsqueeze(2);
-        var inside = rows.Inside.unsqueeze(2).logical_and(cols.Inside.unsqueeze(1));
-        return value.masked_fill(inside.logical_not(), 0);
+    /// <summary>[k, size, src] resampling matrices: two bilinear weights per row, zero rows outside the box.</summary>
+    static Tensor Interpolation(AxisWeights a, long src, ScalarType dtype)
+    {
+        var inside = a.Inside.to(dtype);
+        var matrix = zeros(new long[] { a.I0.shape[0], a.I0.shape[1], src }, dtype: dtype, device: a.I0.device);
+        matrix.scatter_add_(2, a.I0.unsqueeze(2), (a.W0 * inside).unsqueeze(2));
+        matrix.scatter_add_(2, a.I1.unsqueeze(2), (a.W1 * inside).unsqueeze(2));
+        return matrix;
     }
 
     sealed record AxisWeights(Tensor I0, Tensor I1, Tensor W0, Tensor W1, Tensor Inside);
