@@ -30,4 +30,31 @@ public class CliTests
         Assert.StartsWith("error: Device 'cuda'", stderr);
         Assert.DoesNotContain("   at ", stderr);
     }
+
+    [Fact]
+    public void Benchmark_infer_reports_times_stages_and_memory_growth()
+    {
+        // A small model so it stays quick; the R50 figures live in PERFORMANCE.md, and MemoryTests judges growth.
+        string json = Path.Combine(Path.GetTempPath(), $"bench-{Guid.NewGuid():N}.json");
+        var (code, _, stderr) = TestSupport.RunCli("benchmark", "--arch", "resnet18-fpn", "--size", "128", "--mode", "infer",
+            "--runs", "2", "--threads", "1", "--stages", "--memory-calls", "10", "--memory-warmup", "2", "--json", json);
+        Assert.True(code == 0, stderr);
+        using var doc = System.Text.Json.JsonDocument.Parse(File.ReadAllText(json));
+        File.Delete(json);
+        var root = doc.RootElement;
+        foreach (var key in new[] { "median_s", "min_s", "runs", "detections", "peak_rss_mb", "threads", "libtorch" })
+            Assert.True(root.TryGetProperty(key, out _), $"missing {key}");
+        Assert.Equal(2, root.GetProperty("runs").GetArrayLength());
+        Assert.Equal(1, root.GetProperty("threads").GetInt32());
+
+        var stages = root.GetProperty("stages").EnumerateArray().ToList();
+        Assert.Equal(9, stages.Count);
+        var backbone = stages.Single(s => s.GetProperty("stage").GetString() == "backbone + FPN");
+        Assert.True(backbone.GetProperty("gflops").GetDouble() > 1, "backbone FLOPs are counted");
+        Assert.InRange(stages.Sum(s => s.GetProperty("share").GetDouble()), 0.99, 1.01);
+
+        var memory = root.GetProperty("memory");
+        Assert.Equal(10, memory.GetProperty("calls").GetInt32());
+        Assert.True(memory.GetProperty("rss_last_tenth_mb").GetDouble() > 0);
+    }
 }

@@ -40,9 +40,10 @@ static class BenchmarkVerb
         var json = new Option<string?>("--json") { Description = "write the result here (also printed)" };
         var stages = new Option<bool>("--stages") { Description = "infer: also time each stage (and count its FLOPs), median over --runs" };
         var memoryCalls = new Option<int>("--memory-calls") { Description = "infer: after the timed runs, make N more Predict calls and report the RSS growth (target < 5 %)" };
+        var memoryWarmup = new Option<int>("--memory-warmup") { Description = "untracked Predict calls before --memory-calls (allocators settle)", DefaultValueFactory = _ => 100 };
         var cmd = new Command("benchmark", "Time inference or a training step (the reference peer's protocol); report peak memory.")
         {
-            arch, classes, weights, image, size, minSize, maxSize, mode, runs, warmup, threads, bn, seed, json, stages, memoryCalls,
+            arch, classes, weights, image, size, minSize, maxSize, mode, runs, warmup, threads, bn, seed, json, stages, memoryCalls, memoryWarmup,
         };
         cmd.SetAction(r => Verbs.Run(() =>
         {
@@ -80,7 +81,7 @@ static class BenchmarkVerb
                 }
                 result["detections"] = detections;
                 if (r.GetValue(stages)) result["stages"] = StageTable(model, img, r.GetValue(runs));
-                if (r.GetValue(memoryCalls) > 0) result["memory"] = MemoryGrowth(model, img, r.GetValue(memoryCalls));
+                if (r.GetValue(memoryCalls) > 0) result["memory"] = MemoryGrowth(model, img, r.GetValue(memoryCalls), r.GetValue(memoryWarmup));
             }
             else if (m == "train")
             {
@@ -146,19 +147,14 @@ static class BenchmarkVerb
         }).ToList();
     }
 
-    /// <summary>RSS after the warm-up and timed runs, then after <paramref name="calls"/> more Predict calls.</summary>
-    static Dictionary<string, object> MemoryGrowth(MaskRCNN model, Tensor image, int calls)
+    /// <summary>RSS over <paramref name="calls"/> more Predict calls after <paramref name="warmup"/> untracked ones.</summary>
+    static Dictionary<string, object> MemoryGrowth(MaskRCNN model, Tensor image, int calls, int warmup)
     {
-        GC.Collect(); GC.WaitForPendingFinalizers();
-        double before = Process.GetCurrentProcess().WorkingSet64 / 1e6;
-        for (int i = 0; i < calls; i++) { using var d = model.Predict(image); }
-        GC.Collect(); GC.WaitForPendingFinalizers();
-        double after = Process.GetCurrentProcess().WorkingSet64 / 1e6;
-        double growth = 100 * (after - before) / before;
+        var r = Inference.MemoryGrowth.Measure(() => { using var d = model.Predict(image); }, calls, warmup);
         return new Dictionary<string, object>
         {
-            ["calls"] = calls, ["rss_before_mb"] = Math.Round(before, 1), ["rss_after_mb"] = Math.Round(after, 1),
-            ["growth_pct"] = Math.Round(growth, 2), ["within_5_pct"] = growth < 5,
+            ["warmup_calls"] = r.WarmupCalls, ["calls"] = r.Calls, ["rss_first_tenth_mb"] = r.FirstMb, ["rss_last_tenth_mb"] = r.LastMb,
+            ["rss_min_mb"] = r.MinMb, ["rss_max_mb"] = r.MaxMb, ["growth_pct"] = r.GrowthPercent, ["within_5_pct"] = r.GrowthPercent < 5,
         };
     }
 

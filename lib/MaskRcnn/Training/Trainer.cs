@@ -248,7 +248,7 @@ public sealed class Trainer(MaskRCNN model, Dataset train, Dataset? val, string 
         {
             ["type"] = "train", ["epoch"] = p.Epoch + 1, ["step"] = p.Step, ["iteration"] = p.Iteration, ["stage"] = p.Stage,
             ["lr"] = p.LearningRate, ["loss"] = p.Loss, ["losses"] = p.Losses, ["images_per_s"] = Math.Round(p.ImagesPerSecond, 3),
-            ["elapsed_s"] = Math.Round(p.Elapsed.TotalSeconds, 1),
+            ["elapsed_s"] = Math.Round(p.Elapsed.TotalSeconds, 1), ["rss_mb"] = Math.Round(Environment.WorkingSet / 1e6, 1),
         };
         File.AppendAllText(MetricsFile, JsonSerializer.Serialize(line, MetricsJson) + "\n");
         tb.Scalars(p.Iteration, p.Losses.Where(kv => double.IsFinite(kv.Value)).Select(kv => ($"train/{kv.Key}", kv.Value))

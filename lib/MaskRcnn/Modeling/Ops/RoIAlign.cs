@@ -64,8 +64,9 @@ public static class RoIAlign
     /// RoIAlign as a sparse × dense matrix product: row (RoI, bin) of a sparse matrix holds the bilinear weights
     /// (÷ sample count) of every feature cell its samples touch, so output = S · F with F the channels-last
     /// features [B·H·W, C]. No per-corner [K, samples, C] temporaries, hence far less memory traffic when C is
-    /// large. The output is channels-last (what the mask head's convolutions prefer). libtorch's sparse × dense product runs on one thread, so the RoIs are split into one block per
-    /// libtorch thread and the blocks are pooled concurrently (grad mode carried over to the workers).
+    /// large. The output is channels-last (what the heads' convolutions prefer). libtorch's sparse × dense
+    /// product runs on one thread, so the RoIs are split into one block per libtorch thread and the blocks are
+    /// pooled concurrently (grad and inference mode carried over to the workers).
     /// </summary>
     public static Tensor ApplySparse(Tensor input, Tensor rois, (int H, int W) outputSize, double spatialScale,
                                      int samplingRatio = -1, bool aligned = false)

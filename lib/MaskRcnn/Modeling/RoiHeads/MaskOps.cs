@@ -46,19 +46,12 @@ public static class MaskOps
         long s = padded.shape[1];
         var box = ExpandBoxes(boxes, scale).to(int64);                                             // [N, 4]
 
-        // The chunk bounds memory: [chunk, S, W] + [chunk, H, W] floats.
-        long chunk = Math.Max(1, (1L << 24) / Math.Max(1, imH * imW + s * imW));
-        var pieces = new List<Tensor>();
-        for (long start = 0; start < n; start += chunk)
-        {
-            long end = Math.Min(n, start + chunk);
-            pieces.Add(PasteChunk(padded.Rows(start, end), box.Rows(start, end), s, imH, imW));
-        }
-        var result = (pieces.Count == 1 ? pieces[0] : cat(pieces, 0)).unsqueeze(1);
+        // Only the output [N, H, W] is image-sized; the resampling matrices and the horizontal pass are S-thin.
+        var result = Paste(padded, box, s, imH, imW).unsqueeze(1);
         return result.MoveToOuterDisposeScope();
     }
 
-    static Tensor PasteChunk(Tensor masks, Tensor box, long s, long imH, long imW)
+    static Tensor Paste(Tensor masks, Tensor box, long s, long imH, long imW)
     {
         var x0 = box[.., 0]; var y0 = box[.., 1]; var x1 = box[.., 2]; var y1 = box[.., 3];
         var w = (x1 - x0 + 1).clamp_min(1);

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Stage-by-stage inference time, ours against the reference peer, on the same weights and image (the case that
+# side_by_side.sh exports), with the FLOPs of each stage, as a Markdown table:
+#
+#   bash environment/bench/stage_table.sh [--backbone resnet50] [--size 512] [--threads 2] [--runs 5] [--peer-dir DIR]
+#
+# Ours: `maskrcnn benchmark --stages` (medians over --runs); peer: peer_stages.py (same stage split).
+set -uo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+backbone=resnet50; size=512; threads=2; runs=5; peer_dir="${PEER_DIR:-$root/../shared/reference/peer}"
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --backbone) backbone=$2; shift 2 ;; --size) size=$2; shift 2 ;; --threads) threads=$2; shift 2 ;;
+    --runs) runs=$2; shift 2 ;; --peer-dir) peer_dir=$2; shift 2 ;;
+    *) echo "unknown option $1" >&2; exit 2 ;;
+  esac
+done
+export LD_LIBRARY_PATH=/tmp/openblas/usr/lib/x86_64-linux-gnu/openblas-pthread OPENBLAS_NUM_THREADS=$threads
+[ -d "$LD_LIBRARY_PATH" ] || { echo "run side_by_side.sh once first (it sets up the peer)" >&2; exit 1; }
+case_dir="$root/artifacts/bench/${backbone}_${size}"
+[ -f "$case_dir/weights.pth" ] || /usr/bin/python3 "$root/environment/bench/peer_case.py" --peer-dir "$peer_dir" --backbone "$backbone" --size "$size" --out "$case_dir" >/dev/null || exit 1
+bn=$([ "$backbone" = resnet50 ] && echo batch || echo frozen)
+dotnet "$root/artifacts/bin/MaskRcnn.Cli/Release/maskrcnn.dll" benchmark --arch "$backbone-fpn" --size "$size" --mode infer --runs "$runs" \
+  --threads "$threads" --bn "$bn" --weights "$case_dir/weights.pth" --image "$case_dir/image.pt" --stages --json "$case_dir/ours_stages.json" >/dev/null || exit 1
+/usr/bin/python3 "$root/environment/bench/peer_stages.py" --peer-dir "$peer_dir" --case "$case_dir" --backbone "$backbone" --threads "$threads" --runs "$runs" > "$case_dir/peer_stages.json" || exit 1
+/usr/bin/python3 - "$case_dir/ours_stages.json" "$case_dir/peer_stages.json" <<'PY'
+import json, sys
+ours, peer = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
+total_o = sum(s["median_s"] for s in ours["stages"]); total_p = peer["total_s"]
+print("| stage | GFLOP | ours s | share | GFLOP/s | peer s | ours / peer |")
+print("|---|---:|---:|---:|---:|---:|---:|")
+for o, p in zip(ours["stages"], peer["stages"]):
+    rate = f'{o["gflop_per_s"]:.0f}' if o["gflops"] > 0.05 else "–"
+    print(f'| {o["stage"]} | {o["gflops"]:.1f} | {o["median_s"]:.3f} | {100 * o["share"]:.0f} % | {rate} | {p["median_s"]:.3f} | {o["median_s"] / p["median_s"]:.2f} |')
+print(f'| **sum of stages** | {sum(s["gflops"] for s in ours["stages"]):.1f} | **{total_o:.3f}** | | | **{total_p:.3f}** | **{total_o / total_p:.2f}** |')
+print(f'\n{len(ours["last_detections"])} detections; {ours["threads"]} threads; libtorch {ours["libtorch"]} vs torch {peer["torch"]}; peak RSS {ours["peak_rss_mb"]} MB')
+PY
