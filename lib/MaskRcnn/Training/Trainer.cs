@@ -156,6 +156,8 @@ public sealed class Trainer(MaskRCNN model, Dataset train, Dataset? val, string 
                 }
             }
             Checkpoint.Save(LastCheckpoint, Model, optimizer, state with { Finished = epoch + 1 == epochs });
+            MemoryRelease.Release();
+            LogEpoch(epoch, state.Iteration, clock.Elapsed);
         }
 
         Checkpoint.Save(FinalModel, Model, optimizer: null, state: state with { Finished = true }, includeRng: false);
@@ -253,6 +255,17 @@ public sealed class Trainer(MaskRCNN model, Dataset train, Dataset? val, string 
         File.AppendAllText(MetricsFile, JsonSerializer.Serialize(line, MetricsJson) + "\n");
         tb.Scalars(p.Iteration, p.Losses.Where(kv => double.IsFinite(kv.Value)).Select(kv => ($"train/{kv.Key}", kv.Value))
             .Append(("train/loss", p.Loss)).Append(("train/lr", p.LearningRate)));
+    }
+
+    /// <summary>One "epoch" line per epoch in metrics.jsonl: resident memory after the epoch's memory is released.</summary>
+    void LogEpoch(int epoch, long iteration, TimeSpan elapsed)
+    {
+        var line = new Dictionary<string, object>
+        {
+            ["type"] = "epoch", ["epoch"] = epoch + 1, ["iteration"] = iteration, ["elapsed_s"] = Math.Round(elapsed.TotalSeconds, 1),
+            ["rss_mb"] = Math.Round(Environment.WorkingSet / 1e6, 1), ["managed_mb"] = Math.Round(GC.GetTotalMemory(false) / 1e6, 1),
+        };
+        File.AppendAllText(MetricsFile, JsonSerializer.Serialize(line, MetricsJson) + "\n");
     }
 
     void LogValidation(ValidationResult v, long iteration, TensorBoardWriter tb)

@@ -21,41 +21,55 @@ public static class SafetensorsFile
         [ScalarType.Int16] = ("I16", 2), [ScalarType.Int8] = ("I8", 1), [ScalarType.Byte] = ("U8", 1), [ScalarType.Bool] = ("BOOL", 1),
     };
 
-    /// <summary>Writes tensors and metadata atomically (temporary file, then rename).</summary>
+    /// <summary>
+    /// Writes tensors and metadata atomically (temporary file, then rename). The data goes from each tensor's
+    /// native memory straight to the file: no managed copy of the weights, so saving a checkpoint every epoch
+    /// leaves no large garbage behind.
+    /// </summary>
     public static void Write(string path, IReadOnlyDictionary<string, Tensor> tensors, IReadOnlyDictionary<string, string>? metadata = null)
     {
         var header = new JsonObject();
         if (metadata is { Count: > 0 }) header["__metadata__"] = new JsonObject(metadata.Select(kv => KeyValuePair.Create(kv.Key, (JsonNode?)kv.Value)));
-        var blobs = new List<byte[]>();
+        var ordered = tensors.OrderBy(kv => kv.Key, StringComparer.Ordinal).ToList();
         long offset = 0;
-        foreach (var (name, t) in tensors.OrderBy(kv => kv.Key, StringComparer.Ordinal))
+        foreach (var (name, t) in ordered)
         {
             if (!Types.TryGetValue(t.dtype, out var type)) throw new ArgumentException($"{name}: dtype {t.dtype} cannot be stored in safetensors");
-            using var c = t.detach().cpu().contiguous();
-            var bytes = c.bytes.ToArray();
+            long size = t.numel() * type.Size;
             header[name] = new JsonObject
             {
                 ["dtype"] = type.Name,
-                ["shape"] = new JsonArray(c.shape.Select(s => (JsonNode?)s).ToArray()),
-                ["data_offsets"] = new JsonArray(offset, offset + bytes.Length),
+                ["shape"] = new JsonArray(t.shape.Select(s => (JsonNode?)s).ToArray()),
+                ["data_offsets"] = new JsonArray(offset, offset + size),
             };
-            blobs.Add(bytes);
-            offset += bytes.Length;
+            offset += size;
         }
         var headerBytes = Encoding.UTF8.GetBytes(header.ToJsonString());
         int pad = (8 - headerBytes.Length % 8) % 8;                 // keep the data 8-byte aligned
         headerBytes = [.. headerBytes, .. Enumerable.Repeat((byte)' ', pad)];
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
         string tmp = $"{path}.{Environment.ProcessId}.tmp";
-        using (var f = File.Create(tmp))
+        try
         {
-            Span<byte> len = stackalloc byte[8];
-            BinaryPrimitives.WriteUInt64LittleEndian(len, (ulong)headerBytes.Length);
-            f.Write(len);
-            f.Write(headerBytes);
-            foreach (var b in blobs) f.Write(b);
+            using (var f = File.Create(tmp))
+            {
+                Span<byte> len = stackalloc byte[8];
+                BinaryPrimitives.WriteUInt64LittleEndian(len, (ulong)headerBytes.Length);
+                f.Write(len);
+                f.Write(headerBytes);
+                foreach (var (_, t) in ordered)
+                {
+                    using var scope = NewDisposeScope();
+                    f.Write(t.detach().cpu().contiguous().bytes);
+                }
+            }
+            File.Move(tmp, path, overwrite: true);
         }
-        File.Move(tmp, path, overwrite: true);
+        catch
+        {
+            try { File.Delete(tmp); } catch (IOException) { }
+            throw;
+        }
     }
 
     /// <summary>Reads tensors and metadata; a damaged file is a <see cref="MaskRcnnException"/> naming it.</summary>

@@ -1,6 +1,10 @@
+using System.Text.Json;
 using MaskRcnn.Config;
+using MaskRcnn.Data;
+using MaskRcnn.Data.Phantoms;
 using MaskRcnn.Inference;
 using MaskRcnn.Modeling;
+using MaskRcnn.Training;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -16,8 +20,10 @@ public class MemoryTests
     [Fact]
     public void Repeated_inference_does_not_grow_resident_memory()
     {
-        // Small but complete: every stage, masks pasted. glibc's arenas take ~200 calls to settle (measured:
-        // RSS climbs for 200 calls, then stays flat to 1000), so 250 warm-up calls, then 300 tracked ones.
+        // Small but complete: every stage, masks pasted. On a model this small allocator noise is a large share of
+        // RSS (glibc's arenas and the test host took ~200 calls to settle), so the check is on what a release leaves behind: leaked
+        // tensors survive MemoryRelease, cached free memory does not. The R50 figure (raw RSS over 500 calls) is
+        // `benchmark --memory-calls 500` (PERFORMANCE.md).
         var config = new MaskRcnnConfig
         {
             Arch = "resnet18-fpn", NumClasses = 3, MinSize = [64], MaxSize = 64,
@@ -28,9 +34,37 @@ public class MemoryTests
         model.eval();
         using var image = rand(3, 64, 64);
         int detections = 0;
-        var result = MemoryGrowth.Measure(() => { using var d = model.Predict(image); detections += d.Count; }, calls: 300, warmup: 250);
+        var result = MemoryGrowth.Measure(() => { using var d = model.Predict(image); detections += d.Count; }, calls: 300, warmup: 200);
         Assert.True(detections > 0, "the mask branch ran");
-        Assert.True(result.GrowthPercent < 5,
-            $"RSS {result.FirstMb} MB → {result.LastMb} MB ({result.GrowthPercent} %) over {result.Calls} calls");
+        Assert.True(result.LiveTensorsAfter <= result.LiveTensorsBefore, $"live tensors {result.LiveTensorsBefore} → {result.LiveTensorsAfter}");
+        Assert.True(result.RetainedGrowthPercent < 5,
+            $"released RSS {result.RetainedBeforeMb} MB → {result.RetainedAfterMb} MB ({result.RetainedGrowthPercent} %) over {result.Calls} calls; " +
+            $"raw RSS {result.FirstMb} → {result.LastMb} MB; " + string.Join(" ", File.ReadLines("/proc/self/status").Where(l => l.StartsWith("Rss") || l.StartsWith("Threads"))));
+    }
+
+    [Fact]
+    public void Training_memory_is_stable_across_epochs()
+    {
+        // Before the end-of-epoch release (MemoryRelease) a cpu-quick run's resident memory climbed from 0.8 to
+        // 2.1 GB over eight epochs. Here: a small model, ten epochs, the "epoch" lines of metrics.jsonl.
+        using var data = new TestSupport.TempDir();
+        using var run = new TestSupport.TempDir();
+        PhantomDataset.Write(data.Path, seed: 8, train: 6, val: 0, test: 0, size: 96);
+        var quick = Presets.CpuQuick();
+        var config = quick with
+        {
+            FpnOutChannels = 32, RepresentationSize = 64, MaskLayers = [32, 32], MinSize = [96], MaxSize = 96,
+            RpnPreNmsTopNTrain = 200, RpnPostNmsTopNTrain = 100, BoxBatchSizePerImage = 32, RpnBatchSizePerImage = 64,
+            Training = quick.Training with { Epochs = 10, StepsPerEpoch = 6, WarmupIters = 2, ValidateEvery = 0, Seed = 4 },
+        };
+        manual_seed(4);
+        using var model = new MaskRCNN(config);
+        var trainer = new Trainer(model, DatasetLoader.LoadSplit(data.Path, "train"), null, run.Path);
+        trainer.Run();
+        var rss = File.ReadLines(trainer.MetricsFile).Select(l => JsonDocument.Parse(l).RootElement)
+            .Where(l => l.GetProperty("type").GetString() == "epoch").Select(l => l.GetProperty("rss_mb").GetDouble()).ToList();
+        Assert.Equal(10, rss.Count);
+        double settled = rss.Skip(1).Take(3).Order().ElementAt(1), last = rss.TakeLast(3).Order().ElementAt(1);
+        Assert.True(last < settled * 1.10, $"resident memory after each epoch (MB): {string.Join(", ", rss)}");
     }
 }

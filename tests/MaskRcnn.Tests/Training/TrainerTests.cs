@@ -119,6 +119,9 @@ public class TrainerTests
         var lines = File.ReadAllLines(Path.Combine(run.Path, "metrics.jsonl")).Select(l => JsonDocument.Parse(l).RootElement).ToList();
         Assert.Contains(lines, l => l.GetProperty("type").GetString() == "train" && l.GetProperty("losses").TryGetProperty("loss_mask", out _));
         Assert.Contains(lines, l => l.GetProperty("type").GetString() == "val" && l.TryGetProperty("segm", out _));
+        var epochs = lines.Where(l => l.GetProperty("type").GetString() == "epoch").ToList();
+        Assert.Equal([1, 2], epochs.Select(l => l.GetProperty("epoch").GetInt32()));
+        Assert.All(epochs, l => Assert.True(l.GetProperty("rss_mb").GetDouble() > 0));
         Assert.True(Checkpoint.Read(trainer.FinalModel).State!.Finished);
 
         // TensorBoard: TFRecords whose masked CRC-32C values check out.
@@ -154,6 +157,31 @@ public class TrainerTests
         Assert.ThrowsAny<ArgumentException>(() => SafetensorsFile.Write(path, bad));
         Assert.Equal(before, File.ReadAllBytes(path));
         Assert.Single(Directory.GetFiles(run.Path));
+    }
+
+    [Fact]
+    public void Safetensors_round_trip_keeps_dtypes_shapes_and_values_of_views()
+    {
+        using var run = new TestSupport.TempDir();
+        var t = arange(24, dtype: ScalarType.Float32).reshape(2, 3, 4);
+        var tensors = new Dictionary<string, Tensor>
+        {
+            ["view"] = t.permute(2, 0, 1),                       // not contiguous: written in logical order
+            ["ints"] = arange(5, dtype: ScalarType.Int64) - 2,
+            ["flags"] = tensor(new[] { true, false, true }),
+            ["scalar"] = tensor(3.5),
+            ["half"] = tensor(new[] { 1.5f, -2f }).to(ScalarType.Float16),
+        };
+        SafetensorsFile.Write(run["x.safetensors"], tensors, new Dictionary<string, string> { ["k"] = "v" });
+        var (read, meta) = SafetensorsFile.Read(run["x.safetensors"]);
+        Assert.Equal("v", meta["k"]);
+        Assert.Equal(tensors.Keys.Order(), read.Keys.Order());
+        foreach (var (name, expected) in tensors)
+        {
+            Assert.Equal(expected.dtype, read[name].dtype);
+            Assert.Equal(expected.shape, read[name].shape);
+            Assert.True(read[name].eq(expected).all().item<bool>(), name);
+        }
     }
 
     [Fact]
