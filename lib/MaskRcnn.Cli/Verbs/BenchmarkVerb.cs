@@ -39,7 +39,7 @@ static class BenchmarkVerb
         var seed = new Option<int>("--seed") { DefaultValueFactory = _ => 0 };
         var json = new Option<string?>("--json") { Description = "write the result here (also printed)" };
         var stages = new Option<bool>("--stages") { Description = "infer: also time each stage (and count its FLOPs), median over --runs" };
-        var memoryCalls = new Option<int>("--memory-calls") { Description = "infer: after the timed runs, make N more Predict calls and report the RSS growth (target < 5 %)" };
+        var memoryCalls = new Option<int>("--memory-calls") { Description = "infer: after the timed runs, make N more Predict calls and report the RSS growth (target < 5 %), then N/2 more between two memory releases (what is retained)" };
         var memoryWarmup = new Option<int>("--memory-warmup") { Description = "untracked Predict calls before --memory-calls (allocators settle)", DefaultValueFactory = _ => 100 };
         var cmd = new Command("benchmark", "Time inference or a training step (the reference peer's protocol); report peak memory.")
         {
@@ -155,7 +155,7 @@ static class BenchmarkVerb
         {
             ["warmup_calls"] = r.WarmupCalls, ["calls"] = r.Calls, ["rss_first_tenth_mb"] = r.FirstMb, ["rss_last_tenth_mb"] = r.LastMb,
             ["rss_min_mb"] = r.MinMb, ["rss_max_mb"] = r.MaxMb, ["growth_pct"] = r.GrowthPercent, ["within_5_pct"] = r.GrowthPercent < 5,
-            ["retained_before_mb"] = r.RetainedBeforeMb, ["retained_after_mb"] = r.RetainedAfterMb, ["retained_growth_pct"] = r.RetainedGrowthPercent,
+            ["retained_calls"] = r.RetainedCalls, ["retained_before_mb"] = r.RetainedBeforeMb, ["retained_after_mb"] = r.RetainedAfterMb, ["retained_growth_pct"] = r.RetainedGrowthPercent,
             ["live_tensors_before"] = r.LiveTensorsBefore, ["live_tensors_after"] = r.LiveTensorsAfter,
         };
     }
