@@ -14,12 +14,28 @@ namespace MaskRcnn.Runtime;
 /// </summary>
 public static unsafe class MemoryRelease
 {
-    static readonly delegate* unmanaged<nuint, int> MallocTrim = Resolve();
+    static readonly nint LibC = OperatingSystem.IsLinux() && NativeLibrary.TryLoad("libc.so.6", out var libc) ? libc : 0;
+    static readonly delegate* unmanaged<nuint, int> MallocTrim = (delegate* unmanaged<nuint, int>)Export("malloc_trim");
+    static readonly delegate* unmanaged<int, int, int> MallOpt = (delegate* unmanaged<int, int, int>)Export("mallopt");
+    const int M_ARENA_MAX = -8;
+    static int _arenasLimited;
 
-    static delegate* unmanaged<nuint, int> Resolve()
+    static nint Export(string name) => LibC != 0 && NativeLibrary.TryGetExport(LibC, name, out var f) ? f : 0;
+
+    /// <summary>
+    /// Caps glibc's malloc arenas (default: 8 per core, one per thread that meets contention) at
+    /// <paramref name="arenas"/>. Each arena keeps its own free memory, so tensors allocated from libtorch's
+    /// worker threads, .NET thread-pool threads and the caller spread cached memory over many arenas. Measured
+    /// on R50-FPN 512×512 inference, 2 threads: steady RSS 1.8–1.9 GB with the default, 1.1 GB with 2 arenas, the
+    /// same speed. Done once by <see cref="TorchEnvironment.Initialize"/>; skipped when the user set
+    /// MALLOC_ARENA_MAX (glibc reads that itself) or where glibc is not the C library.
+    /// </summary>
+    /// <returns>whether the limit was applied by this call</returns>
+    public static bool LimitArenas(int arenas = 2)
     {
-        if (!OperatingSystem.IsLinux() || !NativeLibrary.TryLoad("libc.so.6", out var libc)) return null;
-        return NativeLibrary.TryGetExport(libc, "malloc_trim", out var trim) ? (delegate* unmanaged<nuint, int>)trim : null;
+        if (MallOpt == null || Environment.GetEnvironmentVariable("MALLOC_ARENA_MAX") is not null) return false;
+        if (Interlocked.Exchange(ref _arenasLimited, 1) == 1) return false;
+        return MallOpt(M_ARENA_MAX, arenas) == 1;
     }
 
     /// <summary>Collects, then trims the C heap. Call between steps, never while native work is in flight on another thread.</summary>

@@ -14,11 +14,13 @@ public static class TorchEnvironment
 {
     /// <summary>
     /// Prepares the natives (<see cref="NativeRuntime.Initialize"/>) and, when <paramref name="threads"/> &gt; 0,
-    /// sets libtorch's intra-op thread count. Safe to call many times.
+    /// sets libtorch's intra-op thread count; caps glibc's malloc arenas (<see cref="MemoryRelease.LimitArenas"/>). Safe to
+    /// call many times.
     /// </summary>
     public static NativeRuntimeReport Initialize(int threads = 0)
     {
         var report = NativeRuntime.Initialize();
+        MemoryRelease.LimitArenas();
         if (threads > 0) torch.set_num_threads(threads);
         return report;
     }

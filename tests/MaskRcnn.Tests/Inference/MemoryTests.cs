@@ -4,6 +4,7 @@ using MaskRcnn.Data;
 using MaskRcnn.Data.Phantoms;
 using MaskRcnn.Inference;
 using MaskRcnn.Modeling;
+using MaskRcnn.Runtime;
 using MaskRcnn.Training;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -40,6 +41,13 @@ public class MemoryTests
         Assert.True(result.RetainedGrowthPercent < 5,
             $"released RSS {result.RetainedBeforeMb} MB → {result.RetainedAfterMb} MB ({result.RetainedGrowthPercent} %) over {result.RetainedCalls} calls; " +
             $"raw RSS {result.FirstMb} → {result.LastMb} MB; " + string.Join(" ", File.ReadLines("/proc/self/status").Where(l => l.StartsWith("Rss") || l.StartsWith("Threads"))));
+    }
+
+    [Fact]
+    public void Glibc_trim_is_found_on_linux()
+    {
+        if (!OperatingSystem.IsLinux()) return;
+        Assert.True(MemoryRelease.Release(), "malloc_trim not found in libc.so.6");
     }
 
     [Fact]
