@@ -26,7 +26,7 @@ public static unsafe class MemoryRelease
     /// Caps glibc's malloc arenas (default: 8 per core, one per thread that meets contention) at
     /// <paramref name="arenas"/>. Each arena keeps its own free memory, so tensors allocated from libtorch's
     /// worker threads, .NET thread-pool threads and the caller spread cached memory over many arenas. Measured
-    /// on R50-FPN 512×512 inference, 2 threads: steady RSS 1.8–1.9 GB with the default, 1.1 GB with 2 arenas, the
+    /// on R50-FPN 512×512 inference, 2 threads: steady RSS 1.8–1.9 GB with the default, 1.1–1.3 GB with 2 arenas, the
     /// same speed. Done once by <see cref="TorchEnvironment.Initialize"/>; skipped when the user set
     /// MALLOC_ARENA_MAX (glibc reads that itself) or where glibc is not the C library.
     /// </summary>
