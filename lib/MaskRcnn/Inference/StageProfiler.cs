@@ -83,43 +83,23 @@ public static class StageProfiler
         var hooks = new List<Action>();
         foreach (var (_, module) in model.named_modules())
         {
-            switch (module)
+            Func<Tensor, Tensor, double>? count = module switch
             {
-                case Conv2d conv:          // weight [out, in/groups, kh, kw]: each output element is a dot product
-                    var convHook = conv.register_forward_hook((m, input, output) =>
-                    {
-                        var w = conv.weight!.shape;
-                        add(2.0 * output.numel() * w[1] * w[2] * w[3]);
-                        return null!;   // keep the output
-                    });
-                    hooks.Add(() => convHook.remove());
-                    break;
-                case ConvTranspose2d deconv: // weight [in, out/groups, kh, kw]: each input element is scattered
-                    var deconvHook = deconv.register_forward_hook((m, input, output) =>
-                    {
-                        var w = deconv.weight!.shape;
-                        add(2.0 * input.numel() * w[1] * w[2] * w[3]);
-                        return null!;   // keep the output
-                    });
-                    hooks.Add(() => deconvHook.remove());
-                    break;
-                case FlattenedLinear flattened:
-                    var flattenedHook = flattened.register_forward_hook((m, input, output) =>
-                    {
-                        add(2.0 * output.numel() * flattened.InFeatures);
-                        return null!;   // keep the output
-                    });
-                    hooks.Add(() => flattenedHook.remove());
-                    break;
-                case Linear linear:
-                    var linearHook = linear.register_forward_hook((m, input, output) =>
-                    {
-                        add(2.0 * output.numel() * linear.weight!.shape[1]);
-                        return null!;   // keep the output
-                    });
-                    hooks.Add(() => linearHook.remove());
-                    break;
-            }
+                // weight [out, in/groups, kh, kw]: each output element is a dot product
+                Conv2d conv => (input, output) => { var w = conv.weight!.shape; return 2.0 * output.numel() * w[1] * w[2] * w[3]; },
+                // weight [in, out/groups, kh, kw]: each input element is scattered
+                ConvTranspose2d deconv => (input, output) => { var w = deconv.weight!.shape; return 2.0 * input.numel() * w[1] * w[2] * w[3]; },
+                FlattenedLinear flattened => (input, output) => 2.0 * output.numel() * flattened.InFeatures,
+                Linear linear => (input, output) => 2.0 * output.numel() * linear.weight!.shape[1],
+                _ => null,
+            };
+            if (count is null) continue;
+            var hook = ((nn.Module<Tensor, Tensor>)module).register_forward_hook((m, input, output) =>
+            {
+                add(count(input, output));
+                return null!;   // keep the output
+            });
+            hooks.Add(() => hook.remove());
         }
         return hooks;
     }
