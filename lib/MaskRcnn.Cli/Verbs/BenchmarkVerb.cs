@@ -110,14 +110,13 @@ static class BenchmarkVerb
                 }
                 result["losses"] = losses;
                 result["batch"] = 2;
+                result["peak_rss_mb"] = Math.Round(PeakRssMb(), 1);
             }
             else throw new ArgumentException($"--mode must be infer or train, not '{m}'");
 
-            var sorted = times.Order().ToList();
-            result["median_s"] = Math.Round(sorted.Count % 2 == 1 ? sorted[sorted.Count / 2] : (sorted[sorted.Count / 2 - 1] + sorted[sorted.Count / 2]) / 2, 4);
-            result["min_s"] = Math.Round(sorted[0], 4);
+            result["median_s"] = Math.Round(Statistics.Median(times), 4);
+            result["min_s"] = Math.Round(times.Min(), 4);
             result["runs"] = times.Select(t => Math.Round(t, 4)).ToList();
-            if (!result.ContainsKey("peak_rss_mb")) result["peak_rss_mb"] = Math.Round(PeakRssMb(), 1);
             result["rss_mb"] = Math.Round(Process.GetCurrentProcess().WorkingSet64 / 1e6, 1);
             result["threads"] = get_num_threads();
             result["libtorch"] = __version__;
@@ -134,11 +133,7 @@ static class BenchmarkVerb
     static List<Dictionary<string, object>> StageTable(MaskRCNN model, Tensor image, int runs)
     {
         var profiles = Enumerable.Range(0, Math.Max(1, runs)).Select(_ => StageProfiler.Profile(model, image)).ToList();
-        var medians = profiles[0].Select((stage, i) =>
-        {
-            var sorted = profiles.Select(p => p[i].Seconds).Order().ToList();
-            return (stage.Stage, Seconds: sorted[sorted.Count / 2], stage.Flops);
-        }).ToList();
+        var medians = profiles[0].Select((stage, i) => (stage.Stage, Seconds: Statistics.Median(profiles.Select(p => p[i].Seconds)), stage.Flops)).ToList();
         double total = medians.Sum(m => m.Seconds);
         return medians.Select(m => new Dictionary<string, object>
         {

@@ -45,7 +45,7 @@ public static class MemoryGrowth
         for (int i = 0; i < retainedCalls; i++) call();
         var (retainedAfter, tensorsAfter) = Released(process);
         int tenth = Math.Max(1, calls / 10);
-        double first = Median(samples[..tenth]), last = Median(samples[^tenth..]);
+        double first = Statistics.Median(samples[..tenth]), last = Statistics.Median(samples[^tenth..]);
         return new MemoryGrowthResult(warmup, calls, Math.Round(first, 1), Math.Round(last, 1), Math.Round(samples.Min(), 1),
                                       Math.Round(samples.Max(), 1), Math.Round(100 * (last - first) / first, 2), retainedCalls,
                                       Math.Round(retainedBefore, 1), Math.Round(retainedAfter, 1),
@@ -57,11 +57,5 @@ public static class MemoryGrowth
         MemoryRelease.Release();
         process.Refresh();
         return (process.WorkingSet64 / 1e6, Tensor.TotalCount);
-    }
-
-    static double Median(double[] values)
-    {
-        var sorted = values.Order().ToArray();
-        return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]) / 2;
     }
 }

@@ -244,6 +244,8 @@ public sealed class Trainer(MaskRCNN model, Dataset train, Dataset? val, string 
     /// <summary>metrics.jsonl: NaN and ∞ written as "NaN"/"Infinity" strings rather than failing.</summary>
     static readonly JsonSerializerOptions MetricsJson = new() { NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals };
 
+    void AppendMetrics(object line) => File.AppendAllText(MetricsFile, JsonSerializer.Serialize(line, MetricsJson) + "\n");
+
     void Log(TrainingProgress p, TensorBoardWriter tb)
     {
         var line = new Dictionary<string, object>
@@ -252,7 +254,7 @@ public sealed class Trainer(MaskRCNN model, Dataset train, Dataset? val, string 
             ["lr"] = p.LearningRate, ["loss"] = p.Loss, ["losses"] = p.Losses, ["images_per_s"] = Math.Round(p.ImagesPerSecond, 3),
             ["elapsed_s"] = Math.Round(p.Elapsed.TotalSeconds, 1), ["rss_mb"] = Math.Round(Environment.WorkingSet / 1e6, 1),
         };
-        File.AppendAllText(MetricsFile, JsonSerializer.Serialize(line, MetricsJson) + "\n");
+        AppendMetrics(line);
         tb.Scalars(p.Iteration, p.Losses.Where(kv => double.IsFinite(kv.Value)).Select(kv => ($"train/{kv.Key}", kv.Value))
             .Append(("train/loss", p.Loss)).Append(("train/lr", p.LearningRate)));
     }
@@ -265,7 +267,7 @@ public sealed class Trainer(MaskRCNN model, Dataset train, Dataset? val, string 
             ["type"] = "epoch", ["epoch"] = epoch + 1, ["iteration"] = iteration, ["elapsed_s"] = Math.Round(elapsed.TotalSeconds, 1),
             ["rss_mb"] = Math.Round(Environment.WorkingSet / 1e6, 1), ["managed_mb"] = Math.Round(GC.GetTotalMemory(false) / 1e6, 1),
         };
-        File.AppendAllText(MetricsFile, JsonSerializer.Serialize(line, MetricsJson) + "\n");
+        AppendMetrics(line);
     }
 
     void LogValidation(ValidationResult v, long iteration, TensorBoardWriter tb)
@@ -281,7 +283,7 @@ public sealed class Trainer(MaskRCNN model, Dataset train, Dataset? val, string 
             scalars.AddRange([("val/bbox_AP", r.Bbox.AP), ("val/bbox_AP50", r.Bbox.AP50), ("val/dice", r.Dice), ("val/sensitivity", r.Sensitivity)]);
             if (r.Segm is { } sg) scalars.AddRange([("val/segm_AP", sg.AP), ("val/segm_AP50", sg.AP50)]);
         }
-        File.AppendAllText(MetricsFile, JsonSerializer.Serialize(line, MetricsJson) + "\n");
+        AppendMetrics(line);
         tb.Scalars(iteration, scalars);
     }
 }
