@@ -1,16 +1,18 @@
 #!/usr/bin/env bash
-# Stage-by-stage inference time, ours against the reference peer, on the same weights and image (the case that
-# side_by_side.sh exports), with the FLOPs of each stage, as a Markdown table:
+# Stage-by-stage time, ours against the reference peer, as a Markdown table:
 #
-#   bash environment/bench/stage_table.sh [--backbone resnet50] [--size 512] [--threads 2] [--runs 5] [--peer-dir DIR]
+#   bash environment/bench/stage_table.sh [--mode infer|train] [--backbone resnet50] [--size 512] [--threads 2] [--runs 5] [--peer-dir DIR]
 #
-# Ours: `maskrcnn benchmark --stages` (medians over --runs); peer: peer_stages.py (same stage split).
+# infer (default): on the same weights and image (the case that side_by_side.sh exports), with the FLOPs of each
+#   stage; ours: `maskrcnn benchmark --stages`, peer: peer_stages.py (same stage split).
+# train: one training step of the side-by-side protocol (2 images, random weights) split into forward stages,
+#   backward parts and the optimizer step; ours: `maskrcnn benchmark --mode train --stages`, peer: peer_train_stages.py.
 set -uo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-backbone=resnet50; size=512; threads=2; runs=5; peer_dir="${PEER_DIR:-$root/../shared/reference/peer}"
+mode=infer; backbone=resnet50; size=512; threads=2; runs=5; peer_dir="${PEER_DIR:-$root/../shared/reference/peer}"
 while [ $# -gt 0 ]; do
   case "$1" in
-    --backbone) backbone=$2; shift 2 ;; --size) size=$2; shift 2 ;; --threads) threads=$2; shift 2 ;;
+    --mode) mode=$2; shift 2 ;; --backbone) backbone=$2; shift 2 ;; --size) size=$2; shift 2 ;; --threads) threads=$2; shift 2 ;;
     --runs) runs=$2; shift 2 ;; --peer-dir) peer_dir=$2; shift 2 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
@@ -18,8 +20,29 @@ done
 export LD_LIBRARY_PATH=/tmp/openblas/usr/lib/x86_64-linux-gnu/openblas-pthread OPENBLAS_NUM_THREADS=$threads
 [ -d "$LD_LIBRARY_PATH" ] || { echo "run side_by_side.sh once first (it sets up the peer)" >&2; exit 1; }
 case_dir="$root/artifacts/bench/${backbone}_${size}"
-[ -f "$case_dir/weights.pth" ] || /usr/bin/python3 "$root/environment/bench/peer_case.py" --peer-dir "$peer_dir" --backbone "$backbone" --size "$size" --out "$case_dir" >/dev/null || exit 1
 bn=$([ "$backbone" = resnet50 ] && echo batch || echo frozen)
+if [ "$mode" = train ]; then
+  mkdir -p "$case_dir"
+  dotnet "$root/artifacts/bin/MaskRcnn.Cli/Release/maskrcnn.dll" benchmark --arch "$backbone-fpn" --size "$size" --mode train --runs "$runs" \
+    --threads "$threads" --bn "$bn" --stages --json "$case_dir/ours_train_stages.json" >/dev/null || exit 1
+  /usr/bin/python3 "$root/environment/bench/peer_train_stages.py" --peer-dir "$peer_dir" --backbone "$backbone" --size "$size" \
+    --threads "$threads" --runs "$runs" > "$case_dir/peer_train_stages.json" || exit 1
+  /usr/bin/python3 - "$case_dir/ours_train_stages.json" "$case_dir/peer_train_stages.json" <<'PY'
+import json, sys
+ours, peer = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
+total_o = sum(s["median_s"] for s in ours["stages"]); total_p = peer["total_s"]
+print("| phase | ours s | share | peer s | ours / peer |")
+print("|---|---:|---:|---:|---:|")
+for o, p in zip(ours["stages"], peer["stages"]):
+    assert o["stage"] == p["stage"], (o["stage"], p["stage"])
+    print(f'| {o["stage"]} | {o["median_s"]:.3f} | {100 * o["share"]:.0f} % | {p["median_s"]:.3f} | {o["median_s"] / max(p["median_s"], 1e-4):.2f} |')
+print(f'| **sum of phases** | **{total_o:.3f}** | | **{total_p:.3f}** | **{total_o / total_p:.2f}** |')
+print(f'\nplain step (no split): ours {ours["median_s"]} s; {ours["threads"]} threads; libtorch {ours["libtorch"]} vs torch {peer["torch"]}; '
+      f'page faults per step {ours["page_faults_per_step"]:.0f}; peak RSS {ours["peak_rss_mb"]} MB')
+PY
+  exit 0
+fi
+[ -f "$case_dir/weights.pth" ] || /usr/bin/python3 "$root/environment/bench/peer_case.py" --peer-dir "$peer_dir" --backbone "$backbone" --size "$size" --out "$case_dir" >/dev/null || exit 1
 dotnet "$root/artifacts/bin/MaskRcnn.Cli/Release/maskrcnn.dll" benchmark --arch "$backbone-fpn" --size "$size" --mode infer --runs "$runs" \
   --threads "$threads" --bn "$bn" --weights "$case_dir/weights.pth" --image "$case_dir/image.pt" --stages --json "$case_dir/ours_stages.json" >/dev/null || exit 1
 /usr/bin/python3 "$root/environment/bench/peer_stages.py" --peer-dir "$peer_dir" --case "$case_dir" --backbone "$backbone" --threads "$threads" --runs "$runs" > "$case_dir/peer_stages.json" || exit 1

@@ -34,9 +34,13 @@ static class TestSupport
     }
 
     /// <summary>Runs the built CLI (the public contract) and returns exit code, stdout and stderr.</summary>
-    public static (int Code, string Out, string Err) RunCli(params string[] args)
+    public static (int Code, string Out, string Err) RunCli(params string[] args) => RunCliWithEnvironment([], args);
+
+    /// <param name="environment">NAME=value pairs added to the CLI's environment</param>
+    public static (int Code, string Out, string Err) RunCliWithEnvironment(string[] environment, params string[] args)
     {
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var pair in environment) psi.Environment[pair[..pair.IndexOf('=')]] = pair[(pair.IndexOf('=') + 1)..];
         psi.ArgumentList.Add(CliDll);
         foreach (var a in args) psi.ArgumentList.Add(a);
         using var p = Process.Start(psi)!;

@@ -7,6 +7,7 @@ using MaskRcnn.Inference;
 using MaskRcnn.Modeling;
 using MaskRcnn.Modeling.RoiHeads;
 using MaskRcnn.Runtime;
+using MaskRcnn.Training;
 using MaskRcnn.Weights;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -38,7 +39,7 @@ static class BenchmarkVerb
         var bn = new Option<string>("--bn") { Description = "frozen (FrozenBatchNorm2d) or batch (BatchNorm2d, as torchvision builds a model without weights)", DefaultValueFactory = _ => "frozen" };
         var seed = new Option<int>("--seed") { DefaultValueFactory = _ => 0 };
         var json = new Option<string?>("--json") { Description = "write the result here (also printed)" };
-        var stages = new Option<bool>("--stages") { Description = "infer: also time each stage (and count its FLOPs), median over --runs" };
+        var stages = new Option<bool>("--stages") { Description = "also time each stage, median over --runs more runs (infer: and count its FLOPs; train: forward stages, backward in three parts, optimizer step)" };
         var memoryCalls = new Option<int>("--memory-calls") { Description = "infer: after the timed runs, make N more Predict calls and report the RSS growth (target < 5 %), then N/2 more between two memory releases (what is retained)" };
         var memoryWarmup = new Option<int>("--memory-warmup") { Description = "untracked Predict calls before --memory-calls (allocators settle)", DefaultValueFactory = _ => 100 };
         var cmd = new Command("benchmark", "Time inference or a training step (the reference peer's protocol); report peak memory.")
@@ -81,22 +82,26 @@ static class BenchmarkVerb
                 }
                 result["detections"] = detections;
                 result["peak_rss_mb"] = Math.Round(PeakRssMb(), 1);        // the timed runs only: stages and memory calls come after
-                if (r.GetValue(stages)) result["stages"] = StageTable(model, img, r.GetValue(runs));
+                if (r.GetValue(stages))
+                    result["stages"] = StageTable(Enumerable.Range(0, Math.Max(1, r.GetValue(runs))).Select(_ => StageProfiler.Profile(model, img)).ToList());
                 if (r.GetValue(memoryCalls) > 0) result["memory"] = MemoryGrowth(model, img, r.GetValue(memoryCalls), r.GetValue(memoryWarmup));
             }
             else if (m == "train")
             {
                 model.train();
+                using var heap = MemoryRelease.KeepLargeBlocksInHeap();     // as the trainer does
                 var gen = new Generator((ulong)r.GetValue(seed) + 1);
                 var images = new[] { rand(new long[] { 3, side, side }, generator: gen), rand(new long[] { 3, side, side }, generator: gen) };
                 var targets = new[] { Targets(1, side, gen), Targets(2, side, gen) };
                 var initial = model.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.clone());
                 var parameters = model.parameters().Where(p => p.requires_grad).ToList();
                 var losses = new List<Dictionary<string, double>>();
+                var faults = new List<double>();
                 for (int i = 0; i < r.GetValue(warmup) + r.GetValue(runs); i++)
                 {
                     using (no_grad()) foreach (var (k, v) in model.state_dict()) v.copy_(initial[k]);   // untimed reset
                     var optimizer = optim.SGD(parameters, 0.01, momentum: 0.9);
+                    long faults0 = MemoryRelease.MinorPageFaults();
                     var sw = Stopwatch.StartNew();
                     using var scope = NewDisposeScope();
                     optimizer.zero_grad();
@@ -106,11 +111,23 @@ static class BenchmarkVerb
                     double t = sw.Elapsed.TotalSeconds;
                     if (i < r.GetValue(warmup)) continue;
                     times.Add(t);
+                    faults.Add(MemoryRelease.MinorPageFaults() - faults0);
                     losses.Add(l.ToDictionary(kv => kv.Key, kv => Math.Round((double)kv.Value.item<float>(), 4)));
                 }
                 result["losses"] = losses;
+                result["page_faults_per_step"] = Statistics.Median(faults);   // first touches of fresh memory (Linux)
                 result["batch"] = 2;
-                result["peak_rss_mb"] = Math.Round(PeakRssMb(), 1);
+                result["peak_rss_mb"] = Math.Round(PeakRssMb(), 1);        // the timed steps only: stages come after
+                if (r.GetValue(stages))
+                {
+                    var profiles = new List<IReadOnlyList<StageTime>>();
+                    for (int i = 0; i < Math.Max(1, r.GetValue(runs)); i++)
+                    {
+                        using (no_grad()) foreach (var (k, v) in model.state_dict()) v.copy_(initial[k]);
+                        profiles.Add(TrainingStepProfiler.Profile(model, images, targets, optim.SGD(parameters, 0.01, momentum: 0.9)));
+                    }
+                    result["stages"] = StageTable(profiles);
+                }
             }
             else throw new ArgumentException($"--mode must be infer or train, not '{m}'");
 
@@ -129,10 +146,9 @@ static class BenchmarkVerb
         return cmd;
     }
 
-    /// <summary>Median time of each stage over <paramref name="runs"/> profiles, with its FLOPs and share of the total.</summary>
-    static List<Dictionary<string, object>> StageTable(MaskRCNN model, Tensor image, int runs)
+    /// <summary>Median time of each stage over the profiles, with its FLOPs (where counted) and share of the total.</summary>
+    static List<Dictionary<string, object>> StageTable(IReadOnlyList<IReadOnlyList<StageTime>> profiles)
     {
-        var profiles = Enumerable.Range(0, Math.Max(1, runs)).Select(_ => StageProfiler.Profile(model, image)).ToList();
         var medians = profiles[0].Select((stage, i) => (stage.Stage, Seconds: Statistics.Median(profiles.Select(p => p[i].Seconds)), stage.Flops)).ToList();
         double total = medians.Sum(m => m.Seconds);
         return medians.Select(m => new Dictionary<string, object>

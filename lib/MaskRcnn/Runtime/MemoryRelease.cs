@@ -17,7 +17,7 @@ public static unsafe class MemoryRelease
     static readonly nint LibC = OperatingSystem.IsLinux() && NativeLibrary.TryLoad("libc.so.6", out var libc) ? libc : 0;
     static readonly delegate* unmanaged<nuint, int> MallocTrim = (delegate* unmanaged<nuint, int>)Export("malloc_trim");
     static readonly delegate* unmanaged<int, int, int> MallOpt = (delegate* unmanaged<int, int, int>)Export("mallopt");
-    const int M_ARENA_MAX = -8;
+    const int M_TRIM_THRESHOLD = -1, M_MMAP_THRESHOLD = -3, M_MMAP_MAX = -4, M_ARENA_MAX = -8;
     static int _arenasLimited;
 
     static nint Export(string name) => LibC != 0 && NativeLibrary.TryGetExport(LibC, name, out var f) ? f : 0;
@@ -36,6 +36,94 @@ public static unsafe class MemoryRelease
         if (MallOpt == null || Environment.GetEnvironmentVariable("MALLOC_ARENA_MAX") is not null) return false;
         if (Interlocked.Exchange(ref _arenasLimited, 1) == 1) return false;
         return MallOpt(M_ARENA_MAX, arenas) == 1;
+    }
+
+    /// <summary>
+    /// Until the returned scope is disposed, glibc serves large blocks from its heap instead of fresh mmap'd pages
+    /// and keeps freed memory there for reuse (M_MMAP_MAX = 0, M_TRIM_THRESHOLD = −1: never trim on free); on
+    /// dispose the usual limits come back (mmap above 32 MiB, trim above 64 MiB: glibc's own steady state) and the
+    /// heap is trimmed. Process-wide; nested scopes share one setting. <see cref="Training.Trainer"/> holds one for a run.
+    /// <para>
+    /// Why: glibc maps every block above 32 MiB (activations, gradients, fc6's weight and its gradient) with mmap and
+    /// unmaps it on free, and trims the heap top once it exceeds the threshold, so every training step page-faults
+    /// and zero-fills hundreds of MB again — expensive on a virtual machine. Measured on 2 cores, R50-FPN
+    /// 512×512, a training step of 2 images: 3.1–3.5 s → 2.3–2.5 s; page faults per step ~500 000 → ~0 once
+    /// the heap has grown. Resident memory stays at the run's high-water mark (~3.6 GB there) until the scope ends
+    /// or <see cref="Release"/> runs (the trainer calls it after every epoch).
+    /// Not used for inference by default: it makes R50-FPN 512 inference ~12 % faster (0.78 → 0.69 s) but its
+    /// steady RSS grows from ~1.3 GB to ~2.3 GB. MASKRCNN_GLIBC_MALLOC=keep applies it to the whole process
+    /// (from <see cref="TorchEnvironment.Initialize"/>); MASKRCNN_GLIBC_MALLOC=default, or tuning glibc's malloc
+    /// through its own environment variables (MALLOC_MMAP_MAX_, MALLOC_MMAP_THRESHOLD_, MALLOC_TRIM_THRESHOLD_,
+    /// GLIBC_TUNABLES), turns it off; so does a C library other than glibc.
+    /// </para>
+    /// </summary>
+    public static IDisposable KeepLargeBlocksInHeap()
+    {
+        if (MallOpt == null || UserTunedMalloc() || MallocMode == "keep") return NoScope.Instance;
+        lock (Gate)
+        {
+            if (_keepScopes++ == 0) SetKeep(true);
+        }
+        return new KeepScope();
+    }
+
+    /// <summary>MASKRCNN_GLIBC_MALLOC=keep: <see cref="KeepLargeBlocksInHeap"/> for the whole process. Called by TorchEnvironment.Initialize.</summary>
+    internal static bool ApplyProcessWideSetting()
+    {
+        if (MallOpt == null || UserTunedMalloc() || MallocMode != "keep") return false;
+        if (Interlocked.Exchange(ref _keepForProcess, 1) == 1) return false;
+        SetKeep(true);
+        return true;
+    }
+
+    static readonly object Gate = new();
+    static int _keepScopes, _keepForProcess;
+    const int DefaultMmapMax = 65536, SteadyMmapThreshold = 32 << 20, SteadyTrimThreshold = 64 << 20;
+
+    static void SetKeep(bool keep)
+    {
+        if (keep) { MallOpt(M_MMAP_MAX, 0); MallOpt(M_TRIM_THRESHOLD, -1); }      // -1: never trim on free (mallopt(3))
+        else { MallOpt(M_MMAP_MAX, DefaultMmapMax); MallOpt(M_MMAP_THRESHOLD, SteadyMmapThreshold); MallOpt(M_TRIM_THRESHOLD, SteadyTrimThreshold); }
+    }
+
+    static string? MallocMode => Environment.GetEnvironmentVariable("MASKRCNN_GLIBC_MALLOC")?.Trim().ToLowerInvariant();
+
+    static bool UserTunedMalloc() =>
+        new[] { "MALLOC_MMAP_MAX_", "MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_" }.Any(v => Environment.GetEnvironmentVariable(v) is not null)
+        || (Environment.GetEnvironmentVariable("GLIBC_TUNABLES") ?? "").Contains("glibc.malloc.")
+        || MallocMode == "default";
+
+    sealed class KeepScope : IDisposable
+    {
+        int _disposed;
+        public void Dispose()
+        {
+            if (Interlocked.Exchange(ref _disposed, 1) == 1) return;
+            lock (Gate)
+            {
+                if (--_keepScopes > 0) return;
+                SetKeep(false);
+            }
+            MallocTrim(0);
+        }
+    }
+
+    sealed class NoScope : IDisposable
+    {
+        public static readonly NoScope Instance = new();
+        public void Dispose() { }
+    }
+
+    /// <summary>Minor page faults of this process so far (Linux; −1 elsewhere): first touches of fresh pages.</summary>
+    public static long MinorPageFaults()
+    {
+        try
+        {
+            if (!OperatingSystem.IsLinux()) return -1;
+            var stat = File.ReadAllText("/proc/self/stat");
+            return long.Parse(stat[(stat.LastIndexOf(')') + 2)..].Split(' ')[7]);     // field 10, minflt
+        }
+        catch (Exception e) when (e is IOException or FormatException or UnauthorizedAccessException) { return -1; }
     }
 
     /// <summary>Collects, then trims the C heap. Call between steps, never while native work is in flight on another thread.</summary>

@@ -14,13 +14,15 @@ public static class TorchEnvironment
 {
     /// <summary>
     /// Prepares the natives (<see cref="NativeRuntime.Initialize"/>) and, when <paramref name="threads"/> &gt; 0,
-    /// sets libtorch's intra-op thread count; caps glibc's malloc arenas (<see cref="MemoryRelease.LimitArenas"/>). Safe to
+    /// sets libtorch's intra-op thread count; caps glibc's malloc arenas (<see cref="MemoryRelease.LimitArenas"/>); with MASKRCNN_GLIBC_MALLOC=keep,
+    /// keeps large blocks in glibc's heap for the whole process (<see cref="MemoryRelease.KeepLargeBlocksInHeap"/>). Safe to
     /// call many times.
     /// </summary>
     public static NativeRuntimeReport Initialize(int threads = 0)
     {
         var report = NativeRuntime.Initialize();
         MemoryRelease.LimitArenas();
+        MemoryRelease.ApplyProcessWideSetting();
         if (threads > 0) torch.set_num_threads(threads);
         return report;
     }

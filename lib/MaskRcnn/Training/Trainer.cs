@@ -66,6 +66,7 @@ public sealed class Trainer(MaskRCNN model, Dataset train, Dataset? val, string 
         Directory.CreateDirectory(RunDir);
         File.WriteAllText(Path.Combine(RunDir, "config.json"), Model.Config.ToJson());
 
+        using var heap = MemoryRelease.KeepLargeBlocksInHeap();         // steps reuse freed memory instead of page-faulting it again
         var optimizer = new Sgd(Model.named_parameters(), s.Momentum, s.WeightDecay);
         var state = new TrainingState(0, 0, 0, null, null);
         if (resume)

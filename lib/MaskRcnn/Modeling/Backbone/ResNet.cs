@@ -42,10 +42,10 @@ public sealed class BasicBlock : Module<Tensor, Tensor>
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();
-        var y = functional.relu(bn1.call(conv1.call(x)));
+        var y = bn1.call(conv1.call(x)).relu_();
         y = bn2.call(conv2.call(y));
         var identity = downsample is null ? x : downsample.call(x);
-        return functional.relu(y + identity).MoveToOuterDisposeScope();
+        return y.add_(identity).relu_().MoveToOuterDisposeScope();   // in place, as torchvision's ReLU(inplace=True)
     }
 }
 
@@ -73,11 +73,11 @@ public sealed class Bottleneck : Module<Tensor, Tensor>
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();
-        var y = functional.relu(bn1.call(conv1.call(x)));
-        y = functional.relu(bn2.call(conv2.call(y)));
+        var y = bn1.call(conv1.call(x)).relu_();
+        y = bn2.call(conv2.call(y)).relu_();
         y = bn3.call(conv3.call(y));
         var identity = downsample is null ? x : downsample.call(x);
-        return functional.relu(y + identity).MoveToOuterDisposeScope();
+        return y.add_(identity).relu_().MoveToOuterDisposeScope();   // in place, as torchvision's ReLU(inplace=True)
     }
 }
 
@@ -143,7 +143,7 @@ public sealed class ResNetBody : Module<Tensor, Tensor[]>
     public override Tensor[] forward(Tensor x)
     {
         using var scope = NewDisposeScope();
-        x = functional.relu(bn1.call(conv1.call(x)));
+        x = bn1.call(conv1.call(x)).relu_();
         x = functional.max_pool2d(x, 3, 2, 1);
         var c2 = layer1.call(x);
         var c3 = layer2.call(c2);

@@ -34,7 +34,7 @@ public static class Nms
             using var blockScope = NewDisposeScope();
             // block[i − r0, j − r0] = IoU(i, j) > threshold for i in [r0, r1), j in [r0, n)
             var block = BoxOps.BoxIou(sorted.Rows(r0, r1), sorted.narrow(0, r0, n - r0)).gt(iouThreshold)
-                              .to(ScalarType.Byte).cpu().contiguous();
+                              .cpu().contiguous();                     // bool: one byte (0 or 1) per element
             ScanBlock(block, r0, r1, n, removed, keep);
         }
         return order.index_select(0, tensor(keep.ToArray(), device: boxes.device)).MoveToOuterDisposeScope();
