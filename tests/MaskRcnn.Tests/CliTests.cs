@@ -63,19 +63,28 @@ public class CliTests
     {
         // R18-FPN at 512 px, 2 images: the stem's activations are 32 MiB, which glibc maps afresh for every step by
         // default. The trainer and this benchmark keep large blocks in the heap (MemoryRelease.KeepLargeBlocksInHeap).
-        double Faults(params string[] env)
+        // The first run also profiles the step phase by phase (--stages).
+        System.Text.Json.JsonElement Run(string[] env, params string[] extra)
         {
             string json = Path.Combine(Path.GetTempPath(), $"bench-{Guid.NewGuid():N}.json");
-            var (code, _, stderr) = TestSupport.RunCliWithEnvironment(env, "benchmark", "--arch", "resnet18-fpn", "--size", "512",
-                "--mode", "train", "--runs", "2", "--warmup", "2", "--threads", "2", "--json", json);
+            var (code, _, stderr) = TestSupport.RunCliWithEnvironment(env, ["benchmark", "--arch", "resnet18-fpn", "--size", "512",
+                "--mode", "train", "--runs", "2", "--warmup", "2", "--threads", "2", "--json", json, .. extra]);
             Assert.True(code == 0, stderr);
             using var doc = System.Text.Json.JsonDocument.Parse(File.ReadAllText(json));
             File.Delete(json);
-            return doc.RootElement.GetProperty("page_faults_per_step").GetDouble();
+            return doc.RootElement.Clone();
         }
         if (!OperatingSystem.IsLinux()) return;
-        double kept = Faults(), glibcDefault = Faults("MASKRCNN_GLIBC_MALLOC=default");
-        Assert.True(glibcDefault > 20_000, $"glibc's default should fault fresh blocks in every step ({glibcDefault} faults)");
-        Assert.True(kept < glibcDefault / 5, $"page faults per step: {kept} kept in the heap, {glibcDefault} with glibc's default");
+        var kept = Run([], "--stages");
+        var glibcDefault = Run(["MASKRCNN_GLIBC_MALLOC=default"]);
+        double keptFaults = kept.GetProperty("page_faults_per_step").GetDouble();
+        double defaultFaults = glibcDefault.GetProperty("page_faults_per_step").GetDouble();
+        Assert.True(defaultFaults > 20_000, $"glibc's default should fault fresh blocks in every step ({defaultFaults} faults)");
+        Assert.True(keptFaults < defaultFaults / 5, $"page faults per step: {keptFaults} kept in the heap, {defaultFaults} with glibc's default");
+
+        var stages = kept.GetProperty("stages").EnumerateArray().ToList();
+        Assert.Equal(9, stages.Count);
+        Assert.Contains(stages, s => s.GetProperty("stage").GetString() == "backward: backbone + FPN" && s.GetProperty("median_s").GetDouble() > 0);
+        Assert.InRange(stages.Sum(s => s.GetProperty("share").GetDouble()), 0.99, 1.01);
     }
 }

@@ -3,8 +3,10 @@ using System.Runtime.InteropServices;
 namespace MaskRcnn.Runtime;
 
 /// <summary>
-/// Hands memory that is free but still mapped back to the operating system: a full .NET collection (finalizing
-/// tensor wrappers whose native memory is then freed), then glibc's <c>malloc_trim(0)</c>.
+/// How the process uses glibc's allocator: <see cref="Release"/> hands memory that is free but still mapped back to
+/// the operating system (a full .NET collection, finalizing tensor wrappers whose native memory is then freed, then
+/// glibc's <c>malloc_trim(0)</c>); <see cref="LimitArenas"/> and <see cref="KeepLargeBlocksInHeap"/> tune malloc
+/// (see each).
 /// <para>
 /// Why: training allocates tensors of a different size at every step (the number of proposals, positives and
 /// masks varies), so glibc's heap becomes fragmented and keeps free pages resident. Without a trim, resident
