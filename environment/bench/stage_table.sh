@@ -23,38 +23,35 @@ case_dir="$root/artifacts/bench/${backbone}_${size}"
 bn=$([ "$backbone" = resnet50 ] && echo batch || echo frozen)
 if [ "$mode" = train ]; then
   mkdir -p "$case_dir"
+  ours_json="$case_dir/ours_train_stages.json"; peer_json="$case_dir/peer_train_stages.json"
   dotnet "$root/artifacts/bin/MaskRcnn.Cli/Release/maskrcnn.dll" benchmark --arch "$backbone-fpn" --size "$size" --mode train --runs "$runs" \
-    --threads "$threads" --bn "$bn" --stages --json "$case_dir/ours_train_stages.json" >/dev/null || exit 1
+    --threads "$threads" --bn "$bn" --stages --json "$ours_json" >/dev/null || exit 1
   /usr/bin/python3 "$root/environment/bench/peer_train_stages.py" --peer-dir "$peer_dir" --backbone "$backbone" --size "$size" \
-    --threads "$threads" --runs "$runs" > "$case_dir/peer_train_stages.json" || exit 1
-  /usr/bin/python3 - "$case_dir/ours_train_stages.json" "$case_dir/peer_train_stages.json" <<'PY'
+    --threads "$threads" --runs "$runs" > "$peer_json" || exit 1
+else
+  ours_json="$case_dir/ours_stages.json"; peer_json="$case_dir/peer_stages.json"
+  [ -f "$case_dir/weights.pth" ] || /usr/bin/python3 "$root/environment/bench/peer_case.py" --peer-dir "$peer_dir" --backbone "$backbone" --size "$size" --out "$case_dir" >/dev/null || exit 1
+  dotnet "$root/artifacts/bin/MaskRcnn.Cli/Release/maskrcnn.dll" benchmark --arch "$backbone-fpn" --size "$size" --mode infer --runs "$runs" \
+    --threads "$threads" --bn "$bn" --weights "$case_dir/weights.pth" --image "$case_dir/image.pt" --stages --json "$ours_json" >/dev/null || exit 1
+  /usr/bin/python3 "$root/environment/bench/peer_stages.py" --peer-dir "$peer_dir" --case "$case_dir" --backbone "$backbone" --threads "$threads" --runs "$runs" > "$peer_json" || exit 1
+fi
+/usr/bin/python3 - "$ours_json" "$peer_json" "$mode" <<'PY'
 import json, sys
-ours, peer = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
+ours, peer, mode = json.load(open(sys.argv[1])), json.load(open(sys.argv[2])), sys.argv[3]
+flops = mode == "infer"                     # FLOPs are counted for inference stages only
 total_o = sum(s["median_s"] for s in ours["stages"]); total_p = peer["total_s"]
-print("| phase | ours s | share | peer s | ours / peer |")
-print("|---|---:|---:|---:|---:|")
+print(f'| {"stage" if flops else "phase"} |{" GFLOP |" if flops else ""} ours s | share |{" GFLOP/s |" if flops else ""} peer s | ours / peer |')
+print("|---|" + "---:|" * (6 if flops else 4))
 for o, p in zip(ours["stages"], peer["stages"]):
     assert o["stage"] == p["stage"], (o["stage"], p["stage"])
-    print(f'| {o["stage"]} | {o["median_s"]:.3f} | {100 * o["share"]:.0f} % | {p["median_s"]:.3f} | {o["median_s"] / max(p["median_s"], 1e-4):.2f} |')
-print(f'| **sum of phases** | **{total_o:.3f}** | | **{total_p:.3f}** | **{total_o / total_p:.2f}** |')
-print(f'\nplain step (no split): ours {ours["median_s"]} s; {ours["threads"]} threads; libtorch {ours["libtorch"]} vs torch {peer["torch"]}; '
-      f'page faults per step {ours["page_faults_per_step"]:.0f}; peak RSS {ours["peak_rss_mb"]} MB')
-PY
-  exit 0
-fi
-[ -f "$case_dir/weights.pth" ] || /usr/bin/python3 "$root/environment/bench/peer_case.py" --peer-dir "$peer_dir" --backbone "$backbone" --size "$size" --out "$case_dir" >/dev/null || exit 1
-dotnet "$root/artifacts/bin/MaskRcnn.Cli/Release/maskrcnn.dll" benchmark --arch "$backbone-fpn" --size "$size" --mode infer --runs "$runs" \
-  --threads "$threads" --bn "$bn" --weights "$case_dir/weights.pth" --image "$case_dir/image.pt" --stages --json "$case_dir/ours_stages.json" >/dev/null || exit 1
-/usr/bin/python3 "$root/environment/bench/peer_stages.py" --peer-dir "$peer_dir" --case "$case_dir" --backbone "$backbone" --threads "$threads" --runs "$runs" > "$case_dir/peer_stages.json" || exit 1
-/usr/bin/python3 - "$case_dir/ours_stages.json" "$case_dir/peer_stages.json" <<'PY'
-import json, sys
-ours, peer = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
-total_o = sum(s["median_s"] for s in ours["stages"]); total_p = peer["total_s"]
-print("| stage | GFLOP | ours s | share | GFLOP/s | peer s | ours / peer |")
-print("|---|---:|---:|---:|---:|---:|---:|")
-for o, p in zip(ours["stages"], peer["stages"]):
     rate = f'{o["gflop_per_s"]:.0f}' if o["gflops"] > 0.05 else "–"
-    print(f'| {o["stage"]} | {o["gflops"]:.1f} | {o["median_s"]:.3f} | {100 * o["share"]:.0f} % | {rate} | {p["median_s"]:.3f} | {o["median_s"] / p["median_s"]:.2f} |')
-print(f'| **sum of stages** | {sum(s["gflops"] for s in ours["stages"]):.1f} | **{total_o:.3f}** | | | **{total_p:.3f}** | **{total_o / total_p:.2f}** |')
-print(f'\n{len(ours["last_detections"])} detections; {ours["threads"]} threads; libtorch {ours["libtorch"]} vs torch {peer["torch"]}; peak RSS {ours["peak_rss_mb"]} MB')
+    gflop, per_s = (f' {o["gflops"]:.1f} |', f' {rate} |') if flops else ("", "")
+    print(f'| {o["stage"]} |{gflop} {o["median_s"]:.3f} | {100 * o["share"]:.0f} % |{per_s} {p["median_s"]:.3f} | {o["median_s"] / max(p["median_s"], 1e-4):.2f} |')
+gflop = f' {sum(s["gflops"] for s in ours["stages"]):.1f} |' if flops else ""
+print(f'| **sum of {"stages" if flops else "phases"}** |{gflop} **{total_o:.3f}** | |{" |" if flops else ""} **{total_p:.3f}** | **{total_o / total_p:.2f}** |')
+versions = f'{ours["threads"]} threads; libtorch {ours["libtorch"]} vs torch {peer["torch"]}'
+if flops:
+    print(f'\n{len(ours["last_detections"])} detections; {versions}; peak RSS {ours["peak_rss_mb"]} MB')
+else:
+    print(f'\nplain step (no split): ours {ours["median_s"]} s; {versions}; page faults per step {ours["page_faults_per_step"]:.0f}; peak RSS {ours["peak_rss_mb"]} MB')
 PY

@@ -97,10 +97,14 @@ static class BenchmarkVerb
                 var parameters = model.parameters().Where(p => p.requires_grad).ToList();
                 var losses = new List<Dictionary<string, double>>();
                 var faults = new List<double>();
+                optim.Optimizer Reset()                     // untimed: the initial weights and a fresh optimizer
+                {
+                    using (no_grad()) foreach (var (k, v) in model.state_dict()) v.copy_(initial[k]);
+                    return optim.SGD(parameters, 0.01, momentum: 0.9);
+                }
                 for (int i = 0; i < r.GetValue(warmup) + r.GetValue(runs); i++)
                 {
-                    using (no_grad()) foreach (var (k, v) in model.state_dict()) v.copy_(initial[k]);   // untimed reset
-                    var optimizer = optim.SGD(parameters, 0.01, momentum: 0.9);
+                    var optimizer = Reset();
                     long faults0 = MemoryRelease.MinorPageFaults();
                     var sw = Stopwatch.StartNew();
                     using var scope = NewDisposeScope();
@@ -122,10 +126,7 @@ static class BenchmarkVerb
                 {
                     var profiles = new List<IReadOnlyList<StageTime>>();
                     for (int i = 0; i < Math.Max(1, r.GetValue(runs)); i++)
-                    {
-                        using (no_grad()) foreach (var (k, v) in model.state_dict()) v.copy_(initial[k]);
-                        profiles.Add(TrainingStepProfiler.Profile(model, images, targets, optim.SGD(parameters, 0.01, momentum: 0.9)));
-                    }
+                        profiles.Add(TrainingStepProfiler.Profile(model, images, targets, Reset()));
                     result["stages"] = StageTable(profiles);
                 }
             }

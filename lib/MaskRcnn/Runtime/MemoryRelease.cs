@@ -61,7 +61,7 @@ public static unsafe class MemoryRelease
     /// </summary>
     public static IDisposable KeepLargeBlocksInHeap()
     {
-        if (MallOpt == null || UserTunedMalloc() || MallocMode == "keep") return NoScope.Instance;
+        if (MallOpt == null || UserTunedMalloc()) return NoScope.Instance;
         lock (Gate)
         {
             if (_keepScopes++ == 0) SetKeep(true);
@@ -69,13 +69,10 @@ public static unsafe class MemoryRelease
         return new KeepScope();
     }
 
-    /// <summary>MASKRCNN_GLIBC_MALLOC=keep: <see cref="KeepLargeBlocksInHeap"/> for the whole process. Called by TorchEnvironment.Initialize.</summary>
-    internal static bool ApplyProcessWideSetting()
+    /// <summary>MASKRCNN_GLIBC_MALLOC=keep: a <see cref="KeepLargeBlocksInHeap"/> scope that never ends. Called by TorchEnvironment.Initialize.</summary>
+    internal static void ApplyProcessWideSetting()
     {
-        if (MallOpt == null || UserTunedMalloc() || MallocMode != "keep") return false;
-        if (Interlocked.Exchange(ref _keepForProcess, 1) == 1) return false;
-        SetKeep(true);
-        return true;
+        if (MallocMode == "keep" && Interlocked.Exchange(ref _keepForProcess, 1) == 0) KeepLargeBlocksInHeap();
     }
 
     static readonly object Gate = new();
