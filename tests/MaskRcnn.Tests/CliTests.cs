@@ -14,6 +14,22 @@ public class CliTests
     }
 
     [Fact]
+    public void Version_reports_onemkl_s_dispatch_and_the_variable_that_keeps_its_own()
+    {
+        var (code, stdout, stderr) = TestSupport.RunCli("version");
+        Assert.True(code == 0, stderr);
+        var steered = System.Text.RegularExpressions.Regex.Match(stdout, @"oneMKL\s+(\S+):.*Auto branch (\d+)\.");
+        Assert.True(steered.Success, stdout);
+        if (steered.Groups[1].Value != "applied") return; // an Intel CPU, or no AVX2: nothing to steer
+
+        (code, stdout, stderr) = TestSupport.RunCliWithEnvironment([$"{MaskRcnn.Runtime.MklDispatch.EnvironmentVariable}=vendor"], "version");
+        Assert.True(code == 0, stderr);
+        var own = System.Text.RegularExpressions.Regex.Match(stdout, @"oneMKL\s+vendor:.*Auto branch (\d+)\.");
+        Assert.True(own.Success, stdout);
+        Assert.NotEqual(own.Groups[1].Value, steered.Groups[2].Value);
+    }
+
+    [Fact]
     public void Help_lists_the_verbs()
     {
         var (code, stdout, _) = TestSupport.RunCli("--help");

@@ -24,6 +24,7 @@ static class VersionVerb
             Console.WriteLine($"device       {info.Device}{(info.CudaAvailable ? "" : " (CUDA not available)")}");
             Console.WriteLine($"threads      {info.Threads}");
             Console.WriteLine($"native fix   {info.NativeFix}");
+            Console.WriteLine($"oneMKL       {info.MklDispatch}");
             Console.WriteLine($".NET         {info.Runtime}");
             Console.WriteLine($"OS           {info.Os}");
             return 0;

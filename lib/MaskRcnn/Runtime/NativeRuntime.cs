@@ -22,7 +22,8 @@ public sealed class NativeRuntimeException(string message, Exception? inner = nu
 ///     libLibTorchSharp.so itself by full path, so TorchSharp finds it already loaded.
 /// Call <see cref="Initialize"/> before the first TorchSharp call (the CLI, the tests and the notebooks do);
 /// it is idempotent, thread-safe, and a no-op where libstdc++ already has GLIBCXX_3.4.32.
-/// Set MASKRCNN_NATIVE_FIX=0 to skip it.
+/// Set MASKRCNN_NATIVE_FIX=0 to skip it. It first lets <see cref="MklDispatch"/> steer oneMKL, which must happen
+/// before libtorch is loaded too.
 /// </summary>
 public static class NativeRuntime
 {
@@ -31,7 +32,6 @@ public static class NativeRuntime
     const string LibStdCxx = "libstdc++.so.6";
     /// <summary>File name of the shim, shipped next to MaskRcnn.Core.dll.</summary>
     public const string ShimFileName = "libmaskrcnn_glibcxx_shim.so";
-    const int RtldNow = 0x2, RtldGlobal = 0x100;
 
     static readonly object Gate = new();
     static NativeRuntimeReport? _report;
@@ -51,6 +51,7 @@ public static class NativeRuntime
 
     static NativeRuntimeReport InitializeCore()
     {
+        MklDispatch.Apply(); // before anything loads libtorch
         if (!OperatingSystem.IsLinux())
             return new("not-linux", null, null, "Not Linux: TorchSharp loads its natives itself.");
         if (Environment.GetEnvironmentVariable("MASKRCNN_NATIVE_FIX") == "0")
@@ -112,59 +113,5 @@ public static class NativeRuntime
                 $"file could not be patched ({e.Message}). Make its folder writable and run once more (the patched " +
                 "file is kept, so later runs need no write access), or run environment/setup.sh.", e);
         }
-    }
-
-    /// <summary>dlopen/dlvsym through glibc (libc.so.6 on glibc ≥ 2.34, libdl.so.2 before).</summary>
-    static unsafe class Dl
-    {
-        static readonly delegate* unmanaged<byte*, int, nint> DlOpen;
-        static readonly delegate* unmanaged<nint, byte*, byte*, nint> DlVSym;
-        static readonly delegate* unmanaged<byte*> DlError;
-
-        static Dl()
-        {
-            foreach (var name in new[] { "libc.so.6", "libdl.so.2" })
-            {
-                if (!NativeLibrary.TryLoad(name, out var lib)) continue;
-                if (NativeLibrary.TryGetExport(lib, "dlopen", out var open)
-                    && NativeLibrary.TryGetExport(lib, "dlvsym", out var vsym)
-                    && NativeLibrary.TryGetExport(lib, "dlerror", out var error))
-                {
-                    DlOpen = (delegate* unmanaged<byte*, int, nint>)open;
-                    DlVSym = (delegate* unmanaged<nint, byte*, byte*, nint>)vsym;
-                    DlError = (delegate* unmanaged<byte*>)error;
-                    return;
-                }
-            }
-            throw new NativeRuntimeException("Neither libc.so.6 nor libdl.so.2 exports dlopen/dlvsym; is this glibc Linux?");
-        }
-
-        public static bool LibraryHasVersionedSymbol(string library, string symbol, string version)
-        {
-            nint handle = Open(library, RtldNow);
-            if (handle == 0) throw new NativeRuntimeException($"Cannot load {library}: {LastError()}");
-            fixed (byte* s = NullTerminated(symbol))
-            fixed (byte* v = NullTerminated(version))
-                return DlVSym(handle, s, v) != 0;
-        }
-
-        public static void OpenGlobal(string path, string what)
-        {
-            if (Open(path, RtldNow | RtldGlobal) == 0)
-                throw new NativeRuntimeException($"Cannot load {what} '{path}': {LastError()}");
-        }
-
-        static nint Open(string path, int flags)
-        {
-            fixed (byte* p = NullTerminated(path)) return DlOpen(p, flags);
-        }
-
-        static string LastError()
-        {
-            byte* e = DlError();
-            return e == null ? "(no dlerror message)" : Marshal.PtrToStringUTF8((nint)e) ?? "";
-        }
-
-        static byte[] NullTerminated(string s) => System.Text.Encoding.UTF8.GetBytes(s + "\0");
     }
 }

@@ -23,6 +23,27 @@ public class NativeRuntimeTests
     }
 
     [Fact]
+    public void Mkl_dispatch_follows_the_cpu_and_changes_onemkl_s_branch()
+    {
+        TorchEnvironment.Initialize();
+        var report = MklDispatch.Report!;
+        if (!OperatingSystem.IsLinux() || !System.Runtime.Intrinsics.X86.X86Base.IsSupported) return;
+        var (_, ebx, ecx, edx) = System.Runtime.Intrinsics.X86.X86Base.CpuId(0, 0);
+        bool intel = (ebx, edx, ecx) == (0x756e6547, 0x49656e69, 0x6c65746e); // "Genu" "ineI" "ntel"
+        bool avx2 = System.Runtime.Intrinsics.X86.Avx2.IsSupported && System.Runtime.Intrinsics.X86.Fma.IsSupported;
+        string expected = intel ? "intel"
+            : Environment.GetEnvironmentVariable(MklDispatch.EnvironmentVariable) == "vendor" ? "vendor"
+            : avx2 ? "applied" : "no-avx2";
+        Assert.Equal(expected, report.Status);
+        Assert.Equal(expected is "intel" or "applied", MklDispatch.FeatureKernels);
+        if (report.Status == "applied")
+        {
+            Assert.Contains(File.ReadLines("/proc/self/maps"), l => l.EndsWith("/" + MklDispatch.ShimFileName));
+            Assert.NotEqual(2, MklDispatch.AutoBranch()); // 2 = MKL_CBWR_COMPATIBLE, what oneMKL picks unsteered
+        }
+    }
+
+    [Fact]
     public void Output_copy_is_patched_and_package_copy_is_untouched()
     {
         var report = NativeRuntime.Initialize();
