@@ -28,12 +28,11 @@ public sealed class FrozenBatchNorm2d : Module<Tensor, Tensor>
         register_buffer(nameof(running_var), running_var);
     }
 
-    public override Tensor forward(Tensor x)
-    {
-        using var scope = NewDisposeScope();
-        using var eps = Eps.ToScalar();                 // explicit: see BatchNorm2d on implicit Scalars
-        var scale = weight * running_var.add(eps).rsqrt();
-        var shift = bias - running_mean * scale;
-        return (x * scale.view(1, -1, 1, 1) + shift.view(1, -1, 1, 1)).MoveToOuterDisposeScope();
-    }
+    /// <summary>
+    /// One pass over x: libtorch's inference-mode batch norm computes the same y = x·s + b (s and b from the
+    /// buffers, per channel), where x·s then + b would write and read a whole intermediate tensor. Gradients flow
+    /// to x only, as with the buffers of torchvision's FrozenBatchNorm2d.
+    /// </summary>
+    public override Tensor forward(Tensor x) =>
+        functional.batch_norm(x, running_mean, running_var, weight, bias, training: false, momentum: 0, eps: Eps);
 }
