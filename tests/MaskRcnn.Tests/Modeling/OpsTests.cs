@@ -88,6 +88,10 @@ public class OpsTests
         var (_, mapper) = pooler.SetupScales(features, imageSizes);
         AssertEqual(Get(F, "msroi.levels"), mapper.Map(cat(boxes, 0)), "levels");
         AssertClose(Get(F, "msroi.out"), pooler.Forward(features, boxes, imageSizes), 1e-5, "pooled");
+
+        var contiguous = new MultiScaleRoIAlign(7, 2) { ChannelsLastOutput = false }.Forward(features, boxes, imageSizes);
+        Assert.True(contiguous.is_contiguous());
+        AssertClose(Get(F, "msroi.out"), contiguous, 1e-5, "pooled, contiguous layout");
     }
 
     [Theory]

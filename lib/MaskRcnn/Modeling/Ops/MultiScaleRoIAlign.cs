@@ -32,6 +32,13 @@ public sealed class MultiScaleRoIAlign(int outputSize, int samplingRatio, int ca
     public int OutputSize { get; } = outputSize;
     public int SamplingRatio { get; } = samplingRatio;
 
+    /// <summary>
+    /// True (default): the result is channels-last, what convolutions (the mask head) read fastest. False: plain
+    /// contiguous [K, C, S, S], so that a fully connected head flattens it without a copy (the transposition happens
+    /// in the copies below instead of in a separate pass).
+    /// </summary>
+    public bool ChannelsLastOutput { get; init; } = true;
+
     /// <param name="features">the pooled levels, finest first (FPN '0'..'3'), each [B, C, h, w]</param>
     /// <param name="boxes">per image [N_i, 4] in resized-image pixels</param>
     /// <param name="imageSizes">per image (height, width) after resizing, before padding</param>
@@ -42,13 +49,18 @@ public sealed class MultiScaleRoIAlign(int outputSize, int samplingRatio, int ca
         var rois = ToRoiFormat(boxes);
         var (scales, mapper) = SetupScales(features, imageSizes);
         if (features.Count == 1)
-            return RoIAlign.Apply(features[0], rois, (OutputSize, OutputSize), scales[0], SamplingRatio).MoveToOuterDisposeScope();
+        {
+            var single = RoIAlign.Apply(features[0], rois, (OutputSize, OutputSize), scales[0], SamplingRatio);
+            return (ChannelsLastOutput ? single : single.contiguous()).MoveToOuterDisposeScope();
+        }
 
         var levels = mapper.Map(rois[.., 1..]);
         var first = features[0];
-        // Channels-last like the pooled blocks, so the copies below keep the layout.
-        var result = zeros(new long[] { rois.shape[0], OutputSize, OutputSize, first.shape[1] }, dtype: first.dtype, device: first.device)
-                     .permute(0, 3, 1, 2);
+        // Channels-last like the pooled blocks, so the copies below keep the layout (or contiguous: they transpose).
+        long k = rois.shape[0], c = first.shape[1];
+        var result = ChannelsLastOutput
+            ? zeros(new long[] { k, OutputSize, OutputSize, c }, dtype: first.dtype, device: first.device).permute(0, 3, 1, 2)
+            : zeros(new long[] { k, c, OutputSize, OutputSize }, dtype: first.dtype, device: first.device);
         for (int level = 0; level < features.Count; level++)
         {
             var idx = nonzero(levels.eq(level)).view(-1);

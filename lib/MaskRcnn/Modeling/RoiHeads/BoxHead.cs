@@ -53,9 +53,15 @@ public sealed class FlattenedLinear : Module<Tensor, Tensor>
 
     public long InFeatures => weight.shape[1];
 
+    /// <summary>
+    /// Whether [N, C, H, W] input is best given channels-last (run as a convolution) or contiguous (a plain
+    /// product whose flatten is free). Fixed for the process once <see cref="MaskRcnn.Runtime.MklDispatch"/> has run.
+    /// </summary>
+    public static bool PrefersChannelsLastInput => !MaskRcnn.Runtime.MklDispatch.FeatureKernels;
+
     public override Tensor forward(Tensor x)
     {
-        if (!MaskRcnn.Runtime.MklDispatch.FeatureKernels && x.dim() == 4 && x.IsChannelsLast() && x.device_type == DeviceType.CPU && x.shape[1] * x.shape[2] * x.shape[3] == InFeatures)
+        if (PrefersChannelsLastInput && x.dim() == 4 && x.IsChannelsLast() && x.device_type == DeviceType.CPU && x.shape[1] * x.shape[2] * x.shape[3] == InFeatures)
         {
             using var kernel = weight.view(weight.shape[0], x.shape[1], x.shape[2], x.shape[3]);
             using var output = functional.conv2d(x, kernel, bias);

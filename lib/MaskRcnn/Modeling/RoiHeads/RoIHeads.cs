@@ -76,7 +76,10 @@ public sealed class RoIHeads : Module
                     long maskDilation, RoiHeadSettings settings, bool withMask = true) : base(nameof(RoIHeads))
     {
         Settings = settings;
-        BoxRoiPool = new MultiScaleRoIAlign(settings.BoxPoolSize, settings.SamplingRatio);
+        BoxRoiPool = new MultiScaleRoIAlign(settings.BoxPoolSize, settings.SamplingRatio)
+        {
+            ChannelsLastOutput = FlattenedLinear.PrefersChannelsLastInput,
+        };
         MaskRoiPool = new MultiScaleRoIAlign(settings.MaskPoolSize, settings.SamplingRatio);
         box_head = new TwoMLPHead(inChannels * settings.BoxPoolSize * settings.BoxPoolSize, representationSize);
         box_predictor = new FastRCNNPredictor(representationSize, numClasses);
