@@ -58,7 +58,7 @@ public class CliTests
         using var doc = System.Text.Json.JsonDocument.Parse(File.ReadAllText(json));
         File.Delete(json);
         var root = doc.RootElement;
-        foreach (var key in new[] { "median_s", "min_s", "runs", "detections", "peak_rss_mb", "threads", "libtorch" })
+        foreach (var key in new[] { "median_s", "min_s", "runs", "detections", "peak_rss_mb", "threads", "libtorch", "mkl_dispatch" })
             Assert.True(root.TryGetProperty(key, out _), $"missing {key}");
         Assert.Equal(2, root.GetProperty("runs").GetArrayLength());
         Assert.Equal(1, root.GetProperty("threads").GetInt32());

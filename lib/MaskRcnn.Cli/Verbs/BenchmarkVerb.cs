@@ -138,6 +138,7 @@ static class BenchmarkVerb
             result["rss_mb"] = Math.Round(Process.GetCurrentProcess().WorkingSet64 / 1e6, 1);
             result["threads"] = get_num_threads();
             result["libtorch"] = __version__;
+            result["mkl_dispatch"] = MklDispatch.Report?.Status ?? "not run";
             result["arch"] = config.Arch; result["size"] = side; result["mode"] = m; result["bn"] = r.GetValue(bn);
             string text = JsonSerializer.Serialize(result);
             Console.WriteLine(text);
