@@ -97,10 +97,14 @@ static class BenchmarkVerb
                 var parameters = model.parameters().Where(p => p.requires_grad).ToList();
                 var losses = new List<Dictionary<string, double>>();
                 var faults = new List<double>();
+                optim.Optimizer? current = null;
                 optim.Optimizer Reset()                     // untimed: the initial weights and a fresh optimizer
                 {
+                    // Free the previous optimizer's momentum buffers now (the peer's Python frees them when it drops
+                    // the old SGD), not whenever the GC finalizes them: else every step's new buffers are fresh pages.
+                    current?.Dispose();
                     using (no_grad()) foreach (var (k, v) in model.state_dict()) v.copy_(initial[k]);
-                    return optim.SGD(parameters, 0.01, momentum: 0.9);
+                    return current = optim.SGD(parameters, 0.01, momentum: 0.9);
                 }
                 for (int i = 0; i < r.GetValue(warmup) + r.GetValue(runs); i++)
                 {
@@ -129,6 +133,7 @@ static class BenchmarkVerb
                         profiles.Add(TrainingStepProfiler.Profile(model, images, targets, Reset()));
                     result["stages"] = StageTable(profiles);
                 }
+                current?.Dispose();
             }
             else throw new ArgumentException($"--mode must be infer or train, not '{m}'");
 
