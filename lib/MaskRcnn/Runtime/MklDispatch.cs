@@ -7,7 +7,7 @@ namespace MaskRcnn.Runtime;
 /// <param name="Status">
 /// 'applied' (shim loaded: oneMKL picks kernels by CPU features), 'intel' (an Intel CPU: oneMKL already does),
 /// 'vendor' (MASKRCNN_MKL_DISPATCH=vendor), 'no-avx2', 'not-x86', 'not-linux', 'too-late' (libtorch was
-/// loaded before us) or 'missing' (the shim file is not next to MaskRcnn.Core.dll).
+/// loaded before us), 'missing' (the shim file is not next to MaskRcnn.Core.dll) or 'failed' (dlopen refused it).
 /// </param>
 /// <param name="Detail">One human sentence.</param>
 public sealed record MklDispatchReport(string Status, string Detail);
@@ -67,7 +67,11 @@ public static class MklDispatch
         if (!File.Exists(shim))
             return new("missing", $"'{ShimFileName}' is not next to MaskRcnn.Core.dll ({dir}): oneMKL keeps its generic " +
                                   "path (slower nn.Linear). Rebuild the project or run environment/build-shim.sh.");
-        Dl.OpenGlobal(shim, "the oneMKL dispatch shim");
+        try { Dl.OpenGlobal(shim, "the oneMKL dispatch shim"); }
+        catch (NativeRuntimeException e)   // only speed is at stake: say so and go on
+        {
+            return new("failed", $"{e.Message} oneMKL keeps its generic path (slower nn.Linear).");
+        }
         return new("applied", $"{vendor} CPU with AVX2/FMA: oneMKL picks its kernels by CPU features ({ShimFileName}).");
     }
 
