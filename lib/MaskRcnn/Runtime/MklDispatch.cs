@@ -15,7 +15,7 @@ public sealed record MklDispatchReport(string Status, string Detail);
 /// <summary>
 /// Lets oneMKL, which libtorch's CPU build links in for dense matrix products (nn.Linear, matmul), choose its
 /// kernels by the CPU's features on x86-64 CPUs that are not Intel's. Left alone, oneMKL keeps those CPUs on a
-/// generic AVX2 path: on the AMD EPYC (Zen 5) of our benchmarks the box head's fc6 SGEMM runs at ~200 GFLOP/s
+/// generic path (its "compatible" branch): on the AMD EPYC (Zen 5) of our benchmarks the box head's fc6 SGEMM runs at ~200 GFLOP/s
 /// instead of ~460. The shim <c>libmaskrcnn_mkl_dispatch_shim.so</c> defines the one oneMKL function that asks
 /// "is this an Intel CPU?" and is loaded RTLD_GLOBAL before libtorch, so that libtorch's calls reach it (see
 /// Runtime/Native/mkl_dispatch_shim.c). Results are the same sums rounded in another order.

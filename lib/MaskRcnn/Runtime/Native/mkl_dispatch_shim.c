@@ -3,7 +3,7 @@
 //
 // libtorch's CPU build links oneMKL statically (oneMKL 2024.0 in libtorch 2.10) and calls it for dense matrix
 // products (nn.Linear, matmul). oneMKL asks mkl_serv_intel_cpu_true() whether the CPU is an Intel one and, when
-// it is not, keeps to a generic AVX2 SGEMM path whatever the CPU supports: on an AMD Zen 5 (AVX-512) the
+// it is not, keeps to a generic SGEMM path whatever the CPU supports: on an AMD Zen 5 (AVX-512) the
 // box head's 1000×12544×1024 SGEMM runs at ~200 GFLOP/s instead of ~460. libtorch_cpu.so calls that function
 // through its PLT, so a definition loaded earlier with RTLD_GLOBAL takes its place. Answering "yes" makes oneMKL
 // pick kernels by the CPUID feature flags it checks anyway, as on Intel CPUs; the results are the same sums,
