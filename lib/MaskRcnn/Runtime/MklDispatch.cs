@@ -82,9 +82,7 @@ public static class MklDispatch
     /// </summary>
     public static unsafe int? AutoBranch()
     {
-        string dir = Path.GetDirectoryName(typeof(TorchSharp.torch).Assembly.Location) ?? AppContext.BaseDirectory;
-        string lib = new[] { dir, Path.Combine(dir, "runtimes", "linux-x64", "native") }
-            .Select(d => Path.Combine(d, "libtorch_cpu.so")).FirstOrDefault(File.Exists) ?? "libtorch_cpu.so";
+        string lib = NativeRuntime.FindNextToTorchSharp("libtorch_cpu.so") ?? "libtorch_cpu.so";
         if (!NativeLibrary.TryLoad(lib, out var handle)
             || !NativeLibrary.TryGetExport(handle, "mkl_serv_cbwr_get_auto_branch", out var function)) return null;
         return ((delegate* unmanaged<int>)function)();

@@ -77,17 +77,19 @@ public static class NativeRuntime
             $"{LibStdCxx} lacks {NeededVersion}: marked it weak in {Path.GetFileName(libTorchSharp)} and loaded {ShimFileName}.");
     }
 
-    static string FindLibTorchSharp(string torchDir)
-    {
-        string[] candidates =
-        [
-            Path.Combine(torchDir, "libLibTorchSharp.so"),
-            Path.Combine(torchDir, "runtimes", "linux-x64", "native", "libLibTorchSharp.so"),
-        ];
-        return candidates.FirstOrDefault(File.Exists) ?? throw new NativeRuntimeException(
+    static string FindLibTorchSharp(string torchDir) =>
+        FindNextToTorchSharp("libLibTorchSharp.so") ?? throw new NativeRuntimeException(
             $"libLibTorchSharp.so was not found next to TorchSharp.dll ({torchDir}). Build the project for " +
             "linux-x64 (Directory.Build.props sets RuntimeIdentifier) and load MaskRcnn from its build output " +
             "(artifacts/bin/...), not from a NuGet reference to TorchSharp.");
+
+    /// <summary>A native file of TorchSharp's (libLibTorchSharp.so, libtorch_cpu.so, ...) by full path, or null.</summary>
+    internal static string? FindNextToTorchSharp(string fileName)
+    {
+        string? torchDir = Path.GetDirectoryName(typeof(TorchSharp.torch).Assembly.Location);
+        if (torchDir is null) return null;
+        return new[] { torchDir, Path.Combine(torchDir, "runtimes", "linux-x64", "native") }
+            .Select(d => Path.Combine(d, fileName)).FirstOrDefault(File.Exists);
     }
 
     /// <summary>Marks GLIBCXX_3.4.32 weak in the file, atomically; no write when it already is.</summary>
