@@ -20,6 +20,17 @@ public static class TensorExtensions
         return t.permute(0, 2, 3, 1).contiguous().permute(0, 3, 1, 2);
     }
 
+    /// <summary>
+    /// A bfloat16/float16 tensor converted to float32; any other tensor as it is (an alias). Marks where results
+    /// of reduced-precision layers (<see cref="Runtime.InferencePrecision.BFloat16"/>) enter box arithmetic.
+    /// </summary>
+    public static Tensor FullPrecision(this Tensor t) =>
+        t.dtype is ScalarType.BFloat16 or ScalarType.Float16 ? t.to(ScalarType.Float32) : t.alias();
+
+    /// <summary>Float32 for bfloat16/float16, the type itself otherwise (the type anchors and boxes are made in).</summary>
+    public static ScalarType FullPrecision(this ScalarType t) =>
+        t is ScalarType.BFloat16 or ScalarType.Float16 ? ScalarType.Float32 : t;
+
     /// <summary>Whether a 4-d tensor is stored NHWC-contiguously.</summary>
     public static bool IsChannelsLast(this Tensor t)
     {

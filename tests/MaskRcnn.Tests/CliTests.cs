@@ -20,6 +20,7 @@ public class CliTests
         Assert.True(code == 0, stderr);
         var steered = System.Text.RegularExpressions.Regex.Match(stdout, @"oneMKL\s+(\S+):.*Auto branch (\d+)\.");
         Assert.True(steered.Success, stdout);
+        Assert.Matches(@"bf16\s+(available|not available)", stdout);
         if (steered.Groups[1].Value != "applied") return; // an Intel CPU, or no AVX2: nothing to steer
 
         (code, stdout, stderr) = TestSupport.RunCliWithEnvironment([$"{MaskRcnn.Runtime.MklDispatch.EnvironmentVariable}=vendor"], "version");
@@ -72,6 +73,25 @@ public class CliTests
         var memory = root.GetProperty("memory");
         Assert.Equal(10, memory.GetProperty("calls").GetInt32());
         Assert.True(memory.GetProperty("rss_last_tenth_mb").GetDouble() > 0);
+    }
+
+    [Fact]
+    public void Benchmark_takes_a_precision_for_inference_and_refuses_it_for_training()
+    {
+        string json = Path.Combine(Path.GetTempPath(), $"bench-{Guid.NewGuid():N}.json");
+        var (code, _, stderr) = TestSupport.RunCli("benchmark", "--arch", "resnet18-fpn", "--size", "96", "--mode", "infer",
+            "--runs", "1", "--warmup", "0", "--threads", "1", "--precision", "bf16", "--json", json);
+        Assert.True(code == 0, stderr);
+        using (var doc = System.Text.Json.JsonDocument.Parse(File.ReadAllText(json)))
+            Assert.Equal("bf16", doc.RootElement.GetProperty("precision").GetString());
+        File.Delete(json);
+
+        (code, _, stderr) = TestSupport.RunCli("benchmark", "--arch", "resnet18-fpn", "--size", "96", "--mode", "train", "--precision", "bf16");
+        Assert.Equal(1, code);
+        Assert.Contains("for inference", stderr);
+        (code, _, stderr) = TestSupport.RunCli("benchmark", "--arch", "resnet18-fpn", "--mode", "infer", "--precision", "fp16");
+        Assert.NotEqual(0, code);
+        Assert.Contains("fp16", stderr);
     }
 
     [Fact]

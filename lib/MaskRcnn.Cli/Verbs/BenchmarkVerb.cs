@@ -16,7 +16,7 @@ namespace MaskRcnn.Cli.Verbs;
 
 /// <summary>
 /// <c>maskrcnn benchmark --arch A [--num-classes N] [--weights FILE] [--image FILE] [--size N | --min-size N --max-size N]
-/// --mode infer|train [--runs K] [--warmup W] [--threads T] [--json OUT]</c>, following the reference peer's protocol
+/// --mode infer|train [--runs K] [--warmup W] [--threads T] [--precision fp32|bf16] [--json OUT]</c>, following the reference peer's protocol
 /// (../shared/reference/peer/peer_bench.py): inference times Predict on one image; training times zero_grad +
 /// forward + backward + SGD step (lr 0.01, momentum 0.9) on 2 images with 1 and 2 box-shaped targets, the initial
 /// weights restored (untimed) before every step.
@@ -38,13 +38,14 @@ static class BenchmarkVerb
         var threads = new Option<int>("--threads") { Description = "libtorch threads (0: default)" };
         var bn = new Option<string>("--bn") { Description = "frozen (FrozenBatchNorm2d) or batch (BatchNorm2d, as torchvision builds a model without weights)", DefaultValueFactory = _ => "frozen" };
         var seed = new Option<int>("--seed") { DefaultValueFactory = _ => 0 };
+        var precision = Verbs.PrecisionOption();
         var json = new Option<string?>("--json") { Description = "write the result here (also printed)" };
         var stages = new Option<bool>("--stages") { Description = "also time each stage, median over --runs more runs (infer: and count its FLOPs; train: forward stages, backward in three parts, optimizer step)" };
         var memoryCalls = new Option<int>("--memory-calls") { Description = "infer: after the timed runs, make N more Predict calls and report the RSS growth (target < 5 %), then N/2 more between two memory releases (what is retained)" };
         var memoryWarmup = new Option<int>("--memory-warmup") { Description = "untracked Predict calls before --memory-calls (allocators settle)", DefaultValueFactory = _ => 100 };
         var cmd = new Command("benchmark", "Time inference or a training step (the reference peer's protocol); report peak memory.")
         {
-            arch, classes, weights, image, size, minSize, maxSize, mode, runs, warmup, threads, bn, seed, json, stages, memoryCalls, memoryWarmup,
+            arch, classes, weights, image, size, minSize, maxSize, mode, runs, warmup, threads, bn, seed, json, stages, memoryCalls, memoryWarmup, precision,
         };
         cmd.SetAction(r => Verbs.Run(() =>
         {
@@ -61,9 +62,13 @@ static class BenchmarkVerb
             var result = new Dictionary<string, object?>();
             var times = new List<double>();
             string m = r.GetValue(mode)!;
+            var inferencePrecision = InferencePrecisionNames.Parse(r.GetValue(precision)!);
+            if (m == "train" && inferencePrecision != InferencePrecision.Float32)
+                throw new ArgumentException("--precision bf16 is for inference; training computes in float32");
             if (m == "infer")
             {
                 model.eval();
+                model.Precision = inferencePrecision;
                 var img = LoadImage(r.GetValue(image), side);
                 var detections = new List<int>();
                 for (int i = 0; i < r.GetValue(warmup) + r.GetValue(runs); i++)
@@ -144,6 +149,7 @@ static class BenchmarkVerb
             result["threads"] = get_num_threads();
             result["libtorch"] = __version__;
             result["mkl_dispatch"] = MklDispatch.Report?.Status ?? "not run";
+            result["precision"] = inferencePrecision.ShortName();
             result["arch"] = config.Arch; result["size"] = side; result["mode"] = m; result["bn"] = r.GetValue(bn);
             string text = JsonSerializer.Serialize(result);
             Console.WriteLine(text);

@@ -28,9 +28,10 @@ static class EvaluateVerb
         var score = new Option<double?>("--score-threshold") { Description = "confidence for the clinical metrics (default: the model's, 0.9)" };
         var device = new Option<string>("--device") { Description = "cpu, cuda, cuda:N or auto", DefaultValueFactory = _ => "cpu" };
         var threads = new Option<int>("--threads") { Description = "libtorch threads (0: default)" };
+        var precision = Verbs.PrecisionOption();
         var cmd = new Command("evaluate", "COCO AP (boxes and masks, pycocotools' algorithm) and clinical metrics on a data split or on COCO files.")
         {
-            data, split, weights, gt, dt, json, score, device, threads,
+            data, split, weights, gt, dt, json, score, device, threads, precision,
         };
         cmd.SetAction(r => Verbs.Run(() =>
         {
@@ -52,7 +53,9 @@ static class EvaluateVerb
                 var (model, description) = ModelLoader.Load(weightsPath, c => c with { BoxScoreThresh = Math.Min(c.BoxScoreThresh, 0.05) });
                 using var _ = model;
                 model.to(dev);
+                model.Precision = InferencePrecisionNames.Parse(r.GetValue(precision)!);
                 Console.WriteLine($"model: {description}");
+                if (model.Precision != InferencePrecision.Float32) Console.WriteLine($"precision: {model.Precision.ShortName()} ({Autocast.Describe()})");
                 var classes = model.Config.ClassNames.Length == model.Config.NumClasses ? model.Config.ClassNames.Skip(1).ToArray() : LabelOptions.Default.Classes.ToArray();
                 var ds = DatasetLoader.LoadSplit(dataDir, r.GetValue(split)!, new LabelOptions(classes));
                 double threshold = r.GetValue(score) ?? model.Config.Training.ClinicalScoreThreshold;

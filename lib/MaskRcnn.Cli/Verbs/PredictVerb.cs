@@ -28,10 +28,11 @@ static class PredictVerb
         var threads = new Option<int>("--threads") { Description = "libtorch threads (0: default)" };
         var images = new Option<string[]>("--image") { Description = "image file(s)", Required = true, AllowMultipleArgumentsPerToken = true };
         var cocoJson = new Option<string?>("--coco-json") { Description = "write COCO detection results (RLE masks) here" };
+        var precision = Verbs.PrecisionOption();
 
         var cmd = new Command("predict", "Detect and segment lesions in images; print a summary and optionally write COCO results.")
         {
-            weights, arch, numClasses, minSize, maxSize, score, device, threads, images, cocoJson,
+            weights, arch, numClasses, minSize, maxSize, score, device, threads, images, cocoJson, precision,
         };
         cmd.SetAction(r => Verbs.Run(() =>
         {
@@ -48,6 +49,8 @@ static class PredictVerb
             using var _model = model;
             Console.WriteLine($"model: {description}");
             model.to(dev);
+            model.Precision = InferencePrecisionNames.Parse(r.GetValue(precision)!);
+            if (model.Precision != InferencePrecision.Float32) Console.WriteLine($"precision: {model.Precision.ShortName()} ({Autocast.Describe()})");
             var results = new List<CocoDetectionResult>();
             foreach (var path in r.GetValue(images)!)
             {

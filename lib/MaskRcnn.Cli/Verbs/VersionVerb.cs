@@ -25,6 +25,7 @@ static class VersionVerb
             Console.WriteLine($"threads      {info.Threads}");
             Console.WriteLine($"native fix   {info.NativeFix}");
             Console.WriteLine($"oneMKL       {info.MklDispatch}");
+            Console.WriteLine($"bf16         {info.BFloat16}");
             Console.WriteLine($".NET         {info.Runtime}");
             Console.WriteLine($"OS           {info.Os}");
             return 0;

@@ -32,6 +32,7 @@ public static class StageProfiler
         {
             using var noGrad = no_grad();
             using var scope = NewDisposeScope();
+            using var precision = model.PrecisionScope();
             var stages = new List<StageTime>();
             var device = model.Device;
             T Time<T>(string stage, Func<T> run, Func<T, double>? extraFlops = null)

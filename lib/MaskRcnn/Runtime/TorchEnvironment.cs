@@ -7,7 +7,7 @@ namespace MaskRcnn.Runtime;
 /// <summary>Versions and settings of the running stack, as the CLI's <c>version</c> verb prints them.</summary>
 public sealed record EnvironmentInfo(
     string Library, string TorchSharp, string LibTorch, string Device, bool CudaAvailable, int Threads,
-    string Backend, string NativeFix, string MklDispatch, string Runtime, string Os);
+    string Backend, string NativeFix, string MklDispatch, string Runtime, string Os, string BFloat16);
 
 /// <summary>One place for start-up, device choice and thread settings.</summary>
 public static class TorchEnvironment
@@ -65,7 +65,8 @@ public static class TorchEnvironment
             MklDispatch: (MklDispatch.Report is { } mkl ? $"{mkl.Status}: {mkl.Detail}" : "not run")
                          + (MklDispatch.AutoBranch() is int branch ? $" Auto branch {branch}." : ""),
             Runtime: RuntimeInformation.FrameworkDescription,
-            Os: RuntimeInformation.OSDescription);
+            Os: RuntimeInformation.OSDescription,
+            BFloat16: Autocast.Describe());
     }
 
     static string InformationalVersion(Assembly a)

@@ -61,6 +61,6 @@ public sealed class MaskRCNNPredictor : Module<Tensor, Tensor>
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();
-        return mask_fcn_logits.call(functional.relu(conv5_mask.call(x))).MoveToOuterDisposeScope();
+        return mask_fcn_logits.call(functional.relu(conv5_mask.call(x))).FullPrecision().MoveToOuterDisposeScope();
     }
 }

@@ -67,7 +67,7 @@ public sealed class RegionProposalNetwork : Module
         using var scope = NewDisposeScope();
         var (objLevels, deltaLevels) = head.call(features);
         var (anchors, perLevel) = AnchorGenerator.Forward((images.shape[2], images.shape[3]),
-            features.Select(f => (f.shape[2], f.shape[3])).ToArray(), features[0].dtype, features[0].device);
+            features.Select(f => (f.shape[2], f.shape[3])).ToArray(), features[0].dtype.FullPrecision(), features[0].device);
         long numImages = images.shape[0];
         var (objectness, deltas) = RPNHead.Concat(objLevels, deltaLevels);
 
