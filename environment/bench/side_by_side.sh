@@ -5,9 +5,9 @@
 #   bash environment/bench/side_by_side.sh [--runs K] [--rounds R] [--peer-dir DIR] [--out DIR]
 #
 # Configurations: R50-FPN at 512×512 and R18-FPN at 256×256; inference and a training step; 1 and 2 threads.
-# Inference also runs ours with --precision bf16 (opt-in bfloat16 autocast) in the same rounds: its row compares
-# times; with the random weights of this protocol bfloat16's rounding changes most detections (a random deep network
-# amplifies it), so its agreement is measured on a trained model too (environment/bench/compare_precisions.sh).
+# Both modes also run ours with --precision bf16 (opt-in bfloat16 autocast, rows "… bf16") in the same rounds. Those
+# rows compare times only: with the random weights of this protocol bfloat16's rounding changes most detections (a
+# random deep network amplifies it), so its agreement is measured on a trained model (environment/bench/compare_precisions.sh).
 # Set-up of the peer (once per machine; needs apt): see ../shared/reference/peer/README.md — this script does it
 # if python3-torchvision or the unpacked OpenBLAS are missing. Run `environment/setup.sh` first.
 set -uo pipefail
@@ -32,8 +32,8 @@ cli="$root/artifacts/bin/MaskRcnn.Cli/Release/maskrcnn.dll"
 [ -f "$cli" ] || { echo "build first: bash environment/setup.sh" >&2; exit 1; }
 mkdir -p "$out"
 median() { /usr/bin/python3 -c "import json,sys,statistics; print(statistics.median([json.loads(l)['median_s'] for l in sys.stdin if l.strip()]))"; }
-
-printf '%-16s %-6s %-7s %10s %10s %7s  %s\n' config mode threads "peer s" "ours s" ratio detections
+row() { printf '%-16s %-10s %-7s %10s %10s %7s  %s\n' "$@"; }
+row config mode threads "peer s" "ours s" ratio detections
 for cfg in "resnet50 512" "resnet18 256"; do
   set -- $cfg; backbone=$1; size=$2
   case_dir="$out/${backbone}_${size}"
@@ -47,22 +47,22 @@ for cfg in "resnet50 512" "resnet18 256"; do
         OPENBLAS_NUM_THREADS=$threads /usr/bin/python3 "$peer_dir/peer_bench.py" --backbone "$backbone" --size "$size" --mode "$mode" \
           --runs "$runs" --threads "$threads" >> "$case_dir/peer_${mode}_${threads}.jsonl" || exit 1
         extra=(); [ "$mode" = infer ] && extra=(--weights "$case_dir/weights.pth" --image "$case_dir/image.pt")
-        dotnet "$cli" benchmark --arch "$backbone-fpn" --size "$size" --mode "$mode" --runs "$runs" --threads "$threads" --bn "$bn" \
-          "${extra[@]}" --json "$case_dir/ours_${mode}_${threads}_last.json" | tail -n 1 >> "$case_dir/ours_${mode}_${threads}.jsonl" || exit 1
-        if [ "$mode" = infer ]; then
-          dotnet "$cli" benchmark --arch "$backbone-fpn" --size "$size" --mode infer --runs "$runs" --threads "$threads" --bn "$bn" \
-            "${extra[@]}" --precision bf16 --json "$case_dir/ours_${mode}_bf16_${threads}_last.json" | tail -n 1 >> "$case_dir/ours_${mode}_bf16_${threads}.jsonl" || exit 1
-        fi
+        for precision in fp32 bf16; do
+          suffix=$([ "$precision" = bf16 ] && echo _bf16 || echo "")
+          dotnet "$cli" benchmark --arch "$backbone-fpn" --size "$size" --mode "$mode" --runs "$runs" --threads "$threads" --bn "$bn" \
+            "${extra[@]}" --precision "$precision" --json "$case_dir/ours_${mode}${suffix}_${threads}_last.json" \
+            | tail -n 1 >> "$case_dir/ours_${mode}${suffix}_${threads}.jsonl" || exit 1
+        done
       done
-      p=$(median < "$case_dir/peer_${mode}_${threads}.jsonl"); o=$(median < "$case_dir/ours_${mode}_${threads}.jsonl")
-      same="-"
-      [ "$mode" = infer ] && same=$(/usr/bin/python3 "$root/environment/bench/compare_detections.py" "$case_dir/ours_${mode}_${threads}_last.json" "$case_dir/detections.pt")
-      printf '%-16s %-6s %-7s %10.3f %10.3f %7.2f  %s\n' "$backbone-fpn $size" "$mode" "$threads" "$p" "$o" "$(/usr/bin/python3 -c "print($o/$p)")" "$same"
-      if [ "$mode" = infer ]; then
-        o=$(median < "$case_dir/ours_${mode}_bf16_${threads}.jsonl")
-        same=$(/usr/bin/python3 "$root/environment/bench/compare_detections.py" "$case_dir/ours_${mode}_bf16_${threads}_last.json" "$case_dir/detections.pt")
-        printf '%-16s %-6s %-7s %10.3f %10.3f %7.2f  %s\n' "$backbone-fpn $size" "bf16" "$threads" "$p" "$o" "$(/usr/bin/python3 -c "print($o/$p)")" "$same (bf16)"
-      fi
+      p=$(median < "$case_dir/peer_${mode}_${threads}.jsonl")
+      for precision in fp32 bf16; do
+        suffix=$([ "$precision" = bf16 ] && echo _bf16 || echo "")
+        o=$(median < "$case_dir/ours_${mode}${suffix}_${threads}.jsonl")
+        same="-"
+        [ "$mode" = infer ] && same=$(/usr/bin/python3 "$root/environment/bench/compare_detections.py" "$case_dir/ours_${mode}${suffix}_${threads}_last.json" "$case_dir/detections.pt")
+        row "$backbone-fpn $size" "$mode$([ "$precision" = bf16 ] && echo ' bf16')" "$threads" "$(printf %.3f "$p")" "$(printf %.3f "$o")" \
+          "$(/usr/bin/python3 -c "print(f'{$o/$p:.2f}')")" "$same"
+      done
     done
   done
 done

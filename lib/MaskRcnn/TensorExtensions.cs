@@ -22,7 +22,7 @@ public static class TensorExtensions
 
     /// <summary>
     /// A bfloat16/float16 tensor converted to float32; any other tensor as it is (an alias). Marks where results
-    /// of reduced-precision layers (<see cref="Runtime.InferencePrecision.BFloat16"/>) enter box arithmetic.
+    /// of reduced-precision layers (<see cref="Runtime.ComputePrecision.BFloat16"/>) enter box arithmetic.
     /// </summary>
     public static Tensor FullPrecision(this Tensor t) =>
         t.dtype is ScalarType.BFloat16 or ScalarType.Float16 ? t.to(ScalarType.Float32) : t.alias();

@@ -62,13 +62,11 @@ static class BenchmarkVerb
             var result = new Dictionary<string, object?>();
             var times = new List<double>();
             string m = r.GetValue(mode)!;
-            var inferencePrecision = InferencePrecisionNames.Parse(r.GetValue(precision)!);
-            if (m == "train" && inferencePrecision != InferencePrecision.Float32)
-                throw new ArgumentException("--precision bf16 is for inference; training computes in float32");
+            var computePrecision = ComputePrecisionNames.Parse(r.GetValue(precision)!);
             if (m == "infer")
             {
                 model.eval();
-                model.Precision = inferencePrecision;
+                model.Precision = computePrecision;
                 var img = LoadImage(r.GetValue(image), side);
                 var detections = new List<int>();
                 for (int i = 0; i < r.GetValue(warmup) + r.GetValue(runs); i++)
@@ -118,7 +116,8 @@ static class BenchmarkVerb
                     var sw = Stopwatch.StartNew();
                     using var scope = NewDisposeScope();
                     optimizer.zero_grad();
-                    var l = model.Losses(images, targets);
+                    Dictionary<string, Tensor> l;
+                    using (model.PrecisionScope(computePrecision)) l = model.Losses(images, targets);   // backward outside autocast
                     l.Values.Aggregate((a, b) => a + b).backward();
                     optimizer.step();
                     double t = sw.Elapsed.TotalSeconds;
@@ -135,7 +134,7 @@ static class BenchmarkVerb
                 {
                     var profiles = new List<IReadOnlyList<StageTime>>();
                     for (int i = 0; i < Math.Max(1, r.GetValue(runs)); i++)
-                        profiles.Add(TrainingStepProfiler.Profile(model, images, targets, Reset()));
+                        profiles.Add(TrainingStepProfiler.Profile(model, images, targets, Reset(), computePrecision));
                     result["stages"] = StageTable(profiles);
                 }
                 current?.Dispose();
@@ -149,7 +148,7 @@ static class BenchmarkVerb
             result["threads"] = get_num_threads();
             result["libtorch"] = __version__;
             result["mkl_dispatch"] = MklDispatch.Report?.Status ?? "not run";
-            result["precision"] = inferencePrecision.ShortName();
+            result["precision"] = computePrecision.ShortName();
             result["arch"] = config.Arch; result["size"] = side; result["mode"] = m; result["bn"] = r.GetValue(bn);
             string text = JsonSerializer.Serialize(result);
             Console.WriteLine(text);

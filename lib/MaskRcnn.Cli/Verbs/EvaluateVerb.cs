@@ -53,9 +53,9 @@ static class EvaluateVerb
                 var (model, description) = ModelLoader.Load(weightsPath, c => c with { BoxScoreThresh = Math.Min(c.BoxScoreThresh, 0.05) });
                 using var _ = model;
                 model.to(dev);
-                model.Precision = InferencePrecisionNames.Parse(r.GetValue(precision)!);
+                model.Precision = ComputePrecisionNames.Parse(r.GetValue(precision)!);
                 Console.WriteLine($"model: {description}");
-                if (model.Precision != InferencePrecision.Float32) Console.WriteLine($"precision: {model.Precision.ShortName()} ({Autocast.Describe()})");
+                if (model.Precision != ComputePrecision.Float32) Console.WriteLine($"precision: {model.Precision.ShortName()} ({Autocast.Describe()})");
                 var classes = model.Config.ClassNames.Length == model.Config.NumClasses ? model.Config.ClassNames.Skip(1).ToArray() : LabelOptions.Default.Classes.ToArray();
                 var ds = DatasetLoader.LoadSplit(dataDir, r.GetValue(split)!, new LabelOptions(classes));
                 double threshold = r.GetValue(score) ?? model.Config.Training.ClinicalScoreThreshold;

@@ -49,8 +49,8 @@ static class PredictVerb
             using var _model = model;
             Console.WriteLine($"model: {description}");
             model.to(dev);
-            model.Precision = InferencePrecisionNames.Parse(r.GetValue(precision)!);
-            if (model.Precision != InferencePrecision.Float32) Console.WriteLine($"precision: {model.Precision.ShortName()} ({Autocast.Describe()})");
+            model.Precision = ComputePrecisionNames.Parse(r.GetValue(precision)!);
+            if (model.Precision != ComputePrecision.Float32) Console.WriteLine($"precision: {model.Precision.ShortName()} ({Autocast.Describe()})");
             var results = new List<CocoDetectionResult>();
             foreach (var path in r.GetValue(images)!)
             {

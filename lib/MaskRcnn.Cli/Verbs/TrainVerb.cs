@@ -29,9 +29,15 @@ static class TrainVerb
         var device = new Option<string>("--device") { Description = "cpu, cuda, cuda:N or auto", DefaultValueFactory = _ => "cpu" };
         var threads = new Option<int>("--threads") { Description = "libtorch threads (0: default)" };
         var seed = new Option<int?>("--seed") { Description = "random seed (default: the config's)" };
+        var precision = new Option<string?>("--precision")
+        {
+            Description = "fp32 or bf16: training steps' forward passes under bfloat16 autocast (mixed precision; ~1.6x faster " +
+                          "on CPUs with AVX512_BF16/AMX). Default: the config's (fp32)",
+        };
+        precision.AcceptOnlyFromAmong("fp32", "bf16");
         var cmd = new Command("train", "Train Mask R-CNN on a data folder (Ctrl+C stops after the current step and saves a resumable checkpoint).")
         {
-            data, preset, config, weights, stages, epochs, steps, outDir, resume, device, threads, seed,
+            data, preset, config, weights, stages, epochs, steps, outDir, resume, device, threads, seed, precision,
         };
         cmd.SetAction(r => Verbs.Run(() =>
         {
@@ -50,6 +56,7 @@ static class TrainVerb
                 if (r.GetValue(epochs) is int e) t = t with { Epochs = e, Stages = r.GetValue(stages) ?? "" };
                 if (r.GetValue(steps) is int sp) t = t with { StepsPerEpoch = sp };
                 if (r.GetValue(seed) is int sd) t = t with { Seed = sd };
+                if (r.GetValue(precision) is string pr) t = t with { Precision = pr };
                 cfg = (cfg with { Training = t }).Validate("training configuration");
             }
 

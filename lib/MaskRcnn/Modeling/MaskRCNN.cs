@@ -53,19 +53,25 @@ public sealed class MaskRCNN : Module
     }
 
     /// <summary>
-    /// The number format <see cref="Predict(IReadOnlyList{Tensor})"/> computes in: <see cref="InferencePrecision.Float32"/>
-    /// (default, torchvision's results) or <see cref="InferencePrecision.BFloat16"/> (convolutions and fully connected
-    /// layers in bfloat16 through libtorch's autocast; ~2× faster on CPUs with native BF16, see
-    /// <see cref="Autocast.Describe"/>). Training (<see cref="Losses"/>) always computes in float32.
+    /// The number format <see cref="Predict(IReadOnlyList{Tensor})"/> computes in: <see cref="ComputePrecision.Float32"/>
+    /// (default, torchvision's results) or <see cref="ComputePrecision.BFloat16"/> (convolutions and fully connected
+    /// layers in bfloat16 through libtorch's autocast; ~1.5–2× faster on CPUs with native BF16, see
+    /// <see cref="Autocast.Describe"/>). Training's precision is <see cref="TrainingSettings.Precision"/>.
     /// </summary>
-    public InferencePrecision Precision { get; set; } = InferencePrecision.Float32;
+    public ComputePrecision Precision { get; set; } = ComputePrecision.Float32;
 
     /// <summary>
     /// An autocast scope for <see cref="Precision"/> on the parameters' device (a no-op scope for float32): wrap the
     /// stages in it to run them as <see cref="Predict(IReadOnlyList{Tensor})"/> does.
     /// </summary>
-    public Autocast.Scope PrecisionScope() =>
-        Precision == InferencePrecision.BFloat16 ? Autocast.Enter(Device.type, ScalarType.BFloat16) : default;
+    public Autocast.Scope PrecisionScope() => PrecisionScope(Precision);
+
+    /// <summary>
+    /// An autocast scope for <paramref name="precision"/> on the parameters' device (no-op for float32). Training
+    /// wraps the forward pass (<see cref="Losses"/>) in it and runs backward outside, as with torch.autocast.
+    /// </summary>
+    public Autocast.Scope PrecisionScope(ComputePrecision precision) =>
+        precision == ComputePrecision.BFloat16 ? Autocast.Enter(Device.type, ScalarType.BFloat16) : default;
 
     /// <summary>The device the parameters live on.</summary>
     public Device Device => parameters().First().device;

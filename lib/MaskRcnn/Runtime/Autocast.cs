@@ -4,31 +4,35 @@ using TorchSharp;
 
 namespace MaskRcnn.Runtime;
 
-/// <summary>The number format inference computes in (<see cref="MaskRcnn.Modeling.MaskRCNN.Precision"/>).</summary>
-public enum InferencePrecision
+/// <summary>
+/// The number format the model computes in: for inference <see cref="MaskRcnn.Modeling.MaskRCNN.Precision"/>, for
+/// training <see cref="MaskRcnn.Config.TrainingSettings.Precision"/>.
+/// </summary>
+public enum ComputePrecision
 {
     /// <summary>Float32 everywhere: the same results as torchvision (the default).</summary>
     Float32,
     /// <summary>
     /// Convolutions and fully connected layers in bfloat16 (libtorch's autocast, as Python's
-    /// <c>torch.autocast("cpu", dtype=torch.bfloat16)</c>); box decoding, RoIAlign, NMS, the box predictor and
-    /// mask pasting stay float32. About 2× faster where the CPU has native BF16 (AVX512_BF16, AMX), slower where
-    /// it has not; scores and boxes differ slightly from float32's (PERFORMANCE.md measures by how much).
+    /// <c>torch.autocast("cpu", dtype=torch.bfloat16)</c>); anchors, box decoding, RoIAlign, NMS, the box predictor,
+    /// the losses and mask pasting stay float32, and so do the weights and their gradients (mixed precision). About
+    /// 1.5–2× faster where the CPU has native BF16 (AVX512_BF16, AMX), slower where it has not; scores and boxes
+    /// differ slightly from float32's (PERFORMANCE.md measures by how much).
     /// </summary>
     BFloat16,
 }
 
-/// <summary>Short names of <see cref="InferencePrecision"/> values, as the command line and reports write them.</summary>
-public static class InferencePrecisionNames
+/// <summary>Short names of <see cref="ComputePrecision"/> values, as the command line and reports write them.</summary>
+public static class ComputePrecisionNames
 {
     /// <summary>fp32 or bf16.</summary>
-    public static string ShortName(this InferencePrecision p) => p == InferencePrecision.BFloat16 ? "bf16" : "fp32";
+    public static string ShortName(this ComputePrecision p) => p == ComputePrecision.BFloat16 ? "bf16" : "fp32";
 
     /// <summary>fp32/float32 or bf16/bfloat16 (any case); an <see cref="ArgumentException"/> naming the value otherwise.</summary>
-    public static InferencePrecision Parse(string name) => name.ToLowerInvariant() switch
+    public static ComputePrecision Parse(string name) => name.ToLowerInvariant() switch
     {
-        "fp32" or "float32" => InferencePrecision.Float32,
-        "bf16" or "bfloat16" => InferencePrecision.BFloat16,
+        "fp32" or "float32" => ComputePrecision.Float32,
+        "bf16" or "bfloat16" => ComputePrecision.BFloat16,
         _ => throw new ArgumentException($"unknown precision '{name}' (fp32 or bf16)"),
     };
 }
@@ -66,7 +70,7 @@ public static unsafe class Autocast
 
     /// <summary>
     /// Whether this CPU computes bfloat16 products natively (AVX512_BF16 or AMX-BF16). Without them oneDNN
-    /// emulates bfloat16 and <see cref="InferencePrecision.BFloat16"/> is slower than float32.
+    /// emulates bfloat16 and <see cref="ComputePrecision.BFloat16"/> is slower than float32.
     /// </summary>
     public static bool NativeBFloat16OnCpu =>
         X86Base.IsSupported && X86Base.CpuId(0, 0).Eax >= 7
@@ -87,7 +91,7 @@ public static unsafe class Autocast
     {
         var f = Native.Value ?? throw new NotSupportedException(
             "Mixed precision needs libtorch's autocast functions (at::autocast::set_autocast_enabled), which this " +
-            "libtorch build does not export under the expected names; use InferencePrecision.Float32.");
+            "libtorch build does not export under the expected names; use ComputePrecision.Float32.");
         return new Scope(f, (sbyte)device, true, (sbyte)dtype);
     }
 
@@ -134,7 +138,9 @@ public static unsafe class Autocast
     static Functions? Find()
     {
         if (!OperatingSystem.IsLinux()) return null;
-        string lib = NativeRuntime.FindNextToTorchSharp("libtorch_cpu.so") ?? "libtorch_cpu.so";
+        NativeRuntime.Initialize();
+        _ = torch.get_num_threads();   // TorchSharp loads libtorch first, so the handle below is to that very copy
+        string lib = NativeRuntime.LoadedPath("libtorch_cpu.so") ?? NativeRuntime.FindNextToTorchSharp("libtorch_cpu.so") ?? "libtorch_cpu.so";
         if (!NativeLibrary.TryLoad(lib, out var h)) return null;
         if (!NativeLibrary.TryGetExport(h, SetEnabledName, out var setEnabled)
             || !NativeLibrary.TryGetExport(h, IsEnabledName, out var isEnabled)

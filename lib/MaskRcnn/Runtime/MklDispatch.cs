@@ -58,7 +58,7 @@ public static class MklDispatch
             return new("vendor", $"{EnvironmentVariable}=vendor: oneMKL keeps its generic path on this {vendor} CPU.");
         if (!Avx2.IsSupported || !Fma.IsSupported)
             return new("no-avx2", $"This {vendor} CPU lacks AVX2/FMA: oneMKL's generic path is the right one.");
-        if (LibTorchLoaded())
+        if (NativeRuntime.LoadedPath("libtorch_cpu.so") is not null)
             return new("too-late", "libtorch was loaded before MaskRcnn's start-up, so oneMKL's dispatch could not be changed; " +
                                    "call TorchEnvironment.Initialize before any TorchSharp call.");
 
@@ -82,7 +82,7 @@ public static class MklDispatch
     /// </summary>
     public static unsafe int? AutoBranch()
     {
-        string lib = NativeRuntime.FindNextToTorchSharp("libtorch_cpu.so") ?? "libtorch_cpu.so";
+        string lib = NativeRuntime.LoadedPath("libtorch_cpu.so") ?? NativeRuntime.FindNextToTorchSharp("libtorch_cpu.so") ?? "libtorch_cpu.so";
         if (!NativeLibrary.TryLoad(lib, out var handle)
             || !NativeLibrary.TryGetExport(handle, "mkl_serv_cbwr_get_auto_branch", out var function)) return null;
         return ((delegate* unmanaged<int>)function)();
@@ -97,11 +97,5 @@ public static class MklDispatch
         BitConverter.TryWriteBytes(bytes[4..8], edx);
         BitConverter.TryWriteBytes(bytes[8..12], ecx);
         return System.Text.Encoding.ASCII.GetString(bytes);
-    }
-
-    static bool LibTorchLoaded()
-    {
-        try { return File.ReadLines("/proc/self/maps").Any(line => line.EndsWith("/libtorch_cpu.so", StringComparison.Ordinal)); }
-        catch (IOException) { return false; }
     }
 }

@@ -83,6 +83,18 @@ public static class NativeRuntime
             "linux-x64 (Directory.Build.props sets RuntimeIdentifier) and load MaskRcnn from its build output " +
             "(artifacts/bin/...), not from a NuGet reference to TorchSharp.");
 
+    /// <summary>The full path a shared library with this file name is mapped from in this process (/proc/self/maps), or null.</summary>
+    internal static string? LoadedPath(string fileName)
+    {
+        try
+        {
+            return File.ReadLines("/proc/self/maps").Select(line => line.IndexOf('/') is int i and >= 0 ? line[i..] : "")
+                .FirstOrDefault(path => path.EndsWith("/" + fileName, StringComparison.Ordinal));
+        }
+        catch (IOException) { return null; }
+        catch (UnauthorizedAccessException) { return null; }
+    }
+
     /// <summary>A native file of TorchSharp's (libLibTorchSharp.so, libtorch_cpu.so, ...) by full path, or null.</summary>
     internal static string? FindNextToTorchSharp(string fileName)
     {

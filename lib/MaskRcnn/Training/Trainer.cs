@@ -203,7 +203,8 @@ public sealed class Trainer(MaskRCNN model, Dataset train, Dataset? val, string 
             targets.Add(new TargetTensors(sample.Boxes, sample.Labels, sample.Masks));
         }
         optimizer.ZeroGrad();
-        var losses = Model.Losses(images, targets);
+        Dictionary<string, Tensor> losses;
+        using (Model.PrecisionScope(s.ComputePrecision)) losses = Model.Losses(images, targets);   // backward outside autocast
         if (LossTransform is not null) losses = LossTransform(losses);
         var values = losses.ToDictionary(kv => kv.Key, kv => (double)kv.Value.item<float>());
         finite = values.Values.All(double.IsFinite);
@@ -231,6 +232,7 @@ public sealed class Trainer(MaskRCNN model, Dataset train, Dataset? val, string 
                 using var gcPause = GcPause.Enter();
                 using var scope = NewDisposeScope();
                 var batch = Enumerable.Range(i, Math.Min(Settings.ImagesPerBatch, val.Count - i)).Select(k => val.Load(k)).ToList();
+                using var precision = Model.PrecisionScope(Settings.ComputePrecision);
                 var losses = Model.Losses(batch.Select(b => b.Image).ToList(), batch.Select(b => new TargetTensors(b.Boxes, b.Labels, b.Masks)).ToList());
                 totals.Add(losses.Values.Sum(v => (double)v.item<float>()));
             }

@@ -18,7 +18,7 @@ namespace MaskRcnn.Training;
 public static class TrainingStepProfiler
 {
     public static IReadOnlyList<StageTime> Profile(MaskRCNN model, IReadOnlyList<Tensor> images, IReadOnlyList<TargetTensors> targets,
-                                                   optim.Optimizer optimizer)
+                                                   optim.Optimizer optimizer, ComputePrecision precision = ComputePrecision.Float32)
     {
         if (!model.training) throw new InvalidOperationException("profiling a training step needs training mode: call model.train() first");
         using var gcPause = GcPause.Enter();
@@ -36,12 +36,20 @@ public static class TrainingStepProfiler
 
         Time("zero_grad", () => { optimizer.zero_grad(); return 0; });
         var (list, resized) = Time("preprocess (normalise, resize, pad)", () => model.Preprocess(images, targets));
-        var features = Time("forward: backbone + FPN", () => model.Features(list.Tensors));
-        var forRpn = features.Select(f => f.detach().requires_grad_(true)).ToArray();
-        var forHeads = features.Select(f => f.detach().requires_grad_(true)).ToArray();
-        var rpn = Time("forward: RPN (head, proposals, matching, losses)", () => model.ProposeRegions(list, forRpn, resized));
-        var heads = Time("forward: RoI heads (sampling, RoIAlign, box + mask heads, losses)",
-                         () => model.DetectInRois(list, forHeads, rpn.Proposals, resized));
+        Tensor[] features, forRpn, forHeads;
+        Modeling.Rpn.RpnOutput rpn;
+        RoiHeadsOutput heads;
+        using (model.PrecisionScope(precision))              // the forward stages, as a training step runs them
+        {
+            features = Time("forward: backbone + FPN", () => model.Features(list.Tensors));
+            forRpn = features.Select(f => f.detach().requires_grad_(true)).ToArray();
+            forHeads = features.Select(f => f.detach().requires_grad_(true)).ToArray();
+            var (fr, fh) = (forRpn, forHeads);
+            rpn = Time("forward: RPN (head, proposals, matching, losses)", () => model.ProposeRegions(list, fr, resized));
+            var proposals = rpn.Proposals;
+            heads = Time("forward: RoI heads (sampling, RoIAlign, box + mask heads, losses)",
+                         () => model.DetectInRois(list, fh, proposals, resized));
+        }
         Time("backward: RoI heads", () => { Sum(heads.Losses.Values).backward(); return 0; });
         Time("backward: RPN", () => { Sum(rpn.Losses.Values).backward(); return 0; });
         Time("backward: backbone + FPN", () =>

@@ -1,6 +1,7 @@
 using MaskRcnn.Config;
 using MaskRcnn.Modeling;
 using MaskRcnn.Modeling.RoiHeads;
+using MaskRcnn.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -67,9 +68,12 @@ public class TrainingStepTests
         return heads.Losses.Concat(rpn.Losses).ToDictionary(kv => kv.Key, kv => kv.Value.item<float>());
     }
 
-    [Fact]
-    public void A_few_SGD_steps_lower_every_loss()
+    [Theory]
+    [InlineData(ComputePrecision.Float32)]
+    [InlineData(ComputePrecision.BFloat16)]   // mixed precision: forward under bfloat16 autocast, backward and SGD in float32
+    public void A_few_SGD_steps_lower_every_loss(ComputePrecision precision)
     {
+        if (precision != ComputePrecision.Float32 && !Autocast.IsAvailable) return;
         using var scope = NewDisposeScope();
         manual_seed(7);
         using var model = new MaskRCNN(TinyConfig());
@@ -81,7 +85,9 @@ public class TrainingStepTests
         {
             using var stepScope = NewDisposeScope();
             optimizer.zero_grad();
-            var losses = model.Losses(images, targets);
+            Dictionary<string, Tensor> losses;
+            using (model.PrecisionScope(precision)) losses = model.Losses(images, targets);
+            Assert.All(losses.Values, l => Assert.Equal(ScalarType.Float32, l.dtype));
             losses.Values.Aggregate((a, b) => a + b).backward();
             nn.utils.clip_grad_norm_(model.parameters().Where(p => p.requires_grad), 5.0);
             optimizer.step();

@@ -48,11 +48,11 @@ public class AutocastTests
     [Fact]
     public void Precision_names_parse_and_reject_unknown_values()
     {
-        Assert.Equal(InferencePrecision.BFloat16, InferencePrecisionNames.Parse("bf16"));
-        Assert.Equal(InferencePrecision.BFloat16, InferencePrecisionNames.Parse("BFloat16"));
-        Assert.Equal(InferencePrecision.Float32, InferencePrecisionNames.Parse("fp32"));
-        Assert.Equal("bf16", InferencePrecision.BFloat16.ShortName());
-        var e = Assert.Throws<ArgumentException>(() => InferencePrecisionNames.Parse("fp16"));
+        Assert.Equal(ComputePrecision.BFloat16, ComputePrecisionNames.Parse("bf16"));
+        Assert.Equal(ComputePrecision.BFloat16, ComputePrecisionNames.Parse("BFloat16"));
+        Assert.Equal(ComputePrecision.Float32, ComputePrecisionNames.Parse("fp32"));
+        Assert.Equal("bf16", ComputePrecision.BFloat16.ShortName());
+        var e = Assert.Throws<ArgumentException>(() => ComputePrecisionNames.Parse("fp16"));
         Assert.Contains("'fp16'", e.Message);
     }
 
@@ -73,7 +73,7 @@ public class AutocastTests
         var (list, _) = model.Preprocess([image]);
         var reference = model.Features(list.Tensors);
 
-        model.Precision = InferencePrecision.BFloat16;
+        model.Precision = ComputePrecision.BFloat16;
         using (model.PrecisionScope())
         {
             var features = model.Features(list.Tensors);
@@ -96,7 +96,7 @@ public class AutocastTests
         Assert.Equal(ScalarType.Float32, d.MaskProbs!.dtype);
         Assert.True(d.Boxes.isfinite().all().item<bool>());
 
-        model.Precision = InferencePrecision.Float32;
+        model.Precision = ComputePrecision.Float32;
         using var again = model.Predict(image);
         Assert.Equal(ScalarType.Float32, model.Features(list.Tensors)[0].dtype);
     }

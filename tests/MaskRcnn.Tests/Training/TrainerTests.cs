@@ -140,6 +140,28 @@ public class TrainerTests
     }
 
     [Fact]
+    public void Bfloat16_training_keeps_float32_weights_and_records_its_precision()
+    {
+        if (!MaskRcnn.Runtime.Autocast.IsAvailable) return;
+        using var data = new TestSupport.TempDir();
+        using var run = new TestSupport.TempDir();
+        var (train, val) = Data(data);
+        var config = Config(epochs: 2, steps: 2) with { Training = Config().Training with { Epochs = 2, StepsPerEpoch = 2, ValidateEvery = 2, Precision = "bf16" } };
+        using var model = NewModel(config);
+        var losses = new List<double>();
+        var trainer = new Trainer(model, train, val, run.Path);
+        trainer.Progress += p => losses.Add(p.Loss);
+        var result = trainer.Run();
+        Assert.False(result.Stopped);
+        Assert.Equal(4, losses.Count);
+        Assert.All(losses, l => Assert.True(double.IsFinite(l)));
+        Assert.Single(result.Validations);
+        Assert.All(model.parameters(), p => Assert.Equal(ScalarType.Float32, p.dtype));     // master weights stay float32
+        Assert.False(MaskRcnn.Runtime.Autocast.IsEnabled(DeviceType.CPU));
+        Assert.Equal("bf16", MaskRcnnConfig.Load(Path.Combine(run.Path, "config.json")).Training.Precision);
+    }
+
+    [Fact]
     public void Crc32c_matches_the_standard_check_value()
     {
         Assert.Equal(0xE3069283u, TensorBoardWriter.Crc32C("123456789"u8));

@@ -40,6 +40,7 @@ public class ModelForUsersTests
     [InlineData("""{"arch": "vgg16"}""", "arch: 'vgg16'")]
     [InlineData("""{"training": {"stages": "heads:10,tail:3"}}""", "unknown layer group 'tail'")]
     [InlineData("""{"training": {"learning_rate": -1}}""", "training.learning_rate")]
+    [InlineData("""{"training": {"precision": "fp16"}}""", "training.precision: 'fp16'")]
     [InlineData("""{"rpn_nms_threshold": 0.7}""", "rpn_nms_threshold")]
     public void Invalid_configs_name_the_field(string json, string expected)
     {
