@@ -43,7 +43,7 @@ static class Verbs
         var option = new Option<string>("--precision")
         {
             Description = "fp32 (default: torchvision's results) or bf16 (convolutions and linear layers in bfloat16: " +
-                          "~2x faster on CPUs with AVX512_BF16/AMX, slightly different scores; see `maskrcnn version`)",
+                          "~1.5x faster on CPUs with AVX512_BF16/AMX, slightly different scores; see `maskrcnn version`)",
             DefaultValueFactory = _ => "fp32",
         };
         option.AcceptOnlyFromAmong("fp32", "bf16");

@@ -46,7 +46,7 @@ public sealed class MultiScaleRoIAlign(int outputSize, int samplingRatio, int ca
     public Tensor Forward(IReadOnlyList<Tensor> features, IReadOnlyList<Tensor> boxes, IReadOnlyList<(long H, long W)> imageSizes)
     {
         using var scope = NewDisposeScope();
-        // RoIAlign computes in float32 even under bfloat16 inference (sampling positions in bfloat16 would be off by
+        // RoIAlign computes in float32 even under bfloat16 autocast (sampling positions in bfloat16 would be off by
         // up to half a pixel at 128 px), as torchvision registers roi_align for autocast.
         using var fullPrecision = MaskRcnn.Runtime.Autocast.Suspend(features[0].device_type);
         features = features.Select(f => f.FullPrecision()).ToArray();

@@ -85,7 +85,7 @@ public sealed class FastRCNNPredictor : Module<Tensor, (Tensor ClassLogits, Tens
 
     public override (Tensor ClassLogits, Tensor BoxRegression) forward(Tensor x)
     {
-        // Scores and box deltas decide the detections: float32 even under bfloat16 inference (two small products).
+        // Scores and box deltas decide the detections: float32 even under bfloat16 autocast (two small products).
         using var fullPrecision = MaskRcnn.Runtime.Autocast.Suspend(x.device_type);
         x = x.flatten(1).FullPrecision();
         return (cls_score.call(x), bbox_pred.call(x));

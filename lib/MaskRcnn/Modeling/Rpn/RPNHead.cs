@@ -37,7 +37,7 @@ public sealed class RPNHead : Module<Tensor[], (Tensor[] Objectness, Tensor[] De
         {
             using var scope = NewDisposeScope();
             var t = conv.call(features[i]);
-            logits[i] = cls_logits.call(t).FullPrecision().MoveToOuterDisposeScope();   // float32 under bfloat16 inference
+            logits[i] = cls_logits.call(t).FullPrecision().MoveToOuterDisposeScope();   // float32 under bfloat16 autocast
             deltas[i] = bbox_pred.call(t).FullPrecision().MoveToOuterDisposeScope();
         }
         return (logits, deltas);
