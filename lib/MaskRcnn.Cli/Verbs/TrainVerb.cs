@@ -72,6 +72,8 @@ static class TrainVerb
             if (!resuming) Console.WriteLine(StartPoint.Apply(model, r.GetValue(weights)!));
             model.to(dev);
             Console.WriteLine($"model: {cfg.Arch}, {cfg.NumClasses} classes, {model.parameters().Sum(p => p.numel()):N0} parameters; device {dev}, {torch.get_num_threads()} threads");
+            if (cfg.Training.ComputePrecision != ComputePrecision.Float32)
+                Console.WriteLine($"precision: {cfg.Training.ComputePrecision.ShortName()} mixed precision ({Autocast.Describe()})");
 
             var trainer = new Trainer(model, train, val, run);
             trainer.Message += m => Console.WriteLine(m);
