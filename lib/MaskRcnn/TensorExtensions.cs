@@ -25,7 +25,7 @@ public static class TensorExtensions
     /// of reduced-precision layers (<see cref="Runtime.ComputePrecision.BFloat16"/>) enter box arithmetic.
     /// </summary>
     public static Tensor FullPrecision(this Tensor t) =>
-        t.dtype is ScalarType.BFloat16 or ScalarType.Float16 ? t.to(ScalarType.Float32) : t.alias();
+        t.dtype.FullPrecision() is var full && full != t.dtype ? t.to(full) : t.alias();
 
     /// <summary>Float32 for bfloat16/float16, the type itself otherwise (the type anchors and boxes are made in).</summary>
     public static ScalarType FullPrecision(this ScalarType t) =>

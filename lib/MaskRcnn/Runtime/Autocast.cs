@@ -77,7 +77,7 @@ public static unsafe class Autocast
         && ((X86Base.CpuId(7, 0).Eax >= 1 && (X86Base.CpuId(7, 1).Eax & (1 << 5)) != 0)    // AVX512_BF16
             || (X86Base.CpuId(7, 0).Edx & (1 << 22)) != 0);                                 // AMX-BF16
 
-    /// <summary>One line for reports: whether bfloat16 inference is possible here and fast.</summary>
+    /// <summary>One line for reports: whether bfloat16 (inference and training) is possible here and fast.</summary>
     public static string Describe() =>
         !IsAvailable ? "not available (libtorch's autocast functions were not found)"
         : NativeBFloat16OnCpu ? "available, native on this CPU (AVX512_BF16/AMX)"
@@ -137,11 +137,7 @@ public static unsafe class Autocast
 
     static Functions? Find()
     {
-        if (!OperatingSystem.IsLinux()) return null;
-        NativeRuntime.Initialize();
-        _ = torch.get_num_threads();   // TorchSharp loads libtorch first, so the handle below is to that very copy
-        string lib = NativeRuntime.LoadedPath("libtorch_cpu.so") ?? NativeRuntime.FindNextToTorchSharp("libtorch_cpu.so") ?? "libtorch_cpu.so";
-        if (!NativeLibrary.TryLoad(lib, out var h)) return null;
+        if (!OperatingSystem.IsLinux() || !NativeRuntime.TryLoadLibTorchCpu(out var h)) return null;
         if (!NativeLibrary.TryGetExport(h, SetEnabledName, out var setEnabled)
             || !NativeLibrary.TryGetExport(h, IsEnabledName, out var isEnabled)
             || !NativeLibrary.TryGetExport(h, SetDtypeName, out var setDtype)

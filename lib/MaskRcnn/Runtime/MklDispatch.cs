@@ -78,12 +78,11 @@ public static class MklDispatch
     /// <summary>
     /// The code branch oneMKL takes on this CPU, as its mkl_cbwr_get_auto_branch() returns it (mkl_cbwr.h:
     /// 2 = MKL_CBWR_COMPATIBLE, the generic path; higher values name instruction sets), or null where libtorch
-    /// has no oneMKL. Loads libtorch if it is not loaded yet, so call it after <see cref="TorchEnvironment.Initialize"/>.
+    /// has no oneMKL. Initialises the natives and loads libtorch if that has not happened yet.
     /// </summary>
     public static unsafe int? AutoBranch()
     {
-        string lib = NativeRuntime.LoadedPath("libtorch_cpu.so") ?? NativeRuntime.FindNextToTorchSharp("libtorch_cpu.so") ?? "libtorch_cpu.so";
-        if (!NativeLibrary.TryLoad(lib, out var handle)
+        if (!NativeRuntime.TryLoadLibTorchCpu(out var handle)
             || !NativeLibrary.TryGetExport(handle, "mkl_serv_cbwr_get_auto_branch", out var function)) return null;
         return ((delegate* unmanaged<int>)function)();
     }

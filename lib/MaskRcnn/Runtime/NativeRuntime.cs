@@ -95,6 +95,19 @@ public static class NativeRuntime
         catch (UnauthorizedAccessException) { return null; }
     }
 
+    /// <summary>
+    /// A handle to libtorch_cpu.so, for looking up functions TorchSharp does not bind (oneMKL's, autocast's): the copy
+    /// TorchSharp loaded (it is made to load first, after <see cref="Initialize"/>), never a second one — two copies
+    /// in one process abort ("Tried to register multiple backend fallbacks"). False where it cannot be opened.
+    /// </summary>
+    internal static bool TryLoadLibTorchCpu(out nint handle)
+    {
+        Initialize();
+        _ = TorchSharp.torch.get_num_threads();   // TorchSharp loads libtorch
+        string lib = LoadedPath("libtorch_cpu.so") ?? FindNextToTorchSharp("libtorch_cpu.so") ?? "libtorch_cpu.so";
+        return NativeLibrary.TryLoad(lib, out handle);
+    }
+
     /// <summary>A native file of TorchSharp's (libLibTorchSharp.so, libtorch_cpu.so, ...) by full path, or null.</summary>
     internal static string? FindNextToTorchSharp(string fileName)
     {

@@ -44,11 +44,9 @@ public static class TrainingStepProfiler
             features = Time("forward: backbone + FPN", () => model.Features(list.Tensors));
             forRpn = features.Select(f => f.detach().requires_grad_(true)).ToArray();
             forHeads = features.Select(f => f.detach().requires_grad_(true)).ToArray();
-            var (fr, fh) = (forRpn, forHeads);
-            rpn = Time("forward: RPN (head, proposals, matching, losses)", () => model.ProposeRegions(list, fr, resized));
-            var proposals = rpn.Proposals;
+            rpn = Time("forward: RPN (head, proposals, matching, losses)", () => model.ProposeRegions(list, forRpn, resized));
             heads = Time("forward: RoI heads (sampling, RoIAlign, box + mask heads, losses)",
-                         () => model.DetectInRois(list, fh, proposals, resized));
+                         () => model.DetectInRois(list, forHeads, rpn.Proposals, resized));
         }
         Time("backward: RoI heads", () => { Sum(heads.Losses.Values).backward(); return 0; });
         Time("backward: RPN", () => { Sum(rpn.Losses.Values).backward(); return 0; });
