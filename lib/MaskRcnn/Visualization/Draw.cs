@@ -139,7 +139,7 @@ public static class Draw
         using var scope = NewDisposeScope();
         var m = maps.detach().cpu().to(float32);
         if (m.dim() == 4) m = m.flatten(0, 1);
-        int n = (int)m.shape[0], rows = (n + columns - 1) / columns;
+        int n = (int)m.shape[0], rows = Math.Max(1, (n + columns - 1) / columns);
         int titleH = titles is null ? 0 : 14;
         using var bmp = new SKBitmap(columns * (cell + 2), rows * (cell + 2 + titleH));
         using var canvas = new SKCanvas(bmp);
@@ -154,6 +154,7 @@ public static class Draw
             canvas.DrawBitmap(tile, new SKRect(x, y + titleH, x + cell, y + titleH + cell), new SKPaint { IsAntialias = false });
             if (titles is not null && i < titles.Count) Text(canvas, titles[i], x, y + 11, SKColors.Black, 10);
         }
+        if (n == 0) Text(canvas, "(none)", 4, titleH + cell / 2 + 4, SKColors.Gray, 12);
         return Figure.FromBitmap(bmp, caption);
     }
 
@@ -170,6 +171,7 @@ public static class Draw
     /// <summary>Figures side by side in a grid with captions.</summary>
     public static Figure Grid(IReadOnlyList<Figure> figures, int columns = 3, string caption = "")
     {
+        if (figures.Count == 0) return Nothing(caption);
         int cw = figures.Max(f => f.Width), ch = figures.Max(f => f.Height), title = 16;
         int rows = (figures.Count + columns - 1) / columns;
         using var bmp = new SKBitmap(columns * (cw + 6), rows * (ch + title + 6));
@@ -181,6 +183,18 @@ public static class Draw
             int x = i % columns * (cw + 6), y = i / columns * (ch + title + 6);
             Text(canvas, figures[i].Caption, x, y + 12, SKColors.Black, 12);
             canvas.DrawBitmap(b, x, y + title);
+        }
+        return Figure.FromBitmap(bmp, caption);
+    }
+
+    /// <summary>A small "(none)" placeholder, for grids with nothing to show.</summary>
+    static Figure Nothing(string caption)
+    {
+        using var bmp = new SKBitmap(120, 24);
+        using (var canvas = new SKCanvas(bmp))
+        {
+            canvas.Clear(SKColors.White);
+            Text(canvas, "(none)", 4, 16, SKColors.Gray, 12);
         }
         return Figure.FromBitmap(bmp, caption);
     }

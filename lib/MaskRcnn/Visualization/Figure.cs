@@ -27,6 +27,8 @@ public sealed class Figure(byte[] png, int width, int height, string caption = "
 
     public static Figure FromBitmap(SKBitmap bitmap, string caption = "")
     {
+        if (bitmap.Width <= 0 || bitmap.Height <= 0)
+            throw new ArgumentException($"cannot make a figure of an empty {bitmap.Width}×{bitmap.Height} picture ('{caption}')", nameof(bitmap));
         using var image = SKImage.FromBitmap(bitmap);
         using var data = image.Encode(SKEncodedImageFormat.Png, 100);
         return new Figure(data.ToArray(), bitmap.Width, bitmap.Height, caption);
