@@ -122,4 +122,30 @@ public class CliTests
         Assert.Contains(stages, s => s.GetProperty("stage").GetString() == "backward: backbone + FPN" && s.GetProperty("median_s").GetDouble() > 0);
         Assert.InRange(stages.Sum(s => s.GetProperty("share").GetDouble()), 0.99, 1.01);
     }
+
+    [Fact]
+    public void Train_repeats_a_run_for_the_same_seed_in_a_new_process()
+    {
+        // Two processes, same data, preset and seed: the same data order, augmentation, sampling and weights, bit for bit.
+        using var tmp = new TestSupport.TempDir();
+        byte[] Run(string name)
+        {
+            var (code, _, stderr) = TestSupport.RunCli("train", "--data", Path.Combine(TestSupport.RepoRoot, "data", "phantom"),
+                "--preset", "cpu-quick", "--epochs", "1", "--steps-per-epoch", "3", "--threads", "2", "--seed", "7", "--out", tmp[name]);
+            Assert.True(code == 0, stderr);
+            byte[] file = File.ReadAllBytes(Path.Combine(tmp[name], "model_final.safetensors"));
+            long header = BitConverter.ToInt64(file, 0);   // safetensors: 8-byte header length, JSON header (with a timestamp), tensor bytes
+            return file[(int)(8 + header)..];
+        }
+        string Losses(string name) => string.Join("\n", File.ReadLines(Path.Combine(tmp[name], "metrics.jsonl"))
+            .Select(l => System.Text.Json.JsonDocument.Parse(l).RootElement)
+            .Where(e => e.GetProperty("type").GetString() == "train")
+            .Select(e => e.GetProperty("losses").GetRawText()));
+
+        var first = Run("a");
+        var second = Run("b");
+        Assert.NotEmpty(Losses("a"));
+        Assert.Equal(Losses("a"), Losses("b"));
+        Assert.True(first.AsSpan().SequenceEqual(second), "the two runs' weights differ");
+    }
 }

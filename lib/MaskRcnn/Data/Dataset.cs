@@ -48,11 +48,19 @@ public sealed class Dataset(string name, IReadOnlyList<string> classes, IReadOnl
     /// <summary>The first <paramref name="count"/> images (for quick experiments).</summary>
     public Dataset Take(int count) => new(Name, Classes, Images.Take(count).ToList(), Problems);
 
-    /// <summary>A deterministic shuffle of the image indices for an epoch.</summary>
+    /// <summary>
+    /// A shuffle of the image indices for an epoch, the same for a seed in every process and on every .NET version
+    /// (Fisher–Yates over SplitMix64; not HashCode.Combine, which .NET randomises per process).
+    /// </summary>
     public int[] Order(int epoch, int seed)
     {
         var order = Enumerable.Range(0, Count).ToArray();
-        new Random(HashCode.Combine(seed, epoch) & int.MaxValue).Shuffle(order);   // System.Random(seed) is stable across .NET versions
+        var rng = new Phantoms.SplitMix(Phantoms.SplitMix.Derive((ulong)(uint)seed, (ulong)(uint)epoch));
+        for (int i = order.Length - 1; i > 0; i--)
+        {
+            int j = (int)(rng.NextUInt64() % (ulong)(i + 1));
+            (order[i], order[j]) = (order[j], order[i]);
+        }
         return order;
     }
 
