@@ -6,7 +6,10 @@ namespace MaskRcnn.Config;
 /// </summary>
 public sealed record TrainingSettings
 {
-    /// <summary>Seed for weights, sampling, data order and augmentation: the same seed repeats the run.</summary>
+    /// <summary>
+    /// Seed for weights, sampling, data order and augmentation: the same seed repeats the run bit for bit, in any
+    /// process, with the same build, CPU and thread count (libtorch may order float sums differently elsewhere).
+    /// </summary>
     public int Seed { get; init; } = 0;
     public int ImagesPerBatch { get; init; } = 2;
     /// <summary>Epochs when no stage schedule is given.</summary>
