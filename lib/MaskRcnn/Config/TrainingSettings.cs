@@ -44,7 +44,7 @@ public sealed record TrainingSettings
     /// <summary>Confidence for the clinical metrics (the walkthrough's DETECTION_MIN_CONFIDENCE).</summary>
     public double ClinicalScoreThreshold { get; init; } = 0.9;
     /// <summary>
-    /// "fp32" (default) or "bf16": the forward passes of training steps and validation losses under bfloat16
+    /// "fp32" (default) or "bf16" ("float32"/"bfloat16" too, any case): the forward passes of training steps and validation losses under bfloat16
     /// autocast (mixed precision: weights, gradients, losses and the optimizer stay float32). Validation AP is
     /// computed in float32, as <c>evaluate</c> does by default.
     /// </summary>
@@ -70,7 +70,7 @@ public sealed record TrainingSettings
         if (GradClipNorm < 0) yield return $"training.grad_clip_norm: {GradClipNorm} (must be ≥ 0)";
         if (MaxNonFiniteSteps < 1) yield return $"training.max_non_finite_steps: {MaxNonFiniteSteps} (must be ≥ 1)";
         if (ClinicalScoreThreshold is < 0 or > 1) yield return $"training.clinical_score_threshold: {ClinicalScoreThreshold} is outside [0, 1]";
-        if (Precision is not ("fp32" or "bf16")) yield return $"training.precision: '{Precision}' (fp32 or bf16)";
+        if (Runtime.ComputePrecisionNames.TryParse(Precision) is null) yield return $"training.precision: '{Precision}' (fp32 or bf16)";
         string? stageProblem = null;
         try { Training.StageSchedule.Parse(Stages, Epochs, LearningRate); }
         catch (MaskRcnnException e) { stageProblem = e.Message; }

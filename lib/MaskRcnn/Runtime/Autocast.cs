@@ -29,11 +29,15 @@ public static class ComputePrecisionNames
     public static string ShortName(this ComputePrecision p) => p == ComputePrecision.BFloat16 ? "bf16" : "fp32";
 
     /// <summary>fp32/float32 or bf16/bfloat16 (any case); an <see cref="ArgumentException"/> naming the value otherwise.</summary>
-    public static ComputePrecision Parse(string name) => name.ToLowerInvariant() switch
+    public static ComputePrecision Parse(string name) =>
+        TryParse(name) ?? throw new ArgumentException($"unknown precision '{name}' (fp32 or bf16)");
+
+    /// <summary>As <see cref="Parse"/>, null for an unknown name.</summary>
+    public static ComputePrecision? TryParse(string? name) => name?.ToLowerInvariant() switch
     {
         "fp32" or "float32" => ComputePrecision.Float32,
         "bf16" or "bfloat16" => ComputePrecision.BFloat16,
-        _ => throw new ArgumentException($"unknown precision '{name}' (fp32 or bf16)"),
+        _ => null,
     };
 }
 

@@ -49,6 +49,16 @@ public class ModelForUsersTests
         Assert.Contains(expected, e.Message);
     }
 
+    [Theory]
+    [InlineData("bf16", MaskRcnn.Runtime.ComputePrecision.BFloat16)]
+    [InlineData("BFloat16", MaskRcnn.Runtime.ComputePrecision.BFloat16)]
+    [InlineData("float32", MaskRcnn.Runtime.ComputePrecision.Float32)]
+    public void Training_precision_takes_the_names_the_cli_takes(string name, MaskRcnn.Runtime.ComputePrecision expected)
+    {
+        var config = MaskRcnnConfig.FromJson($$$"""{"training": {"precision": "{{{name}}}"}}""");
+        Assert.Equal(expected, config.Training.ComputePrecision);
+    }
+
     [Fact]
     public void Checkpoint_round_trip_gives_identical_predictions()
     {
