@@ -44,9 +44,9 @@ public sealed record TrainingSettings
     /// <summary>Confidence for the clinical metrics (the walkthrough's DETECTION_MIN_CONFIDENCE).</summary>
     public double ClinicalScoreThreshold { get; init; } = 0.9;
     /// <summary>
-    /// "fp32" (default) or "bf16" ("float32"/"bfloat16" too, any case): the forward passes of training steps and validation losses under bfloat16
-    /// autocast (mixed precision: weights, gradients, losses and the optimizer stay float32). Validation AP is
-    /// computed in float32, as <c>evaluate</c> does by default.
+    /// "fp32" (default) or "bf16" ("float32"/"bfloat16" too, any case): the forward passes of training steps and
+    /// validation losses under bfloat16 autocast (mixed precision: weights, gradients, losses and the optimizer stay
+    /// float32). Validation AP is computed in float32, as <c>evaluate</c> does by default.
     /// </summary>
     public string Precision { get; init; } = "fp32";
 

@@ -55,12 +55,7 @@ public sealed class Dataset(string name, IReadOnlyList<string> classes, IReadOnl
     public int[] Order(int epoch, int seed)
     {
         var order = Enumerable.Range(0, Count).ToArray();
-        var rng = new Phantoms.SplitMix(Phantoms.SplitMix.Derive((ulong)(uint)seed, (ulong)(uint)epoch));
-        for (int i = order.Length - 1; i > 0; i--)
-        {
-            int j = (int)(rng.NextUInt64() % (ulong)(i + 1));
-            (order[i], order[j]) = (order[j], order[i]);
-        }
+        new Phantoms.SplitMix(Phantoms.SplitMix.Derive((ulong)(uint)seed, (ulong)(uint)epoch)).Shuffle(order);
         return order;
     }
 

@@ -33,8 +33,7 @@ public static class BusiImporter
             var files = Directory.GetFiles(dir).Where(f => IsImage(f) && !IsMask(f)).OrderBy(f => Path.GetFileName(f), StringComparer.Ordinal).ToList();
             found += files.Count;
             var order = files.ToArray();
-            var rng = new SplitMix(SplitMix.Derive(seed, (ulong)Array.IndexOf(Classes, cls)));
-            for (int i = order.Length - 1; i > 0; i--) { int j = (int)(rng.NextDouble() * (i + 1)); (order[i], order[j]) = (order[j], order[i]); }
+            new SplitMix(SplitMix.Derive(seed, (ulong)Array.IndexOf(Classes, cls))).Shuffle(order);
             int nTrain = (int)Math.Round(order.Length * trainFraction), nVal = (int)Math.Round(order.Length * valFraction);
             for (int i = 0; i < order.Length; i++)
             {

@@ -26,6 +26,16 @@ public sealed class SplitMix(ulong seed)
     /// <summary>Integer in [lo, hi).</summary>
     public int Int(int lo, int hi) => lo + (int)(NextDouble() * (hi - lo));
 
+    /// <summary>Shuffles <paramref name="items"/> in place (Fisher–Yates): the same order for a seed everywhere.</summary>
+    public void Shuffle<T>(T[] items)
+    {
+        for (int i = items.Length - 1; i > 0; i--)
+        {
+            int j = Int(0, i + 1);
+            (items[i], items[j]) = (items[j], items[i]);
+        }
+    }
+
     /// <summary>Standard normal (Box–Muller).</summary>
     public double Gaussian()
     {
