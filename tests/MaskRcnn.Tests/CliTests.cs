@@ -78,19 +78,25 @@ public class CliTests
     [Fact]
     public void Benchmark_takes_a_precision_for_inference_and_training()
     {
-        foreach (var mode in new[] { "infer", "train" })
+        foreach (var (mode, name) in new[] { ("infer", "bf16"), ("train", "BFloat16") })   // the names a config takes too
         {
             string json = Path.Combine(Path.GetTempPath(), $"bench-{Guid.NewGuid():N}.json");
             var (exit, _, err) = TestSupport.RunCli("benchmark", "--arch", "resnet18-fpn", "--size", "96", "--mode", mode,
-                "--runs", "1", "--warmup", "0", "--threads", "1", "--precision", "bf16", "--json", json);
+                "--runs", "1", "--warmup", "0", "--threads", "1", "--precision", name, "--json", json);
             Assert.True(exit == 0, err);
             using (var doc = System.Text.Json.JsonDocument.Parse(File.ReadAllText(json)))
                 Assert.Equal("bf16", doc.RootElement.GetProperty("precision").GetString());
             File.Delete(json);
         }
-        var (code, _, stderr) = TestSupport.RunCli("benchmark", "--arch", "resnet18-fpn", "--mode", "infer", "--precision", "fp16");
-        Assert.NotEqual(0, code);
-        Assert.Contains("fp16", stderr);
+        foreach (string verb in new[] { "benchmark", "train" })
+        {
+            string[] args = verb == "train"
+                ? ["train", "--data", "unused", "--out", "unused", "--precision", "fp16"]
+                : ["benchmark", "--arch", "resnet18-fpn", "--mode", "infer", "--precision", "fp16"];
+            var (code, _, stderr) = TestSupport.RunCli(args);
+            Assert.NotEqual(0, code);
+            Assert.Contains("unknown precision 'fp16'", stderr);
+        }
     }
 
     [Fact]
@@ -147,5 +153,12 @@ public class CliTests
         Assert.NotEmpty(Losses("a"));
         Assert.Equal(Losses("a"), Losses("b"));
         Assert.True(first.AsSpan().SequenceEqual(second), "the two runs' weights differ");
+
+        // Resuming keeps the run's config.json and says which options it ignored.
+        var (resumed, stdout, err) = TestSupport.RunCli("train", "--data", Path.Combine(TestSupport.RepoRoot, "data", "phantom"),
+            "--out", tmp["a"], "--resume", "--precision", "bf16", "--seed", "8", "--threads", "2");
+        Assert.True(resumed == 0, err);
+        Assert.Contains("note: --seed, --precision ignored when resuming", stdout);
+        Assert.Contains("\"precision\": \"fp32\"", File.ReadAllText(Path.Combine(tmp["a"], "config.json")));
     }
 }

@@ -38,7 +38,7 @@ static class BenchmarkVerb
         var threads = new Option<int>("--threads") { Description = "libtorch threads (0: default)" };
         var bn = new Option<string>("--bn") { Description = "frozen (FrozenBatchNorm2d) or batch (BatchNorm2d, as torchvision builds a model without weights)", DefaultValueFactory = _ => "frozen" };
         var seed = new Option<int>("--seed") { DefaultValueFactory = _ => 0 };
-        var precision = Verbs.PrecisionOption();
+        var precision = Verbs.InferencePrecisionOption();
         var json = new Option<string?>("--json") { Description = "write the result here (also printed)" };
         var stages = new Option<bool>("--stages") { Description = "also time each stage, median over --runs more runs (infer: and count its FLOPs; train: forward stages, backward in three parts, optimizer step)" };
         var memoryCalls = new Option<int>("--memory-calls") { Description = "infer: after the timed runs, make N more Predict calls and report the RSS growth (target < 5 %), then N/2 more between two memory releases (what is retained)" };

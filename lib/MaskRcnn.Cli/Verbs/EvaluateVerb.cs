@@ -28,7 +28,7 @@ static class EvaluateVerb
         var score = new Option<double?>("--score-threshold") { Description = "confidence for the clinical metrics (default: the model's, 0.9)" };
         var device = new Option<string>("--device") { Description = "cpu, cuda, cuda:N or auto", DefaultValueFactory = _ => "cpu" };
         var threads = new Option<int>("--threads") { Description = "libtorch threads (0: default)" };
-        var precision = Verbs.PrecisionOption();
+        var precision = Verbs.InferencePrecisionOption();
         var cmd = new Command("evaluate", "COCO AP (boxes and masks, pycocotools' algorithm) and clinical metrics on a data split or on COCO files.")
         {
             data, split, weights, gt, dt, json, score, device, threads, precision,

@@ -28,7 +28,7 @@ static class PredictVerb
         var threads = new Option<int>("--threads") { Description = "libtorch threads (0: default)" };
         var images = new Option<string[]>("--image") { Description = "image file(s)", Required = true, AllowMultipleArgumentsPerToken = true };
         var cocoJson = new Option<string?>("--coco-json") { Description = "write COCO detection results (RLE masks) here" };
-        var precision = Verbs.PrecisionOption();
+        var precision = Verbs.InferencePrecisionOption();
 
         var cmd = new Command("predict", "Detect and segment lesions in images; print a summary and optionally write COCO results.")
         {

@@ -29,12 +29,9 @@ static class TrainVerb
         var device = new Option<string>("--device") { Description = "cpu, cuda, cuda:N or auto", DefaultValueFactory = _ => "cpu" };
         var threads = new Option<int>("--threads") { Description = "libtorch threads (0: default)" };
         var seed = new Option<int?>("--seed") { Description = "random seed (default: the config's)" };
-        var precision = new Option<string?>("--precision")
-        {
-            Description = "fp32 or bf16: training steps' forward passes under bfloat16 autocast (mixed precision; ~1.6x faster " +
-                          "on CPUs with AVX512_BF16/AMX). Default: the config's (fp32)",
-        };
-        precision.AcceptOnlyFromAmong("fp32", "bf16");
+        var precision = Verbs.PrecisionOption(
+            "fp32 or bf16: training steps' forward passes under bfloat16 autocast (mixed precision; ~1.6x faster " +
+            "on CPUs with AVX512_BF16/AMX). Default: the config's (fp32)", defaultValue: null);
         var cmd = new Command("train", "Train Mask R-CNN on a data folder (Ctrl+C stops after the current step and saves a resumable checkpoint).")
         {
             data, preset, config, weights, stages, epochs, steps, outDir, resume, device, threads, seed, precision,
@@ -56,8 +53,15 @@ static class TrainVerb
                 if (r.GetValue(epochs) is int e) t = t with { Epochs = e, Stages = r.GetValue(stages) ?? "" };
                 if (r.GetValue(steps) is int sp) t = t with { StepsPerEpoch = sp };
                 if (r.GetValue(seed) is int sd) t = t with { Seed = sd };
-                if (r.GetValue(precision) is string pr) t = t with { Precision = pr };
+                if (r.GetValue(precision) is string pr) t = t with { Precision = ComputePrecisionNames.Parse(pr).ShortName() };
                 cfg = (cfg with { Training = t }).Validate("training configuration");
+            }
+            else
+            {
+                var ignored = new Option[] { stages, epochs, steps, seed, precision }.Where(o => r.GetResult(o) is { Implicit: false })
+                    .Select(o => o.Name).ToArray();
+                if (ignored.Length > 0)
+                    Console.WriteLine($"note: {string.Join(", ", ignored)} ignored when resuming: the run's config.json stands");
             }
 
             var classes = cfg.ClassNames.Length == cfg.NumClasses ? cfg.ClassNames.Skip(1).ToArray() : LabelOptions.Default.Classes.ToArray();

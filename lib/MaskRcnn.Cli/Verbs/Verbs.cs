@@ -37,18 +37,29 @@ static class Verbs
         }
     }
 
-    /// <summary>--precision fp32|bf16 (predict, evaluate, benchmark).</summary>
-    public static Option<string> PrecisionOption()
+    /// <summary>
+    /// --precision fp32|bf16 (also float32/bfloat16, any case: the names <see cref="ComputePrecisionNames.Parse"/>
+    /// and a config's training.precision take). predict, evaluate and benchmark default to fp32; train passes no
+    /// default, so that the configuration's value stands unless the option is given.
+    /// </summary>
+    public static Option<string?> PrecisionOption(string description, string? defaultValue)
     {
-        var option = new Option<string>("--precision")
+        var option = new Option<string?>("--precision") { Description = description };
+        if (defaultValue is not null) option.DefaultValueFactory = _ => defaultValue;
+        option.CompletionSources.Add("fp32", "bf16");
+        option.Validators.Add(result =>
         {
-            Description = "fp32 (default: torchvision's results) or bf16 (convolutions and linear layers in bfloat16: " +
-                          "~1.5x faster on CPUs with AVX512_BF16/AMX, slightly different scores; see `maskrcnn version`)",
-            DefaultValueFactory = _ => "fp32",
-        };
-        option.AcceptOnlyFromAmong("fp32", "bf16");
+            string? value = result.GetValueOrDefault<string?>();
+            if (value is not null && ComputePrecisionNames.TryParse(value) is null)
+                result.AddError($"unknown precision '{value}' for --precision (fp32 or bf16)");
+        });
         return option;
     }
+
+    /// <summary>--precision for inference (predict, evaluate, benchmark): fp32 unless given.</summary>
+    public static Option<string?> InferencePrecisionOption() => PrecisionOption(
+        "fp32 (default: torchvision's results) or bf16 (convolutions and linear layers in bfloat16: " +
+        "~1.5x faster on CPUs with AVX512_BF16/AMX, slightly different scores; see `maskrcnn version`)", "fp32");
 
     static bool IsUserError(Exception e) =>
         e is NativeRuntimeException or ArgumentException or NotSupportedException or FileNotFoundException or DirectoryNotFoundException
