@@ -60,7 +60,8 @@ public static class CocoWeights
                     Copy(response.Content.ReadAsStream(), output, response.Content.Headers.ContentLength, progress);
                 }
             }
-            string hash = Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(tmp))).ToLowerInvariant();
+            string hash;
+            using (var written = File.OpenRead(tmp)) hash = Convert.ToHexString(SHA256.HashData(written)).ToLowerInvariant();   // streamed: the file is 170 MB
             if (!hash.StartsWith(sha256Prefix, StringComparison.OrdinalIgnoreCase))
                 throw new MaskRcnnException($"downloaded {url} but its SHA-256 {hash[..16]}… does not start with {sha256Prefix}; the file was discarded");
             File.Move(tmp, target, overwrite: true);
