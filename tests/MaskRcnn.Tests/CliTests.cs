@@ -100,6 +100,28 @@ public class CliTests
     }
 
     [Fact]
+    public void Inference_calls_reuse_the_previous_call_s_memory()
+    {
+        // R18-FPN at 512 px, random weights: 100 detections, so the mask head's activations (80 MB) and the pasted
+        // masks (105 MB) are blocks above glibc's own mmap limit, mapped afresh in every call. TorchEnvironment.Initialize
+        // raises the limits (MemoryRelease.ReuseBlocksBetweenCalls), so a call reuses the last one's pages.
+        double Faults(string[] env)
+        {
+            string json = Path.Combine(Path.GetTempPath(), $"bench-{Guid.NewGuid():N}.json");
+            var (code, _, stderr) = TestSupport.RunCliWithEnvironment(env, "benchmark", "--arch", "resnet18-fpn", "--size", "512",
+                "--mode", "infer", "--runs", "3", "--warmup", "2", "--threads", "2", "--json", json);
+            Assert.True(code == 0, stderr);
+            using var doc = System.Text.Json.JsonDocument.Parse(File.ReadAllText(json));
+            File.Delete(json);
+            return doc.RootElement.GetProperty("page_faults_per_call").GetDouble();
+        }
+        if (!OperatingSystem.IsLinux()) return;
+        double reused = Faults([]), glibcDefault = Faults(["MASKRCNN_GLIBC_MALLOC=default"]);
+        Assert.True(glibcDefault > 50_000, $"glibc's default should fault fresh blocks in every call ({glibcDefault} faults)");
+        Assert.True(reused < glibcDefault / 4, $"page faults per call: {reused} reused, {glibcDefault} with glibc's default");
+    }
+
+    [Fact]
     public void Training_steps_reuse_freed_memory_instead_of_faulting_it_in_again()
     {
         // R18-FPN at 512 px, 2 images: the stem's activations are 32 MiB, which glibc maps afresh for every step by

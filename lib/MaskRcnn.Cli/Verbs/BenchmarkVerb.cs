@@ -69,13 +69,16 @@ static class BenchmarkVerb
                 model.Precision = computePrecision;
                 var img = LoadImage(r.GetValue(image), side);
                 var detections = new List<int>();
+                var faults = new List<double>();
                 for (int i = 0; i < r.GetValue(warmup) + r.GetValue(runs); i++)
                 {
+                    long faults0 = MemoryRelease.MinorPageFaults();
                     var sw = Stopwatch.StartNew();
                     using var d = model.Predict(img);
                     double t = sw.Elapsed.TotalSeconds;
                     if (i < r.GetValue(warmup)) continue;
                     times.Add(t);
+                    faults.Add(MemoryRelease.MinorPageFaults() - faults0);   // the previous call's results are freed by now
                     detections.Add(d.Count);
                     if (i == r.GetValue(warmup) + r.GetValue(runs) - 1)
                     {
@@ -84,6 +87,7 @@ static class BenchmarkVerb
                     }
                 }
                 result["detections"] = detections;
+                result["page_faults_per_call"] = Statistics.Median(faults);   // first touches of fresh memory (Linux)
                 result["peak_rss_mb"] = Math.Round(PeakRssMb(), 1);        // the timed runs only: stages and memory calls come after
                 if (r.GetValue(stages))
                     result["stages"] = StageTable(Enumerable.Range(0, Math.Max(1, r.GetValue(runs))).Select(_ => StageProfiler.Profile(model, img)).ToList());

@@ -43,20 +43,19 @@ public static unsafe class MemoryRelease
     /// <summary>
     /// Until the returned scope is disposed, glibc serves large blocks from its heap instead of fresh mmap'd pages
     /// and keeps freed memory there for reuse (M_MMAP_MAX = 0, M_TRIM_THRESHOLD = −1: never trim on free); on
-    /// dispose the usual limits come back (mmap above 32 MiB, trim above 64 MiB: glibc's own steady state) and the
-    /// heap is trimmed. Process-wide; nested scopes share one setting. <see cref="Training.Trainer"/> holds one for a run.
+    /// dispose the process's steady limits come back (<see cref="ReuseBlocksBetweenCalls"/>) and the heap is
+    /// trimmed. Process-wide; nested scopes share one setting. <see cref="Training.Trainer"/> holds one for a run.
     /// <para>
-    /// Why: glibc maps every block above 32 MiB (activations, gradients, fc6's weight and its gradient) with mmap and
-    /// unmaps it on free, and trims the heap top once it exceeds the threshold, so every training step page-faults
+    /// Why: glibc maps large blocks (activations, gradients, fc6's weight and its gradient) with mmap and unmaps
+    /// them on free, and trims the heap top once it exceeds the threshold, so every training step page-faults
     /// and zero-fills hundreds of MB again — expensive on a virtual machine. Measured on 2 cores, R50-FPN
     /// 512×512, a training step of 2 images: 3.1–3.5 s → 2.3–2.5 s; page faults per step ~500 000 → ~0 once
     /// the heap has grown. Resident memory stays at the run's high-water mark (~3.6 GB there) until the scope ends
     /// or <see cref="Release"/> runs (the trainer calls it after every epoch).
-    /// Not used for inference by default: it makes R50-FPN 512 inference ~12 % faster (0.78 → 0.69 s) but its
-    /// steady RSS grows from ~1.3 GB to ~2.3 GB. MASKRCNN_GLIBC_MALLOC=keep applies it to the whole process
-    /// (from <see cref="TorchEnvironment.Initialize"/>); MASKRCNN_GLIBC_MALLOC=default, or tuning glibc's malloc
-    /// through its own environment variables (MALLOC_MMAP_MAX_, MALLOC_MMAP_THRESHOLD_, MALLOC_TRIM_THRESHOLD_,
-    /// GLIBC_TUNABLES), turns it off; so does a C library other than glibc.
+    /// MASKRCNN_GLIBC_MALLOC=keep applies it to the whole process (from <see cref="TorchEnvironment.Initialize"/>);
+    /// MASKRCNN_GLIBC_MALLOC=default, or tuning glibc's malloc through its own environment variables
+    /// (MALLOC_MMAP_MAX_, MALLOC_MMAP_THRESHOLD_, MALLOC_TRIM_THRESHOLD_, GLIBC_TUNABLES), leaves glibc alone
+    /// (this scope and <see cref="ReuseBlocksBetweenCalls"/> do nothing); so does a C library other than glibc.
     /// </para>
     /// </summary>
     public static IDisposable KeepLargeBlocksInHeap()
@@ -69,15 +68,42 @@ public static unsafe class MemoryRelease
         return new KeepScope();
     }
 
-    /// <summary>MASKRCNN_GLIBC_MALLOC=keep: a <see cref="KeepLargeBlocksInHeap"/> scope that never ends. Called by TorchEnvironment.Initialize.</summary>
+    /// <summary>
+    /// The process's steady allocator limits, set once by <see cref="TorchEnvironment.Initialize"/> (and restored
+    /// when a <see cref="KeepLargeBlocksInHeap"/> scope ends): blocks up to 128 MiB come from glibc's heap (glibc's
+    /// own limit is 32 MiB) and up to 256 MiB of free memory at the heap's top stays mapped (glibc: 64 MiB), so the
+    /// next inference call reuses the last one's pages instead of page-faulting and zero-filling fresh ones.
+    /// Measured on R50-FPN 512×512 inference, 2 threads: 0.72–0.73 s → 0.65 s per image (the 80 MB mask-head
+    /// activations, the 105 MB of pasted masks and the RoIAlign matrices were fresh mmaps in every call); steady RSS
+    /// 0.9–1.2 → ~1.6 GB between calls, the peak of a benchmark run 1.4–1.6 GB either way. Bounded, unlike
+    /// <see cref="KeepLargeBlocksInHeap"/>: larger blocks are still mmap'd and more free memory is still trimmed.
+    /// </summary>
+    /// <returns>whether the limits were set (false where glibc is absent or left alone, see <see cref="KeepLargeBlocksInHeap"/>)</returns>
+    public static bool ReuseBlocksBetweenCalls()
+    {
+        if (MallOpt == null || UserTunedMalloc()) return false;
+        lock (Gate)
+        {
+            if (_keepScopes == 0) SetKeep(false);
+        }
+        return true;
+    }
+
+    /// <summary>
+    /// Called by TorchEnvironment.Initialize: MASKRCNN_GLIBC_MALLOC=keep, a <see cref="KeepLargeBlocksInHeap"/> scope
+    /// that never ends; otherwise <see cref="ReuseBlocksBetweenCalls"/> (once).
+    /// </summary>
     internal static void ApplyProcessWideSetting()
     {
-        if (MallocMode == "keep" && Interlocked.Exchange(ref _keepForProcess, 1) == 0) KeepLargeBlocksInHeap();
+        if (Interlocked.Exchange(ref _processSettingApplied, 1) == 1) return;
+        if (MallocMode == "keep") KeepLargeBlocksInHeap();
+        else ReuseBlocksBetweenCalls();
     }
 
     static readonly object Gate = new();
-    static int _keepScopes, _keepForProcess;
-    const int DefaultMmapMax = 65536, SteadyMmapThreshold = 32 << 20, SteadyTrimThreshold = 64 << 20;
+    static int _keepScopes, _processSettingApplied;
+    /// <summary>glibc's M_MMAP_MAX default; the steady mmap and trim thresholds (see <see cref="ReuseBlocksBetweenCalls"/>).</summary>
+    const int DefaultMmapMax = 65536, SteadyMmapThreshold = 128 << 20, SteadyTrimThreshold = 256 << 20;
 
     static void SetKeep(bool keep)
     {

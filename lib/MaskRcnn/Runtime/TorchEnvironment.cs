@@ -14,9 +14,9 @@ public static class TorchEnvironment
 {
     /// <summary>
     /// Prepares the natives (<see cref="NativeRuntime.Initialize"/>) and, when <paramref name="threads"/> &gt; 0,
-    /// sets libtorch's intra-op thread count; caps glibc's malloc arenas (<see cref="MemoryRelease.LimitArenas"/>); with MASKRCNN_GLIBC_MALLOC=keep,
-    /// keeps large blocks in glibc's heap for the whole process (<see cref="MemoryRelease.KeepLargeBlocksInHeap"/>). Safe to
-    /// call many times.
+    /// sets libtorch's intra-op thread count; caps glibc's malloc arenas (<see cref="MemoryRelease.LimitArenas"/>) and lets inference calls reuse
+    /// each other's large blocks (<see cref="MemoryRelease.ReuseBlocksBetweenCalls"/>; with MASKRCNN_GLIBC_MALLOC=keep,
+    /// <see cref="MemoryRelease.KeepLargeBlocksInHeap"/> for the whole process). Safe to call many times.
     /// </summary>
     public static NativeRuntimeReport Initialize(int threads = 0)
     {
