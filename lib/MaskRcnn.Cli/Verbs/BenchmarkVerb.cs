@@ -185,7 +185,7 @@ static class BenchmarkVerb
             ["warmup_calls"] = r.WarmupCalls, ["calls"] = r.Calls, ["rss_first_tenth_mb"] = r.FirstMb, ["rss_last_tenth_mb"] = r.LastMb,
             ["rss_min_mb"] = r.MinMb, ["rss_max_mb"] = r.MaxMb, ["growth_pct"] = r.GrowthPercent, ["within_5_pct"] = r.GrowthPercent < 5,
             ["retained_calls"] = r.RetainedCalls, ["retained_before_mb"] = r.RetainedBeforeMb, ["retained_after_mb"] = r.RetainedAfterMb, ["retained_growth_pct"] = r.RetainedGrowthPercent,
-            ["live_tensors_before"] = r.LiveTensorsBefore, ["live_tensors_after"] = r.LiveTensorsAfter,
+            ["live_tensors_before"] = r.LiveTensorsBefore, ["live_tensors_after"] = r.LiveTensorsAfter, ["mean_call_s"] = r.MeanCallSeconds,
             ["peak_rss_mb"] = peak,   // high-water mark over the whole process, these calls included
         };
     }

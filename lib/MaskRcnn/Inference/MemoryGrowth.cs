@@ -18,9 +18,11 @@ namespace MaskRcnn.Inference;
 /// </summary>
 /// <param name="GrowthPercent">100 × (median of the last tenth − median of the first tenth) / median of the first tenth</param>
 /// <param name="RetainedGrowthPercent">100 × (released RSS after − released RSS before) / released RSS before</param>
+/// <param name="MeanCallSeconds">mean time of the sampled calls (what a long batch pays per call, periodic trims included)</param>
 public sealed record MemoryGrowthResult(int WarmupCalls, int Calls, double FirstMb, double LastMb, double MinMb, double MaxMb,
                                         double GrowthPercent, int RetainedCalls, double RetainedBeforeMb, double RetainedAfterMb,
-                                        double RetainedGrowthPercent, long LiveTensorsBefore, long LiveTensorsAfter);
+                                        double RetainedGrowthPercent, long LiveTensorsBefore, long LiveTensorsAfter,
+                                        double MeanCallSeconds);
 
 public static class MemoryGrowth
 {
@@ -34,9 +36,12 @@ public static class MemoryGrowth
         for (int i = 0; i < warmup; i++) call();
         using var process = Process.GetCurrentProcess();
         var samples = new double[calls];
+        double seconds = 0;
         for (int i = 0; i < calls; i++)
         {
+            long start = Stopwatch.GetTimestamp();
             call();
+            seconds += Stopwatch.GetElapsedTime(start).TotalSeconds;
             process.Refresh();
             samples[i] = process.WorkingSet64 / 1e6;
         }
@@ -49,7 +54,8 @@ public static class MemoryGrowth
         return new MemoryGrowthResult(warmup, calls, Math.Round(first, 1), Math.Round(last, 1), Math.Round(samples.Min(), 1),
                                       Math.Round(samples.Max(), 1), Math.Round(100 * (last - first) / first, 2), retainedCalls,
                                       Math.Round(retainedBefore, 1), Math.Round(retainedAfter, 1),
-                                      Math.Round(100 * (retainedAfter - retainedBefore) / retainedBefore, 2), tensorsBefore, tensorsAfter);
+                                      Math.Round(100 * (retainedAfter - retainedBefore) / retainedBefore, 2), tensorsBefore, tensorsAfter,
+                                      Math.Round(seconds / calls, 4));
     }
 
     static (double Mb, long Tensors) Released(Process process)

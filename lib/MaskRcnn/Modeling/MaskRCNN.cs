@@ -149,6 +149,7 @@ public sealed class MaskRCNN : Module
         finally
         {
             if (wasTraining) train();
+            MemoryRelease.AfterInferenceCall();
         }
     }
 

@@ -86,8 +86,33 @@ public static unsafe class MemoryRelease
         {
             if (_keepScopes == 0) SetKeep(false);
         }
+        Volatile.Write(ref _reuseApplied, 1);
         return true;
     }
+
+    /// <summary>
+    /// Called after every inference call (<see cref="Modeling.MaskRCNN.Predict(IReadOnlyList{TorchSharp.torch.Tensor})"/>):
+    /// under <see cref="ReuseBlocksBetweenCalls"/>' limits (and no <see cref="KeepLargeBlocksInHeap"/> scope), every
+    /// <see cref="TrimEveryCalls"/>th call trims glibc's heap (<c>malloc_trim(0)</c>: free pages anywhere in it go
+    /// back). Without it, the free holes that calls of different sizes leave between live blocks stay resident and RSS
+    /// crept up by 6.6 % over 500 R50-FPN 512 calls; the trim costs the next call one round of page faults (~0.1 s),
+    /// ~2 ms per call over the period.
+    /// </summary>
+    public static void AfterInferenceCall()
+    {
+        if (MallocTrim == null || Volatile.Read(ref _reuseApplied) == 0 || Volatile.Read(ref _keepScopes) > 0) return;
+        if (Interlocked.Increment(ref _inferenceCalls) % TrimEveryCalls != 0) return;
+        MallocTrim(0);
+        Interlocked.Increment(ref _inferenceTrims);
+    }
+
+    /// <summary>How often <see cref="AfterInferenceCall"/> trims the heap.</summary>
+    public const int TrimEveryCalls = 50;
+
+    /// <summary>How many times <see cref="AfterInferenceCall"/> has trimmed the heap in this process.</summary>
+    public static long InferenceTrims => Interlocked.Read(ref _inferenceTrims);
+    static long _inferenceCalls, _inferenceTrims;
+    static int _reuseApplied;
 
     /// <summary>
     /// Called by TorchEnvironment.Initialize: MASKRCNN_GLIBC_MALLOC=keep, a <see cref="KeepLargeBlocksInHeap"/> scope
