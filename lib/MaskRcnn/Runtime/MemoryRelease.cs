@@ -5,8 +5,8 @@ namespace MaskRcnn.Runtime;
 /// <summary>
 /// How the process uses glibc's allocator: <see cref="Release"/> hands memory that is free but still mapped back to
 /// the operating system (a full .NET collection, finalizing tensor wrappers whose native memory is then freed, then
-/// glibc's <c>malloc_trim(0)</c>); <see cref="LimitArenas"/> and <see cref="KeepLargeBlocksInHeap"/> tune malloc
-/// (see each).
+/// glibc's <c>malloc_trim(0)</c>); <see cref="LimitArenas"/>, <see cref="ReuseBlocksBetweenCalls"/> (with
+/// <see cref="AfterInferenceCall"/>) and <see cref="KeepLargeBlocksInHeap"/> tune malloc (see each).
 /// <para>
 /// Why: training allocates tensors of a different size at every step (the number of proposals, positives and
 /// masks varies), so glibc's heap becomes fragmented and keeps free pages resident. Without a trim, resident
@@ -74,9 +74,10 @@ public static unsafe class MemoryRelease
     /// own limit is 32 MiB) and up to 256 MiB of free memory at the heap's top stays mapped (glibc: 64 MiB), so the
     /// next inference call reuses the last one's pages instead of page-faulting and zero-filling fresh ones.
     /// Measured on R50-FPN 512×512 inference, 2 threads: 0.72–0.73 s → 0.65 s per image (the 80 MB mask-head
-    /// activations, the 105 MB of pasted masks and the RoIAlign matrices were fresh mmaps in every call); steady RSS
-    /// 0.9–1.2 → ~1.6 GB between calls, the peak of a benchmark run 1.4–1.6 GB either way. Bounded, unlike
-    /// <see cref="KeepLargeBlocksInHeap"/>: larger blocks are still mmap'd and more free memory is still trimmed.
+    /// activations, the 105 MB of pasted masks and the RoIAlign matrices were fresh mmaps in every call); RSS between
+    /// calls 0.9–1.3 → ~1.5 GB, flat over 500 calls with <see cref="AfterInferenceCall"/>'s periodic trim; the peak
+    /// of a benchmark run 1.3–1.6 GB either way. Bounded, unlike <see cref="KeepLargeBlocksInHeap"/>: larger blocks
+    /// are still mmap'd and more free memory is still trimmed.
     /// </summary>
     /// <returns>whether the limits were set (false where glibc is absent or left alone, see <see cref="KeepLargeBlocksInHeap"/>)</returns>
     public static bool ReuseBlocksBetweenCalls()
