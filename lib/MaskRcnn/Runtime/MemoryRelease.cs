@@ -63,7 +63,7 @@ public static unsafe class MemoryRelease
         if (MallOpt == null || UserTunedMalloc()) return NoScope.Instance;
         lock (Gate)
         {
-            if (_keepScopes++ == 0) SetKeep(true);
+            if (_keepScopes++ == 0) SetKeepLimits();
         }
         return new KeepScope();
     }
@@ -85,7 +85,7 @@ public static unsafe class MemoryRelease
         if (MallOpt == null || UserTunedMalloc()) return false;
         lock (Gate)
         {
-            if (_keepScopes == 0) SetKeep(false);
+            if (_keepScopes == 0) SetSteadyLimits();
         }
         Volatile.Write(ref _reuseApplied, 1);
         return true;
@@ -131,10 +131,13 @@ public static unsafe class MemoryRelease
     /// <summary>glibc's M_MMAP_MAX default; the steady mmap and trim thresholds (see <see cref="ReuseBlocksBetweenCalls"/>).</summary>
     const int DefaultMmapMax = 65536, SteadyMmapThreshold = 128 << 20, SteadyTrimThreshold = 256 << 20;
 
-    static void SetKeep(bool keep)
+    static void SetKeepLimits() { MallOpt(M_MMAP_MAX, 0); MallOpt(M_TRIM_THRESHOLD, -1); }      // -1: never trim on free (mallopt(3))
+
+    static void SetSteadyLimits()
     {
-        if (keep) { MallOpt(M_MMAP_MAX, 0); MallOpt(M_TRIM_THRESHOLD, -1); }      // -1: never trim on free (mallopt(3))
-        else { MallOpt(M_MMAP_MAX, DefaultMmapMax); MallOpt(M_MMAP_THRESHOLD, SteadyMmapThreshold); MallOpt(M_TRIM_THRESHOLD, SteadyTrimThreshold); }
+        MallOpt(M_MMAP_MAX, DefaultMmapMax);
+        MallOpt(M_MMAP_THRESHOLD, SteadyMmapThreshold);
+        MallOpt(M_TRIM_THRESHOLD, SteadyTrimThreshold);
     }
 
     static string? MallocMode => Environment.GetEnvironmentVariable("MASKRCNN_GLIBC_MALLOC")?.Trim().ToLowerInvariant();
@@ -153,7 +156,7 @@ public static unsafe class MemoryRelease
             lock (Gate)
             {
                 if (--_keepScopes > 0) return;
-                SetKeep(false);
+                SetSteadyLimits();
             }
             MallocTrim(0);
         }

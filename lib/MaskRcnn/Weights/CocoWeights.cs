@@ -41,27 +41,27 @@ public static class CocoWeights
         return Download(url ?? Url, target, sha256Prefix ?? Sha256Prefix, progress);
     }
 
-    /// <summary>Downloads to a temporary file, checks the SHA-256 prefix, then renames into place.</summary>
+    /// <summary>Downloads to a temporary file (hashing what it writes), checks the SHA-256 prefix, then renames into place.</summary>
     public static string Download(string url, string target, string sha256Prefix, Action<long, long?>? progress = null)
     {
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(target))!);
         string tmp = target + ".part";
         try
         {
+            using var sha256 = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
             using (var output = File.Create(tmp))
             {
                 var uri = new Uri(url);
-                if (uri.IsFile) Copy(File.OpenRead(uri.LocalPath), output, new FileInfo(uri.LocalPath).Length, progress);
+                if (uri.IsFile) Copy(File.OpenRead(uri.LocalPath), output, sha256, new FileInfo(uri.LocalPath).Length, progress);
                 else
                 {
                     using var http = new HttpClient { Timeout = TimeSpan.FromMinutes(30) };
                     using var response = http.GetAsync(uri, HttpCompletionOption.ResponseHeadersRead).GetAwaiter().GetResult();
                     response.EnsureSuccessStatusCode();
-                    Copy(response.Content.ReadAsStream(), output, response.Content.Headers.ContentLength, progress);
+                    Copy(response.Content.ReadAsStream(), output, sha256, response.Content.Headers.ContentLength, progress);
                 }
             }
-            string hash;
-            using (var written = File.OpenRead(tmp)) hash = Convert.ToHexString(SHA256.HashData(written)).ToLowerInvariant();   // streamed: the file is 170 MB
+            string hash = Convert.ToHexString(sha256.GetHashAndReset()).ToLowerInvariant();   // hashed while copying: no second pass
             if (!hash.StartsWith(sha256Prefix, StringComparison.OrdinalIgnoreCase))
                 throw new MaskRcnnException($"downloaded {url} but its SHA-256 {hash[..16]}… does not start with {sha256Prefix}; the file was discarded");
             File.Move(tmp, target, overwrite: true);
@@ -78,7 +78,7 @@ public static class CocoWeights
         }
     }
 
-    static void Copy(Stream input, Stream output, long? length, Action<long, long?>? progress)
+    static void Copy(Stream input, Stream output, IncrementalHash hash, long? length, Action<long, long?>? progress)
     {
         using (input)
         {
@@ -88,6 +88,7 @@ public static class CocoWeights
             while ((n = input.Read(buffer)) > 0)
             {
                 output.Write(buffer, 0, n);
+                hash.AppendData(buffer, 0, n);
                 done += n;
                 progress?.Invoke(done, length);
             }
