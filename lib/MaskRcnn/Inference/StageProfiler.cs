@@ -88,6 +88,8 @@ public static class StageProfiler
             {
                 // weight [out, in/groups, kh, kw]: each output element is a dot product
                 Conv2d conv => (input, output) => { var w = conv.weight!.shape; return 2.0 * output.numel() * w[1] * w[2] * w[3]; },
+                // counted as the direct convolution it computes (the Winograd path does ~4× fewer multiply-adds)
+                WinogradConv2d conv => (input, output) => { var w = conv.weight.shape; return 2.0 * output.numel() * w[1] * w[2] * w[3]; },
                 // weight [in, out/groups, kh, kw]: each input element is scattered
                 ConvTranspose2d deconv => (input, output) => { var w = deconv.weight!.shape; return 2.0 * input.numel() * w[1] * w[2] * w[3]; },
                 FlattenedLinear flattened => (input, output) => 2.0 * output.numel() * flattened.InFeatures,

@@ -2,6 +2,7 @@ using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
+using MaskRcnn.Modeling.Ops;
 
 namespace MaskRcnn.Modeling.Backbone;
 
@@ -24,7 +25,7 @@ public sealed class FeaturePyramidNetwork : Module<Tensor[], Tensor[]>
         {
             if (cin == 0) throw new ArgumentException("in_channels=0 is not supported");
             inner_blocks.Add(Sequential(Conv2d(cin, outChannels, 1)));
-            layer_blocks.Add(Sequential(Conv2d(outChannels, outChannels, 3, padding: 1)));
+            layer_blocks.Add(Sequential(new WinogradConv2d(outChannels, outChannels)));
         }
         RegisterComponents();
         using var noGrad = no_grad();

@@ -2,6 +2,7 @@ using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
+using MaskRcnn.Modeling.Ops;
 
 namespace MaskRcnn.Modeling.Backbone;
 
@@ -14,8 +15,9 @@ static class ResNetBlocks
     public static Module<Tensor, Tensor> Norm(NormKind kind, long channels) =>
         kind == NormKind.Frozen ? new FrozenBatchNorm2d(channels) : new BatchNorm2d(channels);
 
-    public static Conv2d Conv3x3(long cin, long cout, long stride = 1) =>
-        Conv2d(cin, cout, 3, stride: stride, padding: 1, bias: false);
+    /// <summary>A 3×3 convolution; Winograd in inference where it pays (<see cref="WinogradConv2d"/>).</summary>
+    public static WinogradConv2d Conv3x3(long cin, long cout, long stride = 1) =>
+        new(cin, cout, stride: stride, padding: 1, hasBias: false);
 
     public static Conv2d Conv1x1(long cin, long cout, long stride = 1) =>
         Conv2d(cin, cout, 1, stride: stride, bias: false);
@@ -25,7 +27,7 @@ static class ResNetBlocks
 public sealed class BasicBlock : Module<Tensor, Tensor>
 {
     public const int Expansion = 1;
-    readonly Conv2d conv1, conv2;
+    readonly WinogradConv2d conv1, conv2;
     readonly Module<Tensor, Tensor> bn1, bn2;
     readonly Sequential? downsample;
 
@@ -53,7 +55,8 @@ public sealed class BasicBlock : Module<Tensor, Tensor>
 public sealed class Bottleneck : Module<Tensor, Tensor>
 {
     public const int Expansion = 4;
-    readonly Conv2d conv1, conv2, conv3;
+    readonly Conv2d conv1, conv3;
+    readonly WinogradConv2d conv2;
     readonly Module<Tensor, Tensor> bn1, bn2, bn3;
     readonly Sequential? downsample;
 

@@ -2,6 +2,7 @@ using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
+using MaskRcnn.Modeling.Ops;
 
 namespace MaskRcnn.Modeling.Rpn;
 
@@ -16,7 +17,7 @@ public sealed class RPNHead : Module<Tensor[], (Tensor[] Objectness, Tensor[] De
 
     public RPNHead(long inChannels, long numAnchors) : base(nameof(RPNHead))
     {
-        conv = Sequential(Sequential(Conv2d(inChannels, inChannels, 3, padding: 1), ReLU()));
+        conv = Sequential(Sequential(new WinogradConv2d(inChannels, inChannels), ReLU()));
         cls_logits = Conv2d(inChannels, numAnchors, 1);
         bbox_pred = Conv2d(inChannels, numAnchors * 4, 1);
         RegisterComponents();

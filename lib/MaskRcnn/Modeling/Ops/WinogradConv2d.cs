@@ -1,0 +1,130 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+using static TorchSharp.torch.nn;
+
+namespace MaskRcnn.Modeling.Ops;
+
+/// <summary>
+/// A 3×3 convolution with nn.Conv2d's keys (weight, bias), initialisation and results. In inference it runs as
+/// Winograd F(4×4, 3×3) (<see cref="Winograd"/>) where that pays: on the CPU, float32, no gradient, stride 1,
+/// padding 1, no dilation, at least <see cref="MinChannels"/> channels in and out and <see cref="MinPositions"/>
+/// output positions (at 512×512: the mask head, the FPN's and RPN head's three finest levels, ResNet's layer2–3).
+/// Otherwise, and always while gradients are recorded or under bfloat16 autocast, it is the plain convolution.
+/// The transformed filters are kept between calls (4× the weights' size: ~130 MB for R50-FPN at 512×512) and
+/// recomputed when the weights change (a fingerprint of their values is checked on every call). R50-FPN 512×512,
+/// 2 threads: inference 0.64 → 0.50 s a call with the same detections (PERFORMANCE.md).
+/// </summary>
+public sealed class WinogradConv2d : Module<Tensor, Tensor>
+{
+    public Parameter weight;
+    public Parameter? bias;
+    readonly long _stride, _padding, _dilation;
+    Tensor? _filter;
+    readonly object _filterLock = new();
+    (IntPtr Weight, double Fingerprint) _filterOf;
+
+    /// <summary>Below this many input or output channels the direct convolution is as fast (measured: 64 at 128×128).</summary>
+    public const long MinChannels = 128;
+
+    /// <summary>
+    /// Whether WinogradConv2d layers may take the Winograd path in inference (default true; the environment
+    /// variable MASKRCNN_WINOGRAD=0 turns it off for the process, e.g. to compare with the direct convolution).
+    /// </summary>
+    public static bool Enabled { get; set; } = Environment.GetEnvironmentVariable("MASKRCNN_WINOGRAD") != "0";
+
+    /// <summary>
+    /// Fewer output positions (N·H·W) than this: the direct convolution (the gain is small, and the transformed
+    /// filters, 4× the weights, would be kept for little): ResNet's layer4 and the FPN's and RPN's smallest levels at
+    /// 512×512.
+    /// </summary>
+    public const long MinPositions = 1024;
+
+    /// <summary>This layer's own choice, overriding <see cref="Enabled"/> when set (null: follow it).</summary>
+    public bool? UseWinograd { get; set; }
+
+    /// <summary>Calls that took the Winograd path in this process (for tests and reports).</summary>
+    public static long WinogradCalls => Interlocked.Read(ref _winogradCalls);
+    static long _winogradCalls;
+
+    public WinogradConv2d(long inChannels, long outChannels, long stride = 1, long padding = 1, long dilation = 1, bool hasBias = true)
+        : base("Conv2d")
+    {
+        using (var init = Conv2d(inChannels, outChannels, 3, stride: stride, padding: padding, dilation: dilation, bias: hasBias))
+        using (no_grad())
+        {
+            weight = new Parameter(init.weight!.detach().clone());
+            if (hasBias) bias = new Parameter(init.bias!.detach().clone());
+        }
+        (_stride, _padding, _dilation) = (stride, padding, dilation);
+        RegisterComponents();
+    }
+
+    public long InChannels => weight.shape[1];
+    public long OutChannels => weight.shape[0];
+
+    public override Tensor forward(Tensor x) =>
+        TakesWinogradPath(x)
+            ? CountedWinograd(x)
+            : functional.conv2d(x, weight, bias, strides: [_stride, _stride], padding: [_padding, _padding], dilation: [_dilation, _dilation]);
+
+    /// <summary>Whether this call would run as Winograd (see the class summary).</summary>
+    public bool TakesWinogradPath(Tensor x) =>
+        (UseWinograd ?? Enabled) && _stride == 1 && _padding == 1 && _dilation == 1
+        && x.dim() == 4 && x.device_type == DeviceType.CPU && x.dtype == ScalarType.Float32 && weight.dtype == ScalarType.Float32
+        && weight.device_type == DeviceType.CPU && InChannels >= MinChannels && OutChannels >= MinChannels
+        && x.shape[0] * x.shape[2] * x.shape[3] >= MinPositions
+        && !is_grad_enabled() && !MaskRcnn.Runtime.Autocast.IsEnabled(DeviceType.CPU);
+
+    Tensor CountedWinograd(Tensor x)
+    {
+        Interlocked.Increment(ref _winogradCalls);
+        return Winograd.Convolve(x, TransformedFilter(), bias);
+    }
+
+    /// <summary>The cached transform of the current weights, recomputed when the weight tensor or its values changed.</summary>
+    Tensor TransformedFilter()
+    {
+        var key = (weight.Handle, Fingerprint(weight));
+        lock (_filterLock)   // concurrent inference calls on one model share the cache (the weights do not change meanwhile)
+        {
+            if (_filter is null || _filterOf != key)
+            {
+                _filter?.Dispose();
+                _filter = Winograd.TransformFilter(weight).DetachFromDisposeScope();
+                _filterOf = key;
+            }
+            return _filter;
+        }
+    }
+
+    /// <summary>
+    /// Σ_o p_o Σ_i q_i w[o, i] with fixed positive pseudo-random p, q, accumulated in float64: an in-place change
+    /// of any weight, or weights swapped or flipped, changes it (changes below float32 rounding of a row sum aside,
+    /// which move the outputs by less than the Winograd rounding itself). One pass over the weights.
+    /// </summary>
+    static double Fingerprint(Tensor w)
+    {
+        using var scope = NewDisposeScope();
+        long rows = w.shape[0], cols = w.numel() / rows;
+        var rowSums = w.detach().reshape(rows, cols).mv(Probe(cols, 1, w.dtype)).to(float64);
+        return rowSums.dot(Probe(rows, 2, float64)).item<double>();
+    }
+
+    static readonly System.Collections.Concurrent.ConcurrentDictionary<(long, int, ScalarType), Tensor> Probes = new();
+
+    /// <summary>Fixed weights in [0.5, 1.5) (CPU; kept for the process, a few KB each).</summary>
+    static Tensor Probe(long length, int seed, ScalarType dtype) => Probes.GetOrAdd((length, seed, dtype), key =>
+    {
+        var values = new double[key.Item1];
+        var random = new Random(key.Item2);
+        for (long i = 0; i < values.Length; i++) values[i] = 0.5 + random.NextDouble();
+        return tensor(values, dtype: float64).to(key.Item3).DetachFromDisposeScope();
+    });
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing) { _filter?.Dispose(); _filter = null; }
+        base.Dispose(disposing);
+    }
+}
