@@ -81,8 +81,9 @@ public static class Winograd
     }
 
     /// <summary>
-    /// Tiles transformed and multiplied per step: bounds each temporary to ~this × channels × 36 floats (9.4 MB for
-    /// 256 channels), which also keeps them in a large L3 cache; at least one row of tiles per step.
+    /// Tiles transformed and multiplied per step: bounds the two step buffers to this × channels × 36 floats each
+    /// (4.7 MB for 256 channels), which keeps them in L3; at least one row of tiles per step. R50-FPN 512: 128 tiles
+    /// 0.504 s a call, 256 0.525 s, 512 0.524 s.
     /// </summary>
     public const long TilesPerStep = 128;
 
