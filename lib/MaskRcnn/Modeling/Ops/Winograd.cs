@@ -124,9 +124,7 @@ public static class Winograd
         long n = x.shape[0], c = x.shape[1], h = x.shape[2], w = x.shape[3], cout = transformedFilter.shape[2];
         if (transformedFilter.shape[1] != c)
             throw new ArgumentException($"input has {c} channels, the filters expect {transformedFilter.shape[1]}");
-        using var scope = NewDisposeScope();
         long th = (h + Tile - 1) / Tile, tw = (w + Tile - 1) / Tile;
-        long hp = Tile * th + 2, wp = Tile * tw + 2;
         // Steps of whole images, or of rows of tiles within one image when an image has more than TilesPerStep tiles.
         long rowsPerStep = Math.Clamp(TilesPerStep / tw, 1, th);
         long imagesPerStep = rowsPerStep == th ? Math.Max(1, TilesPerStep / (th * tw)) : 1;
@@ -135,23 +133,36 @@ public static class Winograd
             for (long r = 0; r < th; r += rowsPerStep)
                 steps.Add(new(i, Math.Min(imagesPerStep, n - i), r, Math.Min(rowsPerStep, th - r), tw));
 
-        if (vectorLoops && x.device_type == DeviceType.CPU && x.dtype == ScalarType.Float32 && transformedFilter.dtype == ScalarType.Float32
-            && (bias is null || bias.dtype == ScalarType.Float32) && WinogradTransforms.Supports(c, cout))
-        {
-            // The transforms as vector loops: one read of the input, one write of the output (see WinogradTransforms).
-            var input = x.permute(0, 2, 3, 1).contiguous();                // a view when x is channels-last
-            var output = empty(new long[] { n, h, w, cout }, dtype: x.dtype, device: x.device);
-            using var b = bias?.detach().contiguous();
-            foreach (var step in steps)
-            {
-                using var v = Scratch(ref _inputScratch, Points * step.Tiles * c).view(Points, step.Tiles, c);
-                WinogradTransforms.Input(input, v, step);
-                using var m = Products(v, transformedFilter, step.Tiles, c, cout);
-                WinogradTransforms.Output(m, b, output, step);
-            }
-            return output.permute(0, 3, 1, 2).MoveToOuterDisposeScope();
-        }
+        bool loops = vectorLoops && x.device_type == DeviceType.CPU && x.dtype == ScalarType.Float32
+                     && transformedFilter.dtype == ScalarType.Float32 && (bias is null || bias.dtype == ScalarType.Float32)
+                     && WinogradTransforms.Supports(c, cout);
+        using var scope = NewDisposeScope();
+        var y = loops ? ConvolveWithLoops(x, transformedFilter, bias, steps) : ConvolveWithTensorOps(x, transformedFilter, bias, steps);
+        return y.MoveToOuterDisposeScope();
+    }
 
+    /// <summary>The transforms as vector loops: one read of the input, one write of the output (see WinogradTransforms).</summary>
+    static Tensor ConvolveWithLoops(Tensor x, Tensor transformedFilter, Tensor? bias, List<WinogradTransforms.Step> steps)
+    {
+        long n = x.shape[0], c = x.shape[1], h = x.shape[2], w = x.shape[3], cout = transformedFilter.shape[2];
+        var input = x.permute(0, 2, 3, 1).contiguous();                    // a view when x is channels-last
+        var output = empty(new long[] { n, h, w, cout }, dtype: x.dtype, device: x.device);
+        using var b = bias?.detach().contiguous();
+        foreach (var step in steps)
+        {
+            using var v = Scratch(ref _inputScratch, Points * step.Tiles * c).view(Points, step.Tiles, c);
+            WinogradTransforms.Input(input, v, step);
+            using var m = Products(v, transformedFilter, step.Tiles, c, cout);
+            WinogradTransforms.Output(m, b, output, step);
+        }
+        return output.permute(0, 3, 1, 2);
+    }
+
+    /// <summary>The same with tensor operations (any device or type): transforms as products with Bᵀ⊗Bᵀ and Aᵀ⊗Aᵀ.</summary>
+    static Tensor ConvolveWithTensorOps(Tensor x, Tensor transformedFilter, Tensor? bias, List<WinogradTransforms.Step> steps)
+    {
+        long n = x.shape[0], c = x.shape[1], h = x.shape[2], w = x.shape[3], cout = transformedFilter.shape[2];
+        long th = (h + Tile - 1) / Tile, tw = (w + Tile - 1) / Tile, hp = Tile * th + 2, wp = Tile * tw + 2;
         // Zero-padded channels-last input [N, Hp, Wp, C]: one pixel of the convolution's padding on the top and left,
         // the rest of the last tiles on the bottom and right.
         var padded = nn.functional.pad(x.permute(0, 2, 3, 1), new long[] { 0, 0, 1, wp - w - 1, 1, hp - h - 1 });
@@ -159,29 +170,23 @@ public static class Winograd
         var tiled = full.view(n, th, Tile, tw, Tile, cout);
         var (bt, at) = (Kron(Bt, x.dtype, x.device), Kron(At, x.dtype, x.device));
 
-        foreach (var (i, images, r, rows, _) in steps)
+        foreach (var step in steps)
         {
-            long tiles = images * rows * tw;
-            using var step = NewDisposeScope();
+            using var scope = NewDisposeScope();
             // Overlapping 6×6 tiles, tile-point-major: [6, 6, images, rows, tw, C] -> [36, tiles·C] (the one copy of the input).
-            var d = padded.as_strided(new long[] { InputTile, InputTile, images, rows, tw, c },
+            var d = padded.as_strided(new long[] { InputTile, InputTile, step.Images, step.Rows, tw, c },
                                       new long[] { wp * c, c, hp * wp * c, Tile * wp * c, Tile * c, 1 },
-                                      padded.storage_offset() + i * hp * wp * c + r * Tile * wp * c)
-                          .reshape(Points, tiles * c);
-            var v = bt.mm(d).view(Points, tiles, c);                                       // Bᵀ d B for every tile
+                                      padded.storage_offset() + step.Image0 * hp * wp * c + step.Row0 * Tile * wp * c)
+                          .reshape(Points, step.Tiles * c);
+            var v = bt.mm(d).view(Points, step.Tiles, c);                                  // Bᵀ d B for every tile
             var m = v.bmm(transformedFilter);                                              // [36, tiles, C_out]
-            var y = at.mm(m.view(Points, -1)).view(Tile, Tile, images, rows, tw, cout);     // Aᵀ m A
-            tiled.narrow(0, i, images).narrow(1, r, rows).copy_(y.permute(2, 3, 0, 4, 1, 5));
+            var y = at.mm(m.view(Points, -1)).view(Tile, Tile, step.Images, step.Rows, tw, cout);   // Aᵀ m A
+            tiled.narrow(0, step.Image0, step.Images).narrow(1, step.Row0, step.Rows).copy_(y.permute(2, 3, 0, 4, 1, 5));
         }
         padded.Dispose();
 
-        Tensor result;
-        if (full.shape[1] == h && full.shape[2] == w) result = bias is null ? full : full.add_(bias);
-        else
-        {
-            var cropped = full.narrow(1, 0, h).narrow(2, 0, w);
-            result = bias is null ? cropped.contiguous() : cropped + bias;                 // NHWC-contiguous either way
-        }
-        return result.permute(0, 3, 1, 2).MoveToOuterDisposeScope();
+        if (full.shape[1] == h && full.shape[2] == w) return (bias is null ? full : full.add_(bias)).permute(0, 3, 1, 2);
+        var cropped = full.narrow(1, 0, h).narrow(2, 0, w);
+        return (bias is null ? cropped.contiguous() : cropped + bias).permute(0, 3, 1, 2);   // NHWC-contiguous either way
     }
 }
