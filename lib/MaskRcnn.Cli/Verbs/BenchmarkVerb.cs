@@ -1,3 +1,4 @@
+using MaskRcnn.Modeling.Ops;
 using System.CommandLine;
 using System.Diagnostics;
 using System.Text.Json;
@@ -122,7 +123,7 @@ static class BenchmarkVerb
                     optimizer.zero_grad();
                     Dictionary<string, Tensor> l;
                     using (model.PrecisionScope(computePrecision)) l = model.Losses(images, targets);   // backward outside autocast
-                    l.Values.Aggregate((a, b) => a + b).backward();
+                    WinogradTraining.Backward(l.Values.Aggregate((a, b) => a + b));
                     optimizer.step();
                     double t = sw.Elapsed.TotalSeconds;
                     if (i < r.GetValue(warmup)) continue;

@@ -1,3 +1,4 @@
+using MaskRcnn.Modeling.Ops;
 using System.Diagnostics;
 using System.Text.Json;
 using MaskRcnn.Config;
@@ -210,7 +211,7 @@ public sealed class Trainer(MaskRCNN model, Dataset train, Dataset? val, string 
         finite = values.Values.All(double.IsFinite);
         if (!finite) return values;
         var total = losses.Values.Aggregate((a, b) => a + b);
-        total.backward();
+        WinogradTraining.Backward(total);
         var trainable = Model.parameters().Where(p => p.requires_grad && p.grad is not null).ToList();
         if (s.GradClipNorm > 0 && trainable.Count > 0) nn.utils.clip_grad_norm_(trainable, s.GradClipNorm);
         optimizer.Step();

@@ -1,3 +1,4 @@
+using MaskRcnn.Modeling.Ops;
 using System.Diagnostics;
 using MaskRcnn.Inference;
 using MaskRcnn.Modeling;
@@ -48,8 +49,8 @@ public static class TrainingStepProfiler
             heads = Time("forward: RoI heads (sampling, RoIAlign, box + mask heads, losses)",
                          () => model.DetectInRois(list, forHeads, rpn.Proposals, resized));
         }
-        Time("backward: RoI heads", () => { Sum(heads.Losses.Values).backward(); return 0; });
-        Time("backward: RPN", () => { Sum(rpn.Losses.Values).backward(); return 0; });
+        Time("backward: RoI heads", () => { WinogradTraining.Backward(Sum(heads.Losses.Values)); return 0; });
+        Time("backward: RPN", () => { WinogradTraining.Backward(Sum(rpn.Losses.Values)); return 0; });
         Time("backward: backbone + FPN", () =>
         {
             var grads = features.Select((f, i) => (forRpn[i].grad, forHeads[i].grad) switch
@@ -60,6 +61,7 @@ public static class TrainingStepProfiler
                 (Tensor a, Tensor b) => a + b,
             }).ToArray();
             autograd.backward(features, grads);
+            WinogradTraining.ThrowIfBackwardFailed();
             return 0;
         });
         Time("optimizer step", () => { optimizer.step(); return 0; });

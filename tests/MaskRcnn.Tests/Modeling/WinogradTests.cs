@@ -96,6 +96,67 @@ public class WinogradTests
         Assert.Equal(new long[] { 4, 8, 3, 3 }, withBias.weight.shape);
     }
 
+    [Theory]
+    [InlineData(2, 8, 16, 7, 5)]       // odd sizes: the wrapped-pair corrections at both edges of every row
+    [InlineData(1, 4, 4, 1, 9)]        // one row: only the middle kernel row has pairs
+    [InlineData(3, 6, 5, 9, 1)]        // one column: every p is in the first and the last column
+    public void GradWeight_matches_autograd_of_the_direct_convolution(int n, int cin, int cout, int h, int w)
+    {
+        using var scope = NewDisposeScope();
+        manual_seed(5);
+        var x = randn(new long[] { n, cin, h, w }, dtype: float64);
+        var g = randn(new long[] { n, cout, h, w }, dtype: float64);
+        var weight = randn(new long[] { cout, cin, 3, 3 }, dtype: float64).requires_grad_();
+        var y = nn.functional.conv2d(x, weight, padding: new long[] { 1, 1 });
+        var expected = autograd.grad(new[] { y }, new[] { weight }, new[] { g })[0];
+        var actual = WinogradTraining.GradWeight(x, g);
+        Assert.Equal(expected.shape, actual.shape);
+        Assert.True((actual - expected).abs().max().item<double>() < 1e-10 * expected.abs().max().item<double>());
+    }
+
+    [Theory]
+    [InlineData(true, true)]
+    [InlineData(false, false)]          // only the weights need a gradient (a frozen layer below), a layer without bias
+    public void Training_path_gives_the_direct_convolution_s_output_and_gradients(bool inputNeedsGradient, bool withBias)
+    {
+        using var scope = NewDisposeScope();
+        manual_seed(6);
+        using var conv = new WinogradConv2d(128, 128, hasBias: withBias) { UseWinograd = true };
+        var x = randn(2, 128, 45, 93).ChannelsLast();       // 8370 positions ≥ MinTrainingPositions; no whole tiles
+        if (inputNeedsGradient) x.requires_grad_();
+        var g = randn(2, 128, 45, 93);
+
+        Assert.Equal(WinogradConv2d.Path.Training, conv.PathFor(x));
+        long before = WinogradConv2d.WinogradTrainingCalls;
+        var y = conv.call(x);
+        Assert.Equal(before + 1, WinogradConv2d.WinogradTrainingCalls);
+        var inputs = new List<Tensor> { conv.weight };
+        if (withBias) inputs.Add(conv.bias!);
+        if (inputNeedsGradient) inputs.Add(x);
+        var actual = autograd.grad(new[] { y }, inputs, new[] { g });
+        WinogradTraining.ThrowIfBackwardFailed();
+
+        var direct = nn.functional.conv2d(x, conv.weight, conv.bias, padding: new long[] { 1, 1 });
+        var expected = autograd.grad(new[] { direct }, inputs, new[] { g });
+        Assert.True(RelativeError(y.detach(), x.detach(), conv.weight.detach(), conv.bias?.detach()) < 2e-5);
+        for (int i = 0; i < inputs.Count; i++)
+        {
+            double error = (actual[i] - expected[i]).abs().max().item<float>() / expected[i].abs().max().item<float>();
+            Assert.True(error < 1e-4, $"gradient {i}: relative error {error:E2}");
+        }
+
+        // Fewer positions, or the training path switched off: the direct convolution.
+        Assert.Equal(WinogradConv2d.Path.Direct, conv.PathFor(randn(1, 128, 64, 64).requires_grad_()));
+        bool was = WinogradConv2d.InTraining;
+        try
+        {
+            WinogradConv2d.InTraining = false;
+            Assert.Equal(WinogradConv2d.Path.Direct, conv.PathFor(x));
+        }
+        finally { WinogradConv2d.InTraining = was; }
+        using (no_grad()) Assert.Equal(WinogradConv2d.Path.Inference, conv.PathFor(x));
+    }
+
     [Fact]
     public void Model_predicts_the_same_detections_with_winograd()
     {

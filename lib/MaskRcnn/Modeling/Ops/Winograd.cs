@@ -66,17 +66,20 @@ public static class Winograd
     }
 
     /// <summary>
-    /// Transformed filters for <see cref="Convolve"/>: [36, C_in, C_out] from weights [C_out, C_in, 3, 3]
-    /// (computed in float64, returned in the weights' type).
+    /// Transformed filters for <see cref="Convolve"/>: [36, C_in, C_out] from weights [C_out, C_in, 3, 3], returned
+    /// in the weights' type; computed in float64 (<paramref name="exact"/>, for filters kept across calls) or in the
+    /// weights' own type (a training step's, transformed again at every step: one product of the 36×9 transform
+    /// with the weights, float32 rounding on 3–4 terms).
     /// </summary>
-    public static Tensor TransformFilter(Tensor weight)
+    public static Tensor TransformFilter(Tensor weight, bool exact = true)
     {
         if (weight.dim() != 4 || weight.shape[2] != 3 || weight.shape[3] != 3)
             throw new ArgumentException($"Winograd F(4×4, 3×3) needs [C_out, C_in, 3, 3] weights, got [{string.Join(", ", weight.shape)}]");
         using var scope = NewDisposeScope();
         long cout = weight.shape[0], cin = weight.shape[1];
-        var taps = weight.detach().to(float64).reshape(cout, cin, 9).permute(2, 1, 0).reshape(9, cin * cout);
-        var u = Kron(G, float64, weight.device).mm(taps).view(Points, cin, cout);
+        var type = exact ? float64 : weight.dtype;
+        var taps = weight.detach().to(type).reshape(cout, cin, 9).permute(2, 1, 0).reshape(9, cin * cout);
+        var u = Kron(G, type, weight.device).mm(taps).view(Points, cin, cout);
         return u.to(weight.dtype).MoveToOuterDisposeScope();
     }
 

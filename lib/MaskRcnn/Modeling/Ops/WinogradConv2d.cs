@@ -6,14 +6,20 @@ using static TorchSharp.torch.nn;
 namespace MaskRcnn.Modeling.Ops;
 
 /// <summary>
-/// A 3×3 convolution with nn.Conv2d's keys (weight, bias), initialisation and results. In inference it runs as
-/// Winograd F(4×4, 3×3) (<see cref="Winograd"/>) where that pays: on the CPU, float32, no gradient, stride 1,
-/// padding 1, no dilation, at least <see cref="MinChannels"/> channels in and out and <see cref="MinPositions"/>
-/// output positions (at 512×512: the mask head, the FPN's and RPN head's three finest levels, ResNet's layer2–3).
-/// Otherwise, and always while gradients are recorded or under bfloat16 autocast, it is the plain convolution.
-/// The transformed filters are kept between calls (4× the weights' size: ~130 MB for R50-FPN at 512×512) and
-/// recomputed when the weights change (a fingerprint of their values is checked on every call). R50-FPN 512×512,
-/// 2 threads: inference 0.64 → 0.50 s a call with the same detections (PERFORMANCE.md).
+/// A 3×3 convolution with nn.Conv2d's keys (weight, bias), initialisation and results, computed by Winograd
+/// F(4×4, 3×3) (<see cref="Winograd"/>) where that pays: on the CPU, float32, not under bfloat16 autocast, stride 1,
+/// padding 1, no dilation, at least <see cref="MinChannels"/> channels in and out. Which path a call takes
+/// (<see cref="PathFor"/>):
+/// <list type="bullet">
+/// <item>no gradient to record, ≥ <see cref="MinPositions"/> output positions: the inference path — transformed
+/// filters kept between calls (4× the weights' size: ~130 MB for R50-FPN at 512×512) and recomputed when the weights
+/// change (a fingerprint of their values is checked on every call). At 512×512: the mask head, the FPN's and RPN
+/// head's three finest levels, ResNet's layer2–3. R50-FPN 512×512, 2 threads: 0.64 → 0.50 s a call, same detections;</item>
+/// <item>a gradient to record, ≥ <see cref="MinTrainingPositions"/>: <see cref="WinogradTraining"/> (Winograd forward and
+/// input gradient, the weight gradient as nine GEMMs; filters transformed at every call). At 512×512 with two images:
+/// the FPN's and RPN head's two finest levels;</item>
+/// <item>otherwise the plain convolution.</item>
+/// </list>
 /// </summary>
 public sealed class WinogradConv2d : Module<Tensor, Tensor>
 {
@@ -27,11 +33,26 @@ public sealed class WinogradConv2d : Module<Tensor, Tensor>
     /// <summary>Below this many input or output channels the direct convolution is as fast (measured: 64 at 128×128).</summary>
     public const long MinChannels = 128;
 
+    static readonly string? Setting = Environment.GetEnvironmentVariable("MASKRCNN_WINOGRAD")?.Trim().ToLowerInvariant();
+
     /// <summary>
-    /// Whether WinogradConv2d layers may take the Winograd path in inference (default true; the environment
-    /// variable MASKRCNN_WINOGRAD=0 turns it off for the process, e.g. to compare with the direct convolution).
+    /// Whether WinogradConv2d layers may take a Winograd path at all (default true; the environment variable
+    /// MASKRCNN_WINOGRAD=0 turns it off for the process, e.g. to compare with the direct convolution).
     /// </summary>
-    public static bool Enabled { get; set; } = Environment.GetEnvironmentVariable("MASKRCNN_WINOGRAD") != "0";
+    public static bool Enabled { get; set; } = Setting != "0";
+
+    /// <summary>
+    /// Whether they may also take it while gradients are recorded (<see cref="WinogradTraining"/>; default true,
+    /// MASKRCNN_WINOGRAD=inference keeps training on the direct convolution).
+    /// </summary>
+    public static bool InTraining { get; set; } = Setting != "inference";
+
+    /// <summary>
+    /// Fewer output positions than this while gradients are recorded: the direct convolution. Measured (2 images,
+    /// 2 threads, forward + backward): 256 channels at 128×128 292 → 205 ms, at 64×64 64 → 51 ms; at 32×32, or 128
+    /// channels at 64×64, no faster.
+    /// </summary>
+    public const long MinTrainingPositions = 8192;
 
     /// <summary>
     /// Fewer output positions (N·H·W) than this: the direct convolution (the gain is small, and the transformed
@@ -43,9 +64,15 @@ public sealed class WinogradConv2d : Module<Tensor, Tensor>
     /// <summary>This layer's own choice, overriding <see cref="Enabled"/> when set (null: follow it).</summary>
     public bool? UseWinograd { get; set; }
 
-    /// <summary>Calls that took the Winograd path in this process (for tests and reports).</summary>
+    /// <summary>Calls that took the inference path in this process (for tests and reports).</summary>
     public static long WinogradCalls => Interlocked.Read(ref _winogradCalls);
-    static long _winogradCalls;
+
+    /// <summary>Calls that took the training path (<see cref="WinogradTraining"/>) in this process.</summary>
+    public static long WinogradTrainingCalls => Interlocked.Read(ref _winogradTrainingCalls);
+    static long _winogradCalls, _winogradTrainingCalls;
+
+    /// <summary>How a call computes: the plain convolution, Winograd with kept filters, or Winograd with gradients.</summary>
+    public enum Path { Direct, Inference, Training }
 
     public WinogradConv2d(long inChannels, long outChannels, long stride = 1, long padding = 1, long dilation = 1, bool hasBias = true)
         : base("Conv2d")
@@ -63,24 +90,37 @@ public sealed class WinogradConv2d : Module<Tensor, Tensor>
     public long InChannels => weight.shape[1];
     public long OutChannels => weight.shape[0];
 
-    public override Tensor forward(Tensor x) =>
-        TakesWinogradPath(x)
-            ? CountedWinograd(x)
-            : functional.conv2d(x, weight, bias, strides: [_stride, _stride], padding: [_padding, _padding], dilation: [_dilation, _dilation]);
-
-    /// <summary>Whether this call would run as Winograd (see the class summary).</summary>
-    public bool TakesWinogradPath(Tensor x) =>
-        (UseWinograd ?? Enabled) && _stride == 1 && _padding == 1 && _dilation == 1
-        && x.dim() == 4 && x.device_type == DeviceType.CPU && x.dtype == ScalarType.Float32 && weight.dtype == ScalarType.Float32
-        && weight.device_type == DeviceType.CPU && InChannels >= MinChannels && OutChannels >= MinChannels
-        && x.shape[0] * x.shape[2] * x.shape[3] >= MinPositions
-        && !is_grad_enabled() && !MaskRcnn.Runtime.Autocast.IsEnabled(DeviceType.CPU);
-
-    Tensor CountedWinograd(Tensor x)
+    public override Tensor forward(Tensor x)
     {
-        Interlocked.Increment(ref _winogradCalls);
-        return Winograd.Convolve(x, TransformedFilter(), bias);
+        switch (PathFor(x))
+        {
+            case Path.Inference:
+                Interlocked.Increment(ref _winogradCalls);
+                return Winograd.Convolve(x, TransformedFilter(), bias);
+            case Path.Training:
+                Interlocked.Increment(ref _winogradTrainingCalls);
+                return WinogradTraining.Apply(x, weight, bias);
+            default:
+                return functional.conv2d(x, weight, bias, strides: [_stride, _stride], padding: [_padding, _padding], dilation: [_dilation, _dilation]);
+        }
     }
+
+    /// <summary>Which path this call would take (see the class summary).</summary>
+    public Path PathFor(Tensor x)
+    {
+        if (!((UseWinograd ?? Enabled) && _stride == 1 && _padding == 1 && _dilation == 1
+              && x.dim() == 4 && x.device_type == DeviceType.CPU && x.dtype == ScalarType.Float32 && weight.dtype == ScalarType.Float32
+              && weight.device_type == DeviceType.CPU && InChannels >= MinChannels && OutChannels >= MinChannels
+              && !MaskRcnn.Runtime.Autocast.IsEnabled(DeviceType.CPU)))
+            return Path.Direct;
+        long positions = x.shape[0] * x.shape[2] * x.shape[3];
+        bool recordsGradient = is_grad_enabled() && (x.requires_grad || weight.requires_grad || (bias?.requires_grad ?? false));
+        if (!recordsGradient) return positions >= MinPositions ? Path.Inference : Path.Direct;
+        return InTraining && positions >= MinTrainingPositions ? Path.Training : Path.Direct;
+    }
+
+    /// <summary>Whether this call would run as Winograd, with or without gradients (see the class summary).</summary>
+    public bool TakesWinogradPath(Tensor x) => PathFor(x) != Path.Direct;
 
     /// <summary>The cached transform of the current weights, recomputed when the weight tensor or its values changed.</summary>
     Tensor TransformedFilter()
