@@ -1,4 +1,3 @@
-using MaskRcnn.Modeling.Ops;
 using System.CommandLine;
 using System.Diagnostics;
 using System.Text.Json;
@@ -6,6 +5,7 @@ using MaskRcnn.Config;
 using MaskRcnn.Data;
 using MaskRcnn.Inference;
 using MaskRcnn.Modeling;
+using MaskRcnn.Modeling.Ops;
 using MaskRcnn.Modeling.RoiHeads;
 using MaskRcnn.Runtime;
 using MaskRcnn.Training;

@@ -1,4 +1,3 @@
-using MaskRcnn.Modeling.Ops;
 using System.Diagnostics;
 using System.Text.Json;
 using MaskRcnn.Config;
@@ -6,6 +5,7 @@ using MaskRcnn.Data;
 using MaskRcnn.Data.Phantoms;
 using MaskRcnn.Evaluation;
 using MaskRcnn.Modeling;
+using MaskRcnn.Modeling.Ops;
 using MaskRcnn.Modeling.RoiHeads;
 using MaskRcnn.Runtime;
 using MaskRcnn.Weights;

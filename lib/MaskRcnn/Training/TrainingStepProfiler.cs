@@ -1,7 +1,7 @@
-using MaskRcnn.Modeling.Ops;
 using System.Diagnostics;
 using MaskRcnn.Inference;
 using MaskRcnn.Modeling;
+using MaskRcnn.Modeling.Ops;
 using MaskRcnn.Modeling.RoiHeads;
 using MaskRcnn.Runtime;
 using TorchSharp;

@@ -121,10 +121,10 @@ public class WinogradTests
     {
         using var scope = NewDisposeScope();
         manual_seed(6);
-        using var conv = new WinogradConv2d(128, 128, hasBias: withBias) { UseWinograd = true };
-        var x = randn(2, 128, 45, 93).ChannelsLast();       // 8370 positions ≥ MinTrainingPositions; no whole tiles
+        using var conv = new WinogradConv2d(256, 256, hasBias: withBias) { UseWinograd = true };
+        var x = randn(2, 256, 45, 93).ChannelsLast();       // 8370 positions ≥ MinTrainingPositions; no whole tiles
         if (inputNeedsGradient) x.requires_grad_();
-        var g = randn(2, 128, 45, 93);
+        var g = randn(2, 256, 45, 93);
 
         Assert.Equal(WinogradConv2d.Path.Training, conv.PathFor(x));
         long before = WinogradConv2d.WinogradTrainingCalls;
@@ -145,8 +145,10 @@ public class WinogradTests
             Assert.True(error < 1e-4, $"gradient {i}: relative error {error:E2}");
         }
 
-        // Fewer positions, or the training path switched off: the direct convolution.
-        Assert.Equal(WinogradConv2d.Path.Direct, conv.PathFor(randn(1, 128, 64, 64).requires_grad_()));
+        // Fewer positions or channels, or the training path switched off: the direct convolution.
+        Assert.Equal(WinogradConv2d.Path.Direct, conv.PathFor(randn(1, 256, 64, 64).requires_grad_()));
+        using (var narrow = new WinogradConv2d(128, 128) { UseWinograd = true })
+            Assert.Equal(WinogradConv2d.Path.Direct, narrow.PathFor(randn(2, 128, 64, 64).requires_grad_()));
         bool was = WinogradConv2d.InTraining;
         try
         {

@@ -15,7 +15,7 @@ namespace MaskRcnn.Modeling.Ops;
 /// filters kept between calls (4× the weights' size: ~130 MB for R50-FPN at 512×512) and recomputed when the weights
 /// change (a fingerprint of their values is checked on every call). At 512×512: the mask head, the FPN's and RPN
 /// head's three finest levels, ResNet's layer2–3. R50-FPN 512×512, 2 threads: 0.64 → 0.50 s a call, same detections;</item>
-/// <item>a gradient to record, ≥ <see cref="MinTrainingPositions"/>: <see cref="WinogradTraining"/> (Winograd forward and
+/// <item>a gradient to record, ≥ <see cref="MinTrainingPositions"/> and ≥ <see cref="MinTrainingChannels"/>: <see cref="WinogradTraining"/> (Winograd forward and
 /// input gradient, the weight gradient as nine GEMMs; filters transformed at every call). At 512×512 with two images:
 /// the FPN's and RPN head's two finest levels;</item>
 /// <item>otherwise the plain convolution.</item>
@@ -48,11 +48,12 @@ public sealed class WinogradConv2d : Module<Tensor, Tensor>
     public static bool InTraining { get; set; } = Setting != "inference";
 
     /// <summary>
-    /// Fewer output positions than this while gradients are recorded: the direct convolution. Measured (2 images,
-    /// 2 threads, forward + backward): 256 channels at 128×128 292 → 205 ms, at 64×64 64 → 51 ms; at 32×32, or 128
-    /// channels at 64×64, no faster.
+    /// Fewer output positions, or channels in or out, than these while gradients are recorded: the direct
+    /// convolution. Measured (2 images, 2 threads, forward + backward): 256 channels at 128×128 292 → 205 ms, at
+    /// 64×64 64 → 51 ms; at 32×32, or 128 channels at 64×64, no faster — there the direct convolution keeps its
+    /// (different) rounding, so training runs it, unchanged.
     /// </summary>
-    public const long MinTrainingPositions = 8192;
+    public const long MinTrainingPositions = 8192, MinTrainingChannels = 256;
 
     /// <summary>
     /// Fewer output positions (N·H·W) than this: the direct convolution (the gain is small, and the transformed
@@ -116,7 +117,8 @@ public sealed class WinogradConv2d : Module<Tensor, Tensor>
         long positions = x.shape[0] * x.shape[2] * x.shape[3];
         bool recordsGradient = is_grad_enabled() && (x.requires_grad || weight.requires_grad || (bias?.requires_grad ?? false));
         if (!recordsGradient) return positions >= MinPositions ? Path.Inference : Path.Direct;
-        return InTraining && positions >= MinTrainingPositions ? Path.Training : Path.Direct;
+        return InTraining && positions >= MinTrainingPositions && InChannels >= MinTrainingChannels && OutChannels >= MinTrainingChannels
+            ? Path.Training : Path.Direct;
     }
 
     /// <summary>Whether this call would run as Winograd, with or without gradients (see the class summary).</summary>

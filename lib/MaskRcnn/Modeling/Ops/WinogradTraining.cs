@@ -141,7 +141,7 @@ public static class WinogradTraining
                 if (needsX) grads[0] = GradInput(g, weight);
                 if (needsWeight) grads[1] = GradWeight(x, g);
                 if (hasBias && needsBias) grads[2] = g.sum(new long[] { 0, 2, 3 });
-                _returned = grads.Where(g => g is not null).Select(g => g.MoveToOuterDisposeScope()).ToList();
+                _returned = grads.Where(t => t is not null).Select(t => t.MoveToOuterDisposeScope()).ToList();
             }
             catch (Exception e)
             {
