@@ -99,9 +99,10 @@ public static unsafe class MemoryRelease
     /// <see cref="TrimEveryCalls"/>th call trims glibc's heap (<c>malloc_trim(0)</c>: free pages anywhere in it go
     /// back). Without it, the free holes that calls of different sizes leave between live blocks stay resident and RSS
     /// crept up by 6.6 % over 500 R50-FPN 512 calls; the trim costs the next call one round of page faults (~0.1 s),
-    /// ~5 ms per call over the period. Every 50th call was enough for the direct convolutions; with the Winograd
-    /// layers' kept filters (<see cref="Modeling.Ops.WinogradConv2d"/>) the heap is larger and RSS rose to 2.4 GB
-    /// between trims 50 calls apart (R50-FPN 512; 20 apart: ≤ 1.96 GB).
+    /// ~10 ms per call over the period. Every 50th call was enough for the direct convolutions; with the Winograd
+    /// layers' kept filters (<see cref="Modeling.Ops.WinogradConv2d"/>) the heap is larger: R50-FPN 512 over 500
+    /// calls, 50 apart: high-water 2.49 GB; 20 apart: RSS +4.2 % and +9.2 % in two runs (high-water 2.07 and 2.54
+    /// GB); 10 apart: +1.6 % and +3.1 % (2.21 and 2.0 GB), the mean call ~3 % slower.
     /// </summary>
     public static void AfterInferenceCall()
     {
@@ -112,7 +113,7 @@ public static unsafe class MemoryRelease
     }
 
     /// <summary>How often <see cref="AfterInferenceCall"/> trims the heap.</summary>
-    public const int TrimEveryCalls = 20;
+    public const int TrimEveryCalls = 10;
 
     /// <summary>How many times <see cref="AfterInferenceCall"/> has trimmed the heap in this process.</summary>
     public static long InferenceTrims => Interlocked.Read(ref _inferenceTrims);

@@ -44,7 +44,7 @@ public class MemoryTests
     }
 
     [Fact]
-    public void Inference_trims_the_heap_every_twentieth_call()
+    public void Inference_trims_the_heap_every_tenth_call()
     {
         // Calls reuse each other's large blocks (MemoryRelease.ReuseBlocksBetweenCalls); a trim every
         // TrimEveryCalls calls hands back the free holes in between, which otherwise creep up RSS over a long batch.
