@@ -79,6 +79,10 @@ public static class StageProfiler
     static double RoIAlignFlops(Tensor pooled, int samplingRatio) =>
         pooled.numel() * 8.0 * Math.Max(1, samplingRatio) * Math.Max(1, samplingRatio);
 
+    /// <summary>weight [out, in/groups, kh, kw]: each output element is a dot product of in/groups·kh·kw terms.</summary>
+    static double ConvolutionFlops(Tensor weight, Tensor output) =>
+        2.0 * output.numel() * weight.shape[1] * weight.shape[2] * weight.shape[3];
+
     static List<Action> HookLayers(MaskRCNN model, Action<double> add)
     {
         var hooks = new List<Action>();
@@ -86,10 +90,9 @@ public static class StageProfiler
         {
             Func<Tensor, Tensor, double>? count = module switch
             {
-                // weight [out, in/groups, kh, kw]: each output element is a dot product
-                Conv2d conv => (input, output) => { var w = conv.weight!.shape; return 2.0 * output.numel() * w[1] * w[2] * w[3]; },
+                Conv2d conv => (input, output) => ConvolutionFlops(conv.weight!, output),
                 // counted as the direct convolution it computes (the Winograd path does ~4× fewer multiply-adds)
-                WinogradConv2d conv => (input, output) => { var w = conv.weight.shape; return 2.0 * output.numel() * w[1] * w[2] * w[3]; },
+                WinogradConv2d conv => (input, output) => ConvolutionFlops(conv.weight, output),
                 // weight [in, out/groups, kh, kw]: each input element is scattered
                 ConvTranspose2d deconv => (input, output) => { var w = deconv.weight!.shape; return 2.0 * input.numel() * w[1] * w[2] * w[3]; },
                 FlattenedLinear flattened => (input, output) => 2.0 * output.numel() * flattened.InFeatures,

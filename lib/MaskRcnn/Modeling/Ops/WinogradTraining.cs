@@ -63,9 +63,8 @@ public static class WinogradTraining
     /// <summary>∂L/∂x for y = conv2d(x, weight, padding 1), given ∂L/∂y: the convolution of ∂L/∂y with the transposed, flipped filters.</summary>
     public static Tensor GradInput(Tensor gradOutput, Tensor weight)
     {
-        using var scope = NewDisposeScope();
-        var flipped = weight.detach().transpose(0, 1).flip(2, 3);
-        return Winograd.Convolve(gradOutput, Winograd.TransformFilter(flipped, exact: false), null).MoveToOuterDisposeScope();
+        using var flipped = weight.detach().transpose(0, 1).flip(2, 3);
+        return Forward(gradOutput, flipped, null);
     }
 
     /// <summary>
