@@ -1,13 +1,17 @@
 namespace MaskRcnn.Charts
 
 open System
+open System.IO
 open System.Text.Json
 open Plotly.NET
 open Plotly.NET.LayoutObjects
+open Plotly.NET.TraceObjects
 
-/// Builds Plotly charts from a small JSON spec (see MaskRcnn.Visualization.ChartSpec on the C# side):
-/// { "kind": "lines" | "points" | "bars" | "histogram" | "heatmap", "title", "x_title", "y_title",
-///   "width", "height", "series": [ { "name", "x": [...], "y": [...], "labels": [...], "z": [[...]] } ] }
+/// Builds Plotly charts from the JSON of a resolved MaskRcnn.Visualization.ChartSpec (colours and histogram bins
+/// already chosen on the C# side, where the static picture is drawn from the same spec):
+/// { "kind": "lines" | "points" | "bars" | "histogram" | "heatmap", "title", "x_title", "y_title", "z_title",
+///   "width", "height", "log_y", "y_range", "x_marks": [ { "x", "label" } ], "bins": { "start", "end", "size" },
+///   "series": [ { "name", "x", "y", "labels", "z", "y_labels", "color", "dash" } ] }
 type Renderer =
     static member private Numbers (e: JsonElement) (name: string) : float[] =
         match e.TryGetProperty name with
@@ -24,50 +28,132 @@ type Renderer =
         | true, v when v.ValueKind = JsonValueKind.String -> v.GetString()
         | _ -> fallback
 
-    static member private Series (kind: string) (s: JsonElement) : GenericChart =
+    static member private Flag (e: JsonElement) (name: string) =
+        match e.TryGetProperty name with
+        | true, v when v.ValueKind = JsonValueKind.True -> true
+        | _ -> false
+
+    static member private Number (e: JsonElement) (name: string) (fallback: float) =
+        match e.TryGetProperty name with
+        | true, v when v.ValueKind = JsonValueKind.Number -> v.GetDouble()
+        | _ -> fallback
+
+    /// Integers as such, other values with three significant digits (as the static picture writes them).
+    static member private Format (v: float) =
+        if abs (v - round v) < 1e-9 && abs v < 1e9 then string (int64 (round v)) else v.ToString("G3")
+
+    static member private Series (spec: JsonElement) (s: JsonElement) : GenericChart =
+        let kind = Renderer.Text spec "kind" "lines"
         let name = Renderer.Text s "name" ""
         let x = Renderer.Numbers s "x"
         let y = Renderer.Numbers s "y"
         let labels = Renderer.Strings s "labels"
+        let color = Color.fromHex (Renderer.Text s "color" "#1f77b4")
         match kind with
-        | "lines" -> Chart.Line(x = x, y = y, Name = name, ShowMarkers = false)
-        | "points" -> Chart.Point(x = x, y = y, Name = name)
+        | "lines" ->
+            let dash = if Renderer.Flag s "dash" then StyleParam.DrawingStyle.Dash else StyleParam.DrawingStyle.Solid
+            Chart.Line(x = x, y = y, Name = name, ShowMarkers = (x.Length <= 30), LineColor = color, LineDash = dash,
+                       MarkerColor = color, LineWidth = 2.)
+        | "points" -> Chart.Point(x = x, y = y, Name = name, MarkerColor = color)
         | "bars" ->
-            let keys = if labels.Length > 0 then labels else x |> Array.map string
-            Chart.Column(values = y, Keys = keys, Name = name)
-        | "histogram" -> Chart.Histogram(X = x, Name = name, Opacity = 0.75)
+            Chart.Column(values = y, Keys = labels, Name = name, MarkerColor = color,
+                         MultiText = (y |> Array.map Renderer.Format), TextPosition = StyleParam.TextPosition.Outside)
+        | "histogram" ->
+            let bins = spec.GetProperty "bins"
+            let xbins = Bins.init (Start = Renderer.Number bins "start" 0., End = Renderer.Number bins "end" 1.,
+                                   Size = Renderer.Number bins "size" 0.1)
+            Chart.Histogram(X = x, Name = name, Opacity = 0.6, XBins = xbins, MarkerColor = color)
         | "heatmap" ->
             let z =
                 match s.TryGetProperty "z" with
                 | true, v -> [| for row in v.EnumerateArray() -> [| for c in row.EnumerateArray() -> c.GetDouble() |] |]
                 | _ -> [||]
             let ylabels = Renderer.Strings s "y_labels"
-            Chart.Heatmap(zData = z, X = labels, Y = ylabels, ShowScale = true)
+            let colorBar = ColorBar.init (Title = Title.init (Text = Renderer.Text spec "z_title" ""))
+            Chart.Heatmap(zData = z, X = labels, Y = ylabels, ShowScale = true, ColorBar = colorBar,
+                          ColorScale = StyleParam.Colorscale.Viridis, ReverseYAxis = true)
         | other -> failwithf "unknown chart kind '%s'" other
 
-    /// The chart for a spec: an HTML fragment (a div and its script, plotly.js from the CDN) for notebooks,
-    /// or a whole self-contained page (plotly.js inlined) for files.
-    static member Render(specJson: string, selfContained: bool) : string =
+    /// The value of each heatmap cell, written on the cell.
+    static member private CellLabels (spec: JsonElement) : Annotation list =
+        if Renderer.Text spec "kind" "" <> "heatmap" then []
+        else
+            let s = (spec.GetProperty "series").[0]
+            let columns = Renderer.Strings s "labels"
+            let rows = Renderer.Strings s "y_labels"
+            let z = [| for row in (s.GetProperty "z").EnumerateArray() -> [| for c in row.EnumerateArray() -> c.GetDouble() |] |]
+            let all = z |> Array.concat
+            let lo, hi = (if all.Length = 0 then 0., 0. else Array.min all, Array.max all)
+            [ for r in 0 .. rows.Length - 1 do
+                for c in 0 .. columns.Length - 1 do
+                    let v = z.[r].[c]
+                    let dark = hi > lo && (v - lo) / (hi - lo) < 0.6
+                    let font = Font.init (Size = 18., Color = (if dark then Color.fromString "white" else Color.fromString "black"))
+                    yield Annotation.init (X = columns.[c], Y = rows.[r], Text = Renderer.Format v, ShowArrow = false, Font = font) ]
+
+    /// Vertical reference lines and their labels.
+    static member private Marks (spec: JsonElement) : Shape list * Annotation list =
+        match spec.TryGetProperty "x_marks" with
+        | true, v when v.ValueKind = JsonValueKind.Array ->
+            let marks = [ for m in v.EnumerateArray() -> Renderer.Number m "x" 0., Renderer.Text m "label" "" ]
+            let line = Line.init (Color = Color.fromString "rgba(0,0,0,0.6)", Dash = StyleParam.DrawingStyle.Dash, Width = 1.5)
+            [ for (x, _) in marks -> Shape.init (ShapeType = StyleParam.ShapeType.Line, X0 = x, X1 = x, Y0 = 0., Y1 = 1., Yref = "paper", Line = line) ],
+            [ for (x, label) in marks -> Annotation.init (X = x, Y = 1.0, YRef = "paper", Text = label, ShowArrow = false, YAnchor = StyleParam.YAnchorPosition.Bottom) ]
+        | _ -> [], []
+
+    static member private Build (specJson: string) : GenericChart =
         use doc = JsonDocument.Parse specJson
         let spec = doc.RootElement
         let kind = Renderer.Text spec "kind" "lines"
         let series =
             match spec.TryGetProperty "series" with
-            | true, v -> [ for s in v.EnumerateArray() -> Renderer.Series kind s ]
+            | true, v -> [ for s in v.EnumerateArray() -> Renderer.Series spec s ]
             | _ -> []
-        let width = match spec.TryGetProperty "width" with | true, v -> v.GetInt32() | _ -> 720
-        let height = match spec.TryGetProperty "height" with | true, v -> v.GetInt32() | _ -> 420
+        let width = int (Renderer.Number spec "width" 720.)
+        let height = int (Renderer.Number spec "height" 420.)
+        let logY = Renderer.Flag spec "log_y"
+        let yRange = Renderer.Numbers spec "y_range"
+        let yTitle = Renderer.Text spec "y_title" "" + (if logY then " (log scale)" else "")
+        // Bars carry their value above them: leave room for it.
+        let yRange =
+            if kind = "bars" && yRange.Length = 0 && not logY then
+                let top = spec.GetProperty("series").EnumerateArray() |> Seq.collect (fun s -> Renderer.Numbers s "y") |> Seq.fold max 0.
+                if top > 0. then [| 0.; top * 1.15 |] else yRange
+            else yRange
         let chart =
             Chart.combine series
             |> Chart.withTitle (Renderer.Text spec "title" "")
             |> Chart.withXAxisStyle (TitleText = Renderer.Text spec "x_title" "")
-            |> Chart.withYAxisStyle (TitleText = Renderer.Text spec "y_title" "")
-            |> Chart.withSize (width, height)
         let chart =
-            if kind = "histogram" then chart |> Chart.withLayout (Layout.init (BarMode = StyleParam.BarMode.Overlay)) else chart
-        if selfContained then
-            chart
-            |> Chart.withDisplayOptions (DisplayOptions.init (PlotlyJSReference = PlotlyJSReference.Full))
-            |> GenericChart.toEmbeddedHTML
-        else
-            GenericChart.toChartHTML chart
+            match logY, yRange with
+            | true, [| lo; hi |] -> chart |> Chart.withYAxisStyle (TitleText = yTitle, AxisType = StyleParam.AxisType.Log, MinMax = (log10 lo, log10 hi))
+            | true, _ -> chart |> Chart.withYAxisStyle (TitleText = yTitle, AxisType = StyleParam.AxisType.Log)
+            | false, [| lo; hi |] -> chart |> Chart.withYAxisStyle (TitleText = yTitle, MinMax = (lo, hi))
+            | false, _ -> chart |> Chart.withYAxisStyle (TitleText = yTitle)
+        let shapes, markLabels = Renderer.Marks spec
+        let annotations = Renderer.CellLabels spec @ markLabels
+        let chart = if shapes.IsEmpty then chart else chart |> Chart.withShapes shapes
+        let chart = if annotations.IsEmpty then chart else chart |> Chart.withAnnotations annotations
+        let chart = chart |> Chart.withSize (width, height)
+        let showLegend = kind <> "heatmap" && (series.Length > 1 || kind = "histogram")
+        let chart = chart |> Chart.withLayout (Layout.init (ShowLegend = showLegend))
+        if kind = "histogram" then chart |> Chart.withLayout (Layout.init (BarMode = StyleParam.BarMode.Overlay)) else chart
+
+    /// The figure as Plotly JSON ({ "data": [...], "layout": {...} }), for a notebook output to draw with plotly.js.
+    static member Figure(specJson: string) : string =
+        Renderer.Build specJson |> GenericChart.toFigureJson
+
+    /// A whole self-contained page (plotly.js inlined), for files.
+    static member Page(specJson: string) : string =
+        Renderer.Build specJson
+        |> Chart.withDisplayOptions (DisplayOptions.init (PlotlyJSReference = PlotlyJSReference.Full))
+        |> GenericChart.toEmbeddedHTML
+
+    /// plotly.js itself (minified), as Plotly.NET embeds it, and its version.
+    static member PlotlyJs() : string * string =
+        let assembly = typeof<GenericChart>.Assembly
+        let name = assembly.GetManifestResourceNames() |> Array.find (fun n -> n.EndsWith(".min.js"))
+        use stream = assembly.GetManifestResourceStream name
+        use reader = new StreamReader(stream)
+        let version = name.Replace("Plotly.NET.plotly-", "").Replace(".min.js", "")
+        reader.ReadToEnd(), version

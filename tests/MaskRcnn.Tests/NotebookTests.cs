@@ -61,3 +61,58 @@ public class NotebookTests
         Assert.True(all.Contains("plotly", StringComparison.OrdinalIgnoreCase), $"{name}: no Plotly chart in its outputs");
     }
 }
+
+/// <summary>What every reader-facing notebook must have: exercises with checks, a parameters cell, recorded execution.</summary>
+public class NotebookContentTests
+{
+    static string Folder => Path.Combine(TestSupport.RepoRoot, "notebooks");
+    public static IEnumerable<object[]> Names => NotebookTests.Names;
+
+    static List<JsonElement> Cells(string name)
+    {
+        using var doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(Folder, name)));
+        return doc.RootElement.GetProperty("cells").EnumerateArray().Select(c => c.Clone()).ToList();
+    }
+
+    static string Source(JsonElement cell) => string.Concat(cell.GetProperty("source").EnumerateArray().Select(l => l.GetString()));
+
+    [Theory]
+    [MemberData(nameof(Names))]
+    public void Notebooks_from_01_on_end_with_checked_exercises(string name)
+    {
+        if (name.StartsWith("00")) return;
+        var cells = Cells(name);
+        int heading = cells.FindLastIndex(c => c.GetProperty("cell_type").GetString() == "markdown" && Source(c).Contains("## Exercises"));
+        Assert.True(heading > 0, $"{name}: no '## Exercises' section");
+        string after = string.Concat(cells.Skip(heading).Where(c => c.GetProperty("cell_type").GetString() == "code").Select(Source));
+        int checks = after.Split("Exercise.Say(").Length - 1;
+        Assert.True(checks >= 2, $"{name}: {checks} checked exercise(s); two or three expected");
+        Assert.Contains("answer1", after);
+    }
+
+    [Theory]
+    [InlineData("03_config.ipynb")]
+    [InlineData("04_train.ipynb")]
+    [InlineData("05_inspect_model.ipynb")]
+    [InlineData("06_evaluate.ipynb")]
+    public void Researchers_notebooks_start_with_one_parameters_cell(string name)
+    {
+        var cells = Cells(name);
+        int heading = cells.FindIndex(c => c.GetProperty("cell_type").GetString() == "markdown" && Source(c).Contains("## Parameters"));
+        Assert.True(heading > 0 && heading < 5, $"{name}: the parameters section should come right after the set-up");
+        Assert.Equal("code", cells[heading + 1].GetProperty("cell_type").GetString());
+        Assert.Contains("Quick", Source(cells[heading + 1]));   // CI's quick mode shrinks the work through it
+    }
+
+    [Theory]
+    [MemberData(nameof(Names))]
+    public void Committed_notebook_shows_an_executed_run(string name)
+    {
+        var code = Cells(name).Where(c => c.GetProperty("cell_type").GetString() == "code").ToList();
+        Assert.All(code, c => Assert.Equal(JsonValueKind.Number, c.GetProperty("execution_count").ValueKind));
+        var outputs = code.SelectMany(c => c.GetProperty("outputs").EnumerateArray()).Select(o => o.GetRawText()).ToList();
+        Assert.NotEmpty(outputs);
+        Assert.DoesNotContain(outputs, o => o.Contains("\"output_type\": \"error\"") || o.Contains("\"output_type\":\"error\""));
+        Assert.DoesNotContain(outputs, o => o.Contains("&lt;null&gt;"));   // a stray null result
+    }
+}

@@ -20,7 +20,12 @@ static class TrainVerb
         var data = new Option<string>("--data") { Description = "data folder with train/ (and val/) splits", Required = true };
         var preset = new Option<string?>("--preset") { Description = $"configuration preset: {string.Join(", ", Presets.Names)} (default cpu-quick)" };
         var config = new Option<string?>("--config") { Description = "configuration JSON (as written to RUN_DIR/config.json)" };
-        var weights = new Option<string>("--weights") { Description = "start point: none (from scratch), coco (torchvision COCO weights), or a weights/checkpoint file", DefaultValueFactory = _ => "none" };
+        var weights = new Option<string?>("--weights")
+        {
+            Description = "start point: none (from scratch), coco (torchvision COCO weights), imagenet (ML.NET's ImageNet ResNet-18 " +
+                          "backbone, for arch resnet18-mlnet-fpn), or a weights/checkpoint file (default: the config's " +
+                          "training.start_from: imagenet for the walkthrough preset, none for the others)",
+        };
         var stages = new Option<string?>("--stages") { Description = "stage schedule, e.g. heads:10,4+:10,all:10@0.0001" };
         var epochs = new Option<int?>("--epochs") { Description = "epochs (when no stage schedule)" };
         var steps = new Option<int?>("--steps-per-epoch") { Description = "steps per epoch (0: one pass over the data)" };
@@ -73,7 +78,7 @@ static class TrainVerb
 
             torch.manual_seed(cfg.Training.Seed);
             using var model = new MaskRCNN(cfg);
-            if (!resuming) Console.WriteLine(StartPoint.Apply(model, r.GetValue(weights)!));
+            if (!resuming) Console.WriteLine(StartPoint.Apply(model, r.GetValue(weights) ?? cfg.Training.StartFrom));
             model.to(dev);
             Console.WriteLine($"model: {cfg.Arch}, {cfg.NumClasses} classes, {model.parameters().Sum(p => p.numel()):N0} parameters; device {dev}, {torch.get_num_threads()} threads");
             if (cfg.Training.ComputePrecision != ComputePrecision.Float32)

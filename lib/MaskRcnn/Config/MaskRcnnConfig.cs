@@ -11,7 +11,7 @@ namespace MaskRcnn.Config;
 public sealed record MaskRcnnConfig
 {
     // --- model shape -------------------------------------------------------------------------------
-    /// <summary>resnet18-fpn, resnet34-fpn, resnet50-fpn or resnet101-fpn.</summary>
+    /// <summary>resnet18-fpn, resnet34-fpn, resnet50-fpn, resnet101-fpn or resnet18-mlnet-fpn.</summary>
     public string Arch { get; init; } = "resnet50-fpn";
     /// <summary>Number of classes including background (COCO: 91; benign/malignant: 3).</summary>
     public int NumClasses { get; init; } = 91;
@@ -78,7 +78,11 @@ public sealed record MaskRcnnConfig
     [JsonIgnore]
     public string BackboneDepth => Arch.EndsWith("-fpn") ? Arch[..^4] : Arch;
 
-    public static readonly string[] Archs = ["resnet18-fpn", "resnet34-fpn", "resnet50-fpn", "resnet101-fpn"];
+    /// <summary>
+    /// The architectures: torchvision's ResNet-FPNs, and resnet18-mlnet-fpn — ML.NET's ImageNet ResNet-18 (blocks 2, 2, 2,
+    /// 3; see <see cref="Modeling.Backbone.ResNetBody.Layouts"/>), the offline pretrained start point (<c>--weights imagenet</c>).
+    /// </summary>
+    public static readonly string[] Archs = ["resnet18-fpn", "resnet34-fpn", "resnet50-fpn", "resnet101-fpn", "resnet18-mlnet-fpn"];
 
     /// <summary>Names for each class index (index 0 = background).</summary>
     public string ClassName(long index) =>

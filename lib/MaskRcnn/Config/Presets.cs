@@ -6,11 +6,12 @@ namespace MaskRcnn.Config;
 /// <item><term>torchvision</term><description>torchvision's maskrcnn_resnet50_fpn defaults (91 COCO classes), its reference training recipe at 2 images per batch.</description></item>
 /// <item><term>seed</term><description>the walkthrough this project follows: matterport's Mask R-CNN on breast ultrasound — ResNet-101-FPN, 3 classes incl. background, detection confidence 0.9, matterport's RPN/RoI settings, heads then deeper layers from COCO weights.</description></item>
 /// <item><term>cpu-quick</term><description>small enough to train from scratch on a 2-core CPU in minutes: ResNet-18-FPN with 128-channel FPN, 256-px images, trainable BatchNorm, fewer proposals and RoIs.</description></item>
+/// <item><term>walkthrough</term><description>the walkthrough's recipe, offline: an ImageNet-pretrained backbone (ML.NET's ResNet-18, <c>--weights imagenet</c>) with frozen BatchNorm, fine-tuned in stages heads → 4+ → all, at cpu-quick's sizes.</description></item>
 /// </list>
 /// </summary>
 public static class Presets
 {
-    public static readonly string[] Names = ["torchvision", "seed", "cpu-quick"];
+    public static readonly string[] Names = ["torchvision", "seed", "cpu-quick", "walkthrough"];
 
     /// <summary>Benign and malignant lesions (index 0 = background).</summary>
     public static readonly string[] LesionClasses = ["background", "benign", "malignant"];
@@ -20,6 +21,7 @@ public static class Presets
         "torchvision" => Torchvision(),
         "seed" => Seed(),
         "cpu-quick" => CpuQuick(),
+        "walkthrough" => Walkthrough(),
         _ => throw new MaskRcnnException($"unknown preset '{name}' (use {string.Join(", ", Names)})"),
     };
 
@@ -59,6 +61,30 @@ public static class Presets
             LearningRate = 0.001, Momentum = 0.9, WeightDecay = 1e-4, GradClipNorm = 5.0, ImagesPerBatch = 1,
             StepsPerEpoch = 51, Stages = "heads:10,4+:10,all:10@0.0001", Schedule = "step", StepMilestones = [0.999],
             WarmupIters = 0, ClinicalScoreThreshold = 0.9,
+        },
+    };
+
+    /// <summary>
+    /// The walkthrough's recipe without downloads: ML.NET's ImageNet ResNet-18 (the only pretrained weights reachable
+    /// offline; <see cref="TrainingSettings.StartFrom"/> = "imagenet") with BatchNorm frozen as the seed has it, trained
+    /// matterport-style — heads with the backbone frozen, then 4+, then all — at cpu-quick's sizes, 3 classes and the
+    /// seed's clinical threshold of 0.9. Its input normalisation is the network's own (0–255 scale minus the
+    /// ImageNet channel means).
+    /// </summary>
+    public static MaskRcnnConfig Walkthrough() => CpuQuick() with
+    {
+        Arch = "resnet18-mlnet-fpn",
+        FrozenBatchNorm = true,
+        BoxBatchSizePerImage = 64,
+        ImageMean = [123.152 / 255, 115.903 / 255, 103.063 / 255],
+        ImageStd = [1 / 255.0, 1 / 255.0, 1 / 255.0],
+        Training = CpuQuick().Training with
+        {
+            StartFrom = "imagenet",
+            Stages = "heads:2,4+:3,all:3",
+            LearningRate = 0.02,
+            WarmupIters = 50,
+            ValidateEvery = 2,
         },
     };
 

@@ -33,6 +33,12 @@ public sealed record TrainingSettings
     /// "GROUP:EPOCHS@LR" sets a stage's learning rate. Empty = one stage "all" for <see cref="Epochs"/> epochs.
     /// </summary>
     public string Stages { get; init; } = "";
+    /// <summary>
+    /// Where training starts when the command line does not say (<c>train --weights</c> overrides it): "none" (from
+    /// scratch), "coco" (torchvision's COCO Mask R-CNN, downloaded once), "imagenet" (ML.NET's ImageNet ResNet-18
+    /// backbone, from its NuGet package) or a weights file.
+    /// </summary>
+    public string StartFrom { get; init; } = "none";
     /// <summary>Data augmentation during training (flip, scale jitter, brightness/contrast, speckle).</summary>
     public bool Augment { get; init; } = true;
     /// <summary>Consecutive non-finite losses tolerated (each such step is skipped) before the run stops.</summary>
@@ -70,6 +76,7 @@ public sealed record TrainingSettings
         if (GradClipNorm < 0) yield return $"training.grad_clip_norm: {GradClipNorm} (must be ≥ 0)";
         if (MaxNonFiniteSteps < 1) yield return $"training.max_non_finite_steps: {MaxNonFiniteSteps} (must be ≥ 1)";
         if (ClinicalScoreThreshold is < 0 or > 1) yield return $"training.clinical_score_threshold: {ClinicalScoreThreshold} is outside [0, 1]";
+        if (string.IsNullOrWhiteSpace(StartFrom)) yield return "training.start_from: empty (none, coco, imagenet or a weights file)";
         if (Runtime.ComputePrecisionNames.TryParse(Precision) is null) yield return $"training.precision: '{Precision}' (fp32 or bf16)";
         string? stageProblem = null;
         try { Training.StageSchedule.Parse(Stages, Epochs, LearningRate); }

@@ -90,6 +90,7 @@ public sealed class Trainer(MaskRCNN model, Dataset train, Dataset? val, string 
         using var tensorboard = new TensorBoardWriter(RunDir);
         var validations = new List<ValidationResult>();
         var clock = Stopwatch.StartNew();
+        var validating = new Stopwatch();      // validation time, left out of the training time that recipes are compared by
         long iterationsThisRun = 0;
         var augmenter = s.Augment ? new Augmenter() : null;
         string? currentGroup = null;
@@ -145,9 +146,11 @@ public sealed class Trainer(MaskRCNN model, Dataset train, Dataset? val, string 
             state = state with { Epoch = epoch + 1, StepInEpoch = 0 };
             if (val is not null && val.Count > 0 && s.ValidateEvery > 0 && ((epoch + 1) % s.ValidateEvery == 0 || epoch + 1 == epochs))
             {
+                validating.Start();
                 var v = Validate(epoch);
+                validating.Stop();
                 validations.Add(v);
-                LogValidation(v, state.Iteration, tensorboard);
+                LogValidation(v, state.Iteration, clock.Elapsed, clock.Elapsed - validating.Elapsed, tensorboard);
                 Validated?.Invoke(v);
                 double? metric = v.Report?.Segm?.AP ?? v.Report?.Bbox.AP;
                 if (metric is double m && (state.BestMetric is null || m > state.BestMetric))
@@ -159,7 +162,7 @@ public sealed class Trainer(MaskRCNN model, Dataset train, Dataset? val, string 
             }
             Checkpoint.Save(LastCheckpoint, Model, optimizer, state with { Finished = epoch + 1 == epochs });
             MemoryRelease.Release();
-            LogEpoch(epoch, state.Iteration, clock.Elapsed);
+            LogEpoch(epoch, state.Iteration, clock.Elapsed, clock.Elapsed - validating.Elapsed);
         }
 
         Checkpoint.Save(FinalModel, Model, optimizer: null, state: state with { Finished = true }, includeRng: false);
@@ -264,19 +267,26 @@ public sealed class Trainer(MaskRCNN model, Dataset train, Dataset? val, string 
     }
 
     /// <summary>One "epoch" line per epoch in metrics.jsonl: resident memory after the epoch's memory is released.</summary>
-    void LogEpoch(int epoch, long iteration, TimeSpan elapsed)
+    void LogEpoch(int epoch, long iteration, TimeSpan elapsed, TimeSpan training)
     {
         var line = new Dictionary<string, object>
         {
             ["type"] = "epoch", ["epoch"] = epoch + 1, ["iteration"] = iteration, ["elapsed_s"] = Math.Round(elapsed.TotalSeconds, 1),
+            ["training_s"] = Math.Round(training.TotalSeconds, 1),
             ["rss_mb"] = Math.Round(Environment.WorkingSet / 1e6, 1), ["managed_mb"] = Math.Round(GC.GetTotalMemory(false) / 1e6, 1),
         };
         AppendMetrics(line);
     }
 
-    void LogValidation(ValidationResult v, long iteration, TensorBoardWriter tb)
+    /// <param name="elapsed">wall time of this run so far</param>
+    /// <param name="training">the same without validation: the time training itself took</param>
+    void LogValidation(ValidationResult v, long iteration, TimeSpan elapsed, TimeSpan training, TensorBoardWriter tb)
     {
-        var line = new Dictionary<string, object?> { ["type"] = "val", ["epoch"] = v.Epoch + 1, ["iteration"] = iteration, ["val_loss"] = v.Loss };
+        var line = new Dictionary<string, object?>
+        {
+            ["type"] = "val", ["epoch"] = v.Epoch + 1, ["iteration"] = iteration, ["val_loss"] = v.Loss,
+            ["elapsed_s"] = Math.Round(elapsed.TotalSeconds, 1), ["training_s"] = Math.Round(training.TotalSeconds, 1),
+        };
         var scalars = new List<(string, double)>();
         if (v.Loss is double l) scalars.Add(("val/loss", l));
         if (v.Report is { } r)

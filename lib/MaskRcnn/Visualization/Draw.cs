@@ -5,6 +5,9 @@ using static TorchSharp.torch;
 
 namespace MaskRcnn.Visualization;
 
+/// <summary>One entry of a picture's legend: what a colour means.</summary>
+public sealed record LegendEntry(string Label, SKColor Color);
+
 /// <summary>
 /// Pictures of what the model sees and produces, drawn with SkiaSharp: images, masks, boxes with class labels
 /// and scores, ground truth against prediction, anchors and proposals, small-mask and feature-map grids.
@@ -69,7 +72,14 @@ public static class Draw
     }
 
     /// <summary>Detections over the image: translucent masks, boxes, "class score" labels.</summary>
-    public static Figure Detections(Tensor image, Detections d, IReadOnlyList<string> classNames, double minScore = 0, string caption = "", int scale = 1)
+    public static Figure Detections(Tensor image, Detections d, IReadOnlyList<string> classNames, double minScore = 0, string caption = "",
+                                    int scale = 1, bool legend = false)
+    {
+        var figure = DrawDetections(image, d, classNames, minScore, caption, scale);
+        return legend ? WithLegend(figure, ClassLegend(classNames)) : figure;
+    }
+
+    static Figure DrawDetections(Tensor image, Detections d, IReadOnlyList<string> classNames, double minScore, string caption, int scale)
     {
         var (boxes, labels, scores) = d.ToArrays();
         using var bmp = Bitmap(image);
@@ -87,9 +97,92 @@ public static class Draw
         return Scaled(bmp, scale, caption);
     }
 
+    /// <summary>
+    /// Annotated lesions: translucent masks, boxes and the class name — no score, because ground truth has none.
+    /// </summary>
+    public static Figure GroundTruth(Tensor image, Tensor boxes, Tensor labels, Tensor? masks, IReadOnlyList<string> classNames,
+                                     string caption = "", int scale = 1, bool legend = false)
+    {
+        var figure = DrawGroundTruth(image, boxes, labels, masks, classNames, caption, scale);
+        return legend ? WithLegend(figure, ClassLegend(classNames)) : figure;
+    }
+
+    static Figure DrawGroundTruth(Tensor image, Tensor boxes, Tensor labels, Tensor? masks, IReadOnlyList<string> classNames,
+                                  string caption, int scale)
+    {
+        var b = Rows(boxes);
+        var l = labels.ToLongArray();
+        using var bmp = Bitmap(image);
+        using (var canvas = new SKCanvas(bmp))
+        {
+            for (int i = 0; i < b.Length; i++)
+            {
+                var color = ClassColor(l[i], classNames);
+                if (masks is not null) { using var m = masks[i].to(ScalarType.Bool); FillMask(canvas, m, color.WithAlpha(90)); }
+                StrokeBox(canvas, b[i], color, 1.5f);
+                Label(canvas, Name(l[i], classNames), b[i][0], b[i][1], color);
+            }
+        }
+        return Scaled(bmp, scale, caption);
+    }
+
+    /// <summary>Legend entries for the lesion classes (skipping the background), as the class colours draw them.</summary>
+    public static IReadOnlyList<LegendEntry> ClassLegend(IReadOnlyList<string> classNames, bool groundTruth = false)
+    {
+        var entries = Enumerable.Range(1, classNames.Count - 1)
+            .Select(i => new LegendEntry(classNames[i], ClassColor(i, classNames))).ToList();
+        if (groundTruth) entries.Insert(0, new LegendEntry("ground truth (dashed)", SKColors.Yellow));
+        return entries;
+    }
+
+    /// <summary>The figure with a legend strip below it: a colour swatch and a label per entry.</summary>
+    public static Figure WithLegend(Figure figure, IReadOnlyList<LegendEntry> entries)
+    {
+        if (entries.Count == 0 || Font is null) return figure;
+        using var font = new SKFont(Font, 12);
+        // Lay the entries out in rows that fit the figure's width.
+        var rows = new List<List<(LegendEntry Entry, float X)>> { new() };
+        float x = 4, width = Math.Max(figure.Width, 160);
+        foreach (var e in entries)
+        {
+            float w = 18 + font.MeasureText(e.Label) + 14;
+            if (x + w > width && rows[^1].Count > 0) { rows.Add([]); x = 4; }
+            rows[^1].Add((e, x));
+            x += w;
+        }
+        int strip = rows.Count * 18 + 4;
+        using var source = figure.ToBitmap();
+        using var bmp = new SKBitmap((int)width, figure.Height + strip);
+        using (var canvas = new SKCanvas(bmp))
+        {
+            canvas.Clear(SKColors.White);
+            canvas.DrawBitmap(source, 0, 0);
+            for (int r = 0; r < rows.Count; r++)
+            {
+                float y = figure.Height + 4 + r * 18;
+                foreach (var (e, ex) in rows[r])
+                {
+                    using var swatch = new SKPaint { Color = e.Color.WithAlpha(255), IsAntialias = true };
+                    using var edge = new SKPaint { Color = SKColors.Gray, IsStroke = true, StrokeWidth = 1 };
+                    canvas.DrawRect(new SKRect(ex, y + 2, ex + 12, y + 14), swatch);
+                    canvas.DrawRect(new SKRect(ex, y + 2, ex + 12, y + 14), edge);
+                    Text(canvas, e.Label, ex + 17, y + 12, SKColors.Black, 12);
+                }
+            }
+        }
+        return Figure.FromBitmap(bmp, figure.Caption);
+    }
+
     /// <summary>Ground truth (dashed outline, class colour) and predictions (solid boxes, masks) on one image.</summary>
     public static Figure Compare(Tensor image, Tensor gtBoxes, Tensor gtLabels, Tensor? gtMasks, Detections d, IReadOnlyList<string> classNames,
-                                 double minScore = 0, string caption = "", int scale = 1)
+                                 double minScore = 0, string caption = "", int scale = 1, bool legend = false)
+    {
+        var figure = DrawCompare(image, gtBoxes, gtLabels, gtMasks, d, classNames, minScore, caption, scale);
+        return legend ? WithLegend(figure, ClassLegend(classNames, groundTruth: true)) : figure;
+    }
+
+    static Figure DrawCompare(Tensor image, Tensor gtBoxes, Tensor gtLabels, Tensor? gtMasks, Detections d, IReadOnlyList<string> classNames,
+                              double minScore, string caption, int scale)
     {
         var (boxes, labels, scores) = d.ToArrays();
         var gb = Rows(gtBoxes);
@@ -117,7 +210,15 @@ public static class Draw
 
     /// <summary>Boxes (anchors, proposals…) over an image, optionally coloured per box and labelled.</summary>
     public static Figure Boxes(Tensor image, Tensor boxes, SKColor? color = null, IReadOnlyList<SKColor>? colors = null,
-                               IReadOnlyList<string>? labels = null, float width = 1f, string caption = "", int scale = 1)
+                               IReadOnlyList<string>? labels = null, float width = 1f, string caption = "", int scale = 1,
+                               IReadOnlyList<LegendEntry>? legend = null)
+    {
+        var figure = DrawBoxes(image, boxes, color, colors, labels, width, caption, scale);
+        return legend is null ? figure : WithLegend(figure, legend);
+    }
+
+    static Figure DrawBoxes(Tensor image, Tensor boxes, SKColor? color, IReadOnlyList<SKColor>? colors,
+                            IReadOnlyList<string>? labels, float width, string caption, int scale)
     {
         var b = Rows(boxes);
         using var bmp = Bitmap(image);
@@ -133,39 +234,146 @@ public static class Draw
         return Scaled(bmp, scale, caption);
     }
 
-    /// <summary>A grid of small maps (e.g. 28×28 masks or feature channels), each normalised to its own range.</summary>
-    public static Figure MapGrid(Tensor maps, int columns = 8, int cell = 56, IReadOnlyList<string>? titles = null, string caption = "", bool heat = true)
+    /// <summary>
+    /// A grid of small maps (e.g. 28×28 masks or feature channels). Each map is scaled to its own min–max unless
+    /// <paramref name="range"/> fixes one scale for all; a colour bar below says what the colours mean
+    /// (<paramref name="scaleLabel"/> names the quantity).
+    /// </summary>
+    public static Figure MapGrid(Tensor maps, int columns = 8, int cell = 56, IReadOnlyList<string>? titles = null, string caption = "",
+                                 bool heat = true, (double Low, double High)? range = null, string? scaleLabel = null)
     {
         using var scope = NewDisposeScope();
         var m = maps.detach().cpu().to(float32);
         if (m.dim() == 4) m = m.flatten(0, 1);
         int n = (int)m.shape[0], rows = Math.Max(1, (n + columns - 1) / columns);
         int titleH = titles is null ? 0 : 14;
-        using var bmp = new SKBitmap(columns * (cell + 2), rows * (cell + 2 + titleH));
+        int gridH = rows * (cell + 2 + titleH);
+        int barH = n == 0 ? 0 : ColorBarHeight;
+        int width = Math.Max(columns * (cell + 2), n == 0 ? 0 : ColorBarMinWidth);
+        using var bmp = new SKBitmap(width, gridH + barH);
         using var canvas = new SKCanvas(bmp);
         canvas.Clear(SKColors.White);
         for (int i = 0; i < n; i++)
         {
             var map = m[i];
-            float lo = map.min().item<float>(), hi = map.max().item<float>();
-            var norm = hi > lo ? (map - lo) / (hi - lo) : map.zeros_like();
+            float lo = range is { } r ? (float)r.Low : map.min().item<float>();
+            float hi = range is { } r2 ? (float)r2.High : map.max().item<float>();
+            var norm = hi > lo ? ((map - lo) / (hi - lo)).clamp(0, 1) : map.zeros_like();
             using var tile = heat ? HeatBitmap(norm) : Bitmap(norm);
             int x = i % columns * (cell + 2), y = i / columns * (cell + 2 + titleH);
             canvas.DrawBitmap(tile, new SKRect(x, y + titleH, x + cell, y + titleH + cell), new SKPaint { IsAntialias = false });
             if (titles is not null && i < titles.Count) Text(canvas, titles[i], x, y + 11, SKColors.Black, 10);
         }
         if (n == 0) Text(canvas, "(none)", 4, titleH + cell / 2 + 4, SKColors.Gray, 12);
+        else
+        {
+            string low = range is { } r ? StaticChart.FormatValue(r.Low) : "min";
+            string high = range is { } r2 ? StaticChart.FormatValue(r2.High) : "max";
+            string label = scaleLabel ?? (range is null ? "each map scaled to its own min–max" : "");
+            DrawColorBar(canvas, 0, gridH, heat, low, high, label);
+        }
         return Figure.FromBitmap(bmp, caption);
     }
 
-    /// <summary>A 2-D map as a colour heatmap (blue → red), values normalised to their range.</summary>
-    public static Figure Heatmap(Tensor map, string caption = "", int scale = 1)
+    /// <summary>
+    /// First-layer convolution filters [N, 3, k, k] as colour tiles (RGB = the filter's weights on the R, G, B inputs),
+    /// each scaled to its own min–max: grey = near its minimum…maximum midpoint.
+    /// </summary>
+    public static Figure FilterGrid(Tensor weights, int columns = 16, int cell = 28, string caption = "")
+    {
+        using var scope = NewDisposeScope();
+        var w = weights.detach().cpu().to(float32);
+        int n = (int)w.shape[0];
+        int rows = Math.Max(1, (n + columns - 1) / columns);
+        using var bmp = new SKBitmap(columns * (cell + 2), rows * (cell + 2) + ColorBarHeight);
+        using var canvas = new SKCanvas(bmp);
+        canvas.Clear(SKColors.White);
+        for (int i = 0; i < n; i++)
+        {
+            var f = w[i];
+            float lo = f.min().item<float>(), hi = f.max().item<float>();
+            var unit = hi > lo ? (f - lo) / (hi - lo) : f.zeros_like() + 0.5f;
+            using var tile = Bitmap(unit);
+            int x = i % columns * (cell + 2), y = i / columns * (cell + 2);
+            canvas.DrawBitmap(tile, new SKRect(x, y, x + cell, y + cell), new SKPaint { IsAntialias = false });
+        }
+        Text(canvas, "colour = weights on R, G, B, each filter scaled to its own range",
+            4, rows * (cell + 2) + 20, SKColors.DimGray, 10);
+        return Figure.FromBitmap(bmp, caption);
+    }
+
+    /// <summary>A 2-D map as a colour heatmap (blue → red) scaled to its range, with a colour bar giving that range.</summary>
+    public static Figure Heatmap(Tensor map, string caption = "", int scale = 1, string? scaleLabel = null)
     {
         using var scope = NewDisposeScope();
         var m = map.detach().cpu().to(float32);
         float lo = m.min().item<float>(), hi = m.max().item<float>();
-        using var bmp = HeatBitmap(hi > lo ? (m - lo) / (hi - lo) : m.zeros_like());
-        return Scaled(bmp, scale, caption);
+        using var heat = HeatBitmap(hi > lo ? (m - lo) / (hi - lo) : m.zeros_like());
+        using var big = heat.Resize(new SKImageInfo(heat.Width * scale, heat.Height * scale), new SKSamplingOptions(SKFilterMode.Nearest));
+        using var bmp = new SKBitmap(Math.Max(big.Width, ColorBarMinWidth), big.Height + ColorBarHeight);
+        using (var canvas = new SKCanvas(bmp))
+        {
+            canvas.Clear(SKColors.White);
+            canvas.DrawBitmap(big, 0, 0);
+            DrawColorBar(canvas, 0, big.Height, true, StaticChart.FormatValue(lo), StaticChart.FormatValue(hi), scaleLabel ?? "");
+        }
+        return Figure.FromBitmap(bmp, caption);
+    }
+
+    const int ColorBarHeight = 34;
+    const int ColorBarMinWidth = 170;
+
+    /// <summary>A horizontal colour bar (the heat or gray scale) with its end values and what it measures.</summary>
+    static void DrawColorBar(SKCanvas canvas, int x, int y, bool heat, string low, string high, string label)
+    {
+        const int barWidth = 120, barHeight = 10;
+        using var ramp = new SKBitmap(barWidth, 1);
+        for (int i = 0; i < barWidth; i++)
+        {
+            float t = i / (float)(barWidth - 1);
+            ramp.SetPixel(i, 0, heat ? HeatColor(t) : new SKColor((byte)(t * 255), (byte)(t * 255), (byte)(t * 255)));
+        }
+        float left = x + 4 + TextWidth(low, 10) + 4;
+        Text(canvas, low, x + 4, y + 13, SKColors.Black, 10);
+        canvas.DrawBitmap(ramp, new SKRect(left, y + 4, left + barWidth, y + 4 + barHeight));
+        using var edge = new SKPaint { Color = SKColors.Gray, IsStroke = true, StrokeWidth = 1 };
+        canvas.DrawRect(new SKRect(left, y + 4, left + barWidth, y + 4 + barHeight), edge);
+        Text(canvas, high, left + barWidth + 4, y + 13, SKColors.Black, 10);
+        Text(canvas, label, x + 4, y + 29, SKColors.DimGray, 10);
+    }
+
+    static float TextWidth(string text, float size)
+    {
+        if (Font is null) return text.Length * size * 0.6f;
+        using var font = new SKFont(Font, size);
+        return font.MeasureText(text);
+    }
+
+    /// <summary>The figure enlarged <paramref name="scale"/> times (nearest neighbour: pixels stay visible).</summary>
+    public static Figure Scale(Figure figure, int scale)
+    {
+        if (scale == 1) return figure;
+        using var bmp = figure.ToBitmap();
+        return Scaled(bmp, scale, figure.Caption);
+    }
+
+    /// <summary>
+    /// matterport's display_top_masks: the image, then one panel per class present (most pixels first, at most
+    /// <paramref name="limit"/>) showing the union of that class's masks in white.
+    /// </summary>
+    public static Figure ClassMasks(Tensor image, Tensor masks, Tensor labels, IReadOnlyList<string> classNames, int limit = 4, int scale = 1)
+    {
+        using var scope = NewDisposeScope();
+        var panels = new List<Figure> { Image(image, "image", scale) };
+        var l = labels.ToLongArray();
+        var perClass = l.Distinct()
+            .Select(c => (Class: c, Mask: masks[tensor(Enumerable.Range(0, l.Length).Where(i => l[i] == c).Select(i => (long)i).ToArray())].ne(0).any(0)))
+            .OrderByDescending(x => x.Mask.sum().item<long>())
+            .Take(limit);
+        foreach (var (c, mask) in perClass)
+            panels.Add(Image(mask.to(float32), $"{Name(c, classNames)} ({mask.sum().item<long>()} px)", scale));
+        if (panels.Count == 1) panels.Add(Image(zeros_like(image[0]), "no lesion (normal image)", scale));
+        return Grid(panels, columns: panels.Count);
     }
 
     /// <summary>Figures side by side in a grid with captions.</summary>
@@ -264,11 +472,17 @@ public static class Draw
         var px = bmp.GetPixelSpan();
         for (int i = 0; i < w * h; i++)
         {
-            float t = Math.Clamp(v[i], 0, 1);
-            // blue → cyan → yellow → red
-            float r = Math.Clamp(2 * t - 0.5f, 0, 1), g = Math.Clamp(1.5f - Math.Abs(2 * t - 1) * 1.5f, 0, 1), b = Math.Clamp(1.2f - 2 * t, 0, 1);
-            px[i * 4] = (byte)(r * 255); px[i * 4 + 1] = (byte)(g * 255); px[i * 4 + 2] = (byte)(b * 255); px[i * 4 + 3] = 255;
+            var c = HeatColor(v[i]);
+            px[i * 4] = c.Red; px[i * 4 + 1] = c.Green; px[i * 4 + 2] = c.Blue; px[i * 4 + 3] = 255;
         }
         return bmp;
+    }
+
+    /// <summary>The heat scale: blue (0) → cyan → yellow → red (1).</summary>
+    static SKColor HeatColor(float value)
+    {
+        float t = Math.Clamp(value, 0, 1);
+        float r = Math.Clamp(2 * t - 0.5f, 0, 1), g = Math.Clamp(1.5f - Math.Abs(2 * t - 1) * 1.5f, 0, 1), b = Math.Clamp(1.2f - 2 * t, 0, 1);
+        return new SKColor((byte)(r * 255), (byte)(g * 255), (byte)(b * 255));
     }
 }

@@ -10,7 +10,8 @@ public static class ModelLoader
 {
     /// <summary>
     /// Reads the architecture from state-dict keys: BasicBlock ResNets have no conv3; depth from the number
-    /// of layer3 blocks (ResNet-34/50: 6, ResNet-101: 23, ResNet-18: 2). Null when it is not a ResNet-FPN.
+    /// of layer3 blocks (ResNet-34/50: 6, ResNet-101: 23, ResNet-18: 2; ML.NET's ResNet-18 has a third layer4 block).
+    /// Null when it is not a ResNet-FPN.
     /// </summary>
     public static string? GuessArch(IReadOnlyDictionary<string, Tensor> stateDict)
     {
@@ -18,8 +19,10 @@ public static class ModelLoader
         var blocks = stateDict.Keys.Where(k => k.StartsWith(prefix))
             .Select(k => k[prefix.Length..].Split('.')[0]).Distinct().Count();
         bool bottleneck = stateDict.Keys.Any(k => k.StartsWith("backbone.body.layer1.0.conv3."));
+        bool thirdLayer4Block = stateDict.Keys.Any(k => k.StartsWith("backbone.body.layer4.2."));
         return (bottleneck, blocks) switch
         {
+            (false, 2) when thirdLayer4Block => "resnet18-mlnet-fpn",
             (false, 2) => "resnet18-fpn",
             (false, 6) => "resnet34-fpn",
             (true, 6) => "resnet50-fpn",

@@ -12,7 +12,7 @@ public sealed record PretrainedReport(string Source, int Loaded, IReadOnlyList<s
         $"weights: {Loaded} tensors from {Source}" + (Reinitialized.Count == 0 ? "" : $"; re-initialised for the new class count: {string.Join(", ", Reinitialized)}");
 }
 
-/// <summary>Training start points: none, the COCO weights, or a file (torchvision state dict or our checkpoint).</summary>
+/// <summary>Training start points: none, the COCO weights, the ImageNet backbone, or a file (torchvision state dict or our checkpoint).</summary>
 public static class StartPoint
 {
     /// <summary>
@@ -22,10 +22,16 @@ public static class StartPoint
     public static readonly string[] ClassSpecificPrefixes =
         ["roi_heads.box_predictor.cls_score.", "roi_heads.box_predictor.bbox_pred.", "roi_heads.mask_predictor.mask_fcn_logits."];
 
+    /// <summary>
+    /// "none", "coco" (torchvision's COCO Mask R-CNN, downloaded once), "imagenet" (ML.NET's ImageNet ResNet-18 from
+    /// its NuGet package: the backbone only), an .onnx file of that network, or a weights file.
+    /// </summary>
     public static string Apply(MaskRCNN model, string spec, Action<long, long?>? downloadProgress = null) => spec switch
     {
         "none" => "weights: none (training from scratch)",
         "coco" => LoadPretrained(model, CocoWeights.Ensure(downloadProgress)).ToString(),
+        "imagenet" => ImageNetWeights.LoadInto(model).ToString(),
+        _ when spec.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase) => ImageNetWeights.LoadInto(model, spec).ToString(),
         _ => LoadPretrained(model, spec).ToString(),
     };
 

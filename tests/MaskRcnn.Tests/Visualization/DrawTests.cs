@@ -61,9 +61,10 @@ public class DrawTests
         Assert.True(noFigures.Width > 0 && noFigures.Height > 0);
         AssertPng(noFigures, noFigures.Width, noFigures.Height);
 
-        // Constant maps (a dead channel) normalise to zeros rather than dividing by zero.
-        AssertPng(Draw.Heatmap(zeros(10, 12), scale: 2), 24, 20);
-        AssertPng(Draw.MapGrid(ones(3, 1, 8, 8), columns: 3, cell: 16), 3 * 18, 18);
+        // Constant maps (a dead channel) normalise to zeros rather than dividing by zero; a colour bar (34 px, at least
+        // 170 px wide) says what the colours mean.
+        AssertPng(Draw.Heatmap(zeros(10, 12), scale: 2), 170, 20 + 34);
+        AssertPng(Draw.MapGrid(ones(3, 1, 8, 8), columns: 3, cell: 16), 170, 18 + 34);
     }
 
     [Fact]
@@ -85,7 +86,7 @@ public class DrawTests
 
         var img = ins.ResizedImage;
         var maps = ins.MaskProbabilities[..Math.Min(8, (int)ins.MaskProbabilities.shape[0])];
-        AssertPng(Draw.MapGrid(maps, columns: 8, caption: "predicted masks"), 8 * 58, 58);
+        AssertPng(Draw.MapGrid(maps, columns: 8, caption: "predicted masks"), 8 * 58, 58);   // nothing to scale: no colour bar
         AssertPng(Draw.Detections(ins.Image, ins.Detections, Classes, minScore: 0.5), 80, 64);
         var after = ins.AfterNms;
         var final = nonzero(after.Scores.ge(0.9)).view(-1);
@@ -94,5 +95,24 @@ public class DrawTests
             Draw.MapGrid(maps, columns: 8),
         ], columns: 2);
         Assert.True(grid.Width > 0);
+    }
+
+    [Fact]
+    public void Ground_truth_has_no_scores_and_legends_say_what_colours_mean()
+    {
+        using var scope = NewDisposeScope();
+        var image = rand(3, 40, 60);
+        var boxes = tensor(new float[] { 5, 5, 20, 30 }).view(1, 4);
+        var masks = zeros(1, 40, 60);
+        masks[0, 5..30, 5..20] = tensor(1f);
+        var truth = Draw.GroundTruth(image, boxes, tensor(new long[] { 1 }), masks, Classes);
+        AssertPng(truth, 60, 40);
+        var withLegend = Draw.GroundTruth(image, boxes, tensor(new long[] { 1 }), masks, Classes, legend: true);
+        Assert.True(withLegend.Height > 40 && withLegend.Width >= 60);
+        Assert.Equal(["benign", "malignant"], Draw.ClassLegend(Classes).Select(e => e.Label));
+        Assert.Equal("ground truth (dashed)", Draw.ClassLegend(Classes, groundTruth: true)[0].Label);
+        var perClass = Draw.ClassMasks(image, masks, tensor(new long[] { 1 }), Classes);
+        Assert.True(perClass.Width > 2 * 60);   // the image and one class panel
+        AssertPng(Draw.FilterGrid(randn(64, 3, 7, 7)), 16 * 30, 4 * 30 + 34);
     }
 }

@@ -23,17 +23,23 @@ static class ResNetBlocks
         Conv2d(cin, cout, 1, stride: stride, bias: false);
 }
 
-/// <summary>Two 3×3 convolutions (ResNet-18/34). Keys: conv1, bn1, conv2, bn2, downsample.{0,1}.</summary>
+/// <summary>
+/// Two 3×3 convolutions (ResNet-18/34). Keys: conv1, bn1, conv2, bn2, downsample.{0,1}.
+/// <paramref name="padTopLeft"/>: a stride-2 conv1 pads one row above and one column left only (ML.NET's ResNet-18).
+/// </summary>
 public sealed class BasicBlock : Module<Tensor, Tensor>
 {
     public const int Expansion = 1;
     readonly WinogradConv2d conv1, conv2;
     readonly Module<Tensor, Tensor> bn1, bn2;
     readonly Sequential? downsample;
+    readonly bool _padTopLeft;
 
-    public BasicBlock(long inplanes, long planes, long stride, NormKind norm, bool downsampled) : base(nameof(BasicBlock))
+    public BasicBlock(long inplanes, long planes, long stride, NormKind norm, bool downsampled, bool padTopLeft = false)
+        : base(nameof(BasicBlock))
     {
-        conv1 = ResNetBlocks.Conv3x3(inplanes, planes, stride);
+        _padTopLeft = padTopLeft && stride > 1;
+        conv1 = new WinogradConv2d(inplanes, planes, stride: stride, padding: _padTopLeft ? 0 : 1, hasBias: false);
         bn1 = ResNetBlocks.Norm(norm, planes);
         conv2 = ResNetBlocks.Conv3x3(planes, planes);
         bn2 = ResNetBlocks.Norm(norm, planes);
@@ -44,7 +50,8 @@ public sealed class BasicBlock : Module<Tensor, Tensor>
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();
-        var y = bn1.call(conv1.call(x)).relu_();
+        var input = _padTopLeft ? functional.pad(x, [1, 0, 1, 0]) : x;
+        var y = bn1.call(conv1.call(input)).relu_();
         y = bn2.call(conv2.call(y));
         var identity = downsample is null ? x : downsample.call(x);
         return y.add_(identity).relu_().MoveToOuterDisposeScope();   // in place, as torchvision's ReLU(inplace=True)
@@ -84,6 +91,9 @@ public sealed class Bottleneck : Module<Tensor, Tensor>
     }
 }
 
+/// <summary>A ResNet body's shape: block type, blocks per stage, and where stride-2 layers pad.</summary>
+public sealed record ResNetLayout(bool Bottleneck, int[] Blocks, bool PadTopLeft = false);
+
 /// <summary>
 /// The ResNet body as the detection backbone uses it (torchvision's IntermediateLayerGetter over resnetNN):
 /// conv1, bn1, relu, maxpool, layer1..layer4; returns the outputs of layer1..layer4 (strides 4, 8, 16, 32).
@@ -99,12 +109,20 @@ public sealed class ResNetBody : Module<Tensor, Tensor[]>
     public long[] OutChannels { get; }
     public string Depth { get; }
 
-    public static readonly IReadOnlyDictionary<string, (bool Bottleneck, int[] Blocks)> Layouts = new Dictionary<string, (bool, int[])>
+    readonly bool _padTopLeft;
+
+    /// <summary>
+    /// The bodies: torchvision's four, and ML.NET's ImageNet ResNet-18 ("resnet18-mlnet", the offline pretrained
+    /// start point): basic blocks 2, 2, 2, 3 and top/left-only padding where torchvision pads all round — conv1 pads
+    /// 3 rows/columns before and 2 after, the max-pool and every stride-2 3×3 conv 1 before and 0 after.
+    /// </summary>
+    public static readonly IReadOnlyDictionary<string, ResNetLayout> Layouts = new Dictionary<string, ResNetLayout>
     {
-        ["resnet18"] = (false, [2, 2, 2, 2]),
-        ["resnet34"] = (false, [3, 4, 6, 3]),
-        ["resnet50"] = (true, [3, 4, 6, 3]),
-        ["resnet101"] = (true, [3, 4, 23, 3]),
+        ["resnet18"] = new(false, [2, 2, 2, 2]),
+        ["resnet34"] = new(false, [3, 4, 6, 3]),
+        ["resnet50"] = new(true, [3, 4, 6, 3]),
+        ["resnet101"] = new(true, [3, 4, 23, 3]),
+        ["resnet18-mlnet"] = new(false, [2, 2, 2, 3], PadTopLeft: true),
     };
 
     public ResNetBody(string depth, NormKind norm, bool strideInOneByOne = false) : base(nameof(ResNetBody))
@@ -112,8 +130,9 @@ public sealed class ResNetBody : Module<Tensor, Tensor[]>
         if (!Layouts.TryGetValue(depth, out var layout))
             throw new ArgumentException($"unknown ResNet '{depth}' (use {string.Join(", ", Layouts.Keys)})");
         Depth = depth;
+        _padTopLeft = layout.PadTopLeft;
         int expansion = layout.Bottleneck ? Bottleneck.Expansion : BasicBlock.Expansion;
-        conv1 = Conv2d(3, 64, 7, stride: 2, padding: 3, bias: false);
+        conv1 = Conv2d(3, 64, 7, stride: 2, padding: _padTopLeft ? 0 : 3, bias: false);
         bn1 = ResNetBlocks.Norm(norm, 64);
         long inplanes = 64;
         Sequential MakeLayer(long planes, int blocks, long stride)
@@ -125,7 +144,7 @@ public sealed class ResNetBody : Module<Tensor, Tensor[]>
                 bool down = i == 0 && (stride != 1 || inplanes != planes * expansion);
                 modules.Add(layout.Bottleneck
                     ? new Bottleneck(inplanes, planes, s, norm, down, strideInOneByOne)
-                    : new BasicBlock(inplanes, planes, s, norm, down));
+                    : new BasicBlock(inplanes, planes, s, norm, down, layout.PadTopLeft));
                 inplanes = planes * expansion;
             }
             return Sequential(modules);
@@ -146,8 +165,17 @@ public sealed class ResNetBody : Module<Tensor, Tensor[]>
     public override Tensor[] forward(Tensor x)
     {
         using var scope = NewDisposeScope();
-        x = bn1.call(conv1.call(x)).relu_();
-        x = functional.max_pool2d(x, 3, 2, 1);
+        if (_padTopLeft)
+        {
+            x = bn1.call(conv1.call(functional.pad(x, [3, 2, 3, 2]))).relu_();
+            // After the ReLU every value is ≥ 0, so zero padding leaves the max-pool's maxima as -∞ padding would.
+            x = functional.max_pool2d(functional.pad(x, [1, 0, 1, 0]), 3, 2, 0);
+        }
+        else
+        {
+            x = bn1.call(conv1.call(x)).relu_();
+            x = functional.max_pool2d(x, 3, 2, 1);
+        }
         var c2 = layer1.call(x);
         var c3 = layer2.call(c2);
         var c4 = layer3.call(c3);

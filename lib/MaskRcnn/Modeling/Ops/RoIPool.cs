@@ -6,8 +6,8 @@ namespace MaskRcnn.Modeling.Ops;
 /// <summary>
 /// RoIPool (Girshick, Fast R-CNN) with the semantics of torchvision.ops.roi_pool: box corners are rounded
 /// to the feature grid, each bin covers ⌊·⌋..⌈·⌉ whole cells and takes their maximum; empty bins are 0.
-/// The rounding is what RoIAlign removes — the teaching notebook compares the two. Vectorised with
-/// row/column membership masks; meant for teaching-sized inputs (memory ∝ RoIs × C × H × W × bins).
+/// The rounding is what RoIAlign removes — the teaching notebook compares the two. Each RoI's bins are pooled
+/// from its own crop of the feature map with row/column membership masks (memory ∝ C × RoI cells × bins per RoI).
 /// </summary>
 public static class RoIPool
 {
@@ -22,20 +22,51 @@ public static class RoIPool
         var r = rois.to(float64);
         var rows = Membership(r[.., 2], r[.., 4], spatialScale, outputSize.H, h, input.dtype);   // [K, PH, H]
         var cols = Membership(r[.., 1], r[.., 3], spatialScale, outputSize.W, w, input.dtype);   // [K, PW, W]
-        var features = input.index_select(0, r[.., 0].to(int64));                                  // [K, C, H, W]
+        // Each RoI only reads the cells its bins cover: crop those first, so memory is per RoI, not per feature map.
+        var (y0, y1) = Span(rows);
+        var (x0, x1) = Span(cols);
+        var image = r[.., 0].to(int64).ToLongArray();
+        var result = zeros(new long[] { k, c, outputSize.H, outputSize.W }, dtype: input.dtype, device: input.device);
+        for (int i = 0; i < k; i++)
+        {
+            if (y1[i] <= y0[i] || x1[i] <= x0[i]) continue;                                   // every bin empty: 0
+            using var roiScope = NewDisposeScope();
+            var features = input[image[i]].narrow(1, y0[i], y1[i] - y0[i]).narrow(2, x0[i], x1[i] - x0[i]);   // [C, h', w']
+            var rowMask = rows[i].narrow(1, y0[i], y1[i] - y0[i]);                                            // [PH, h']
+            var colMask = cols[i].narrow(1, x0[i], x1[i] - x0[i]);                                            // [PW, w']
+            result[i] = PoolBins(features, rowMask, colMask);
+        }
+        return result.MoveToOuterDisposeScope();
+    }
 
+    /// <summary>
+    /// The maximum of each bin: over the columns of each column bin, then over the rows of each row bin; an empty bin
+    /// (no cell) is 0. features [C, h, w], rows [PH, h], cols [PW, w] → [C, PH, PW].
+    /// </summary>
+    static Tensor PoolBins(Tensor features, Tensor rows, Tensor cols)
+    {
+        long c = features.shape[0], h = features.shape[1], w = features.shape[2];
+        long ph = rows.shape[0], pw = cols.shape[0];
         float lowest = float.MinValue;
-        // Max over columns of each column bin: [K, C, H, PW]
-        var byCol = features.unsqueeze(3)                                  // [K, C, H, 1, W]
-            .masked_fill(cols.view(k, 1, 1, outputSize.W, w).logical_not(), lowest)
-            .amax(-1);
-        // Then over rows of each row bin: [K, C, PH, PW]
-        var pooled = byCol.unsqueeze(2)                                     // [K, C, 1, H, PW]
-            .masked_fill(rows.view(k, 1, outputSize.H, h, 1).logical_not(), lowest)
-            .amax(3);
-        var empty = rows.any(-1).view(k, 1, outputSize.H, 1).logical_not()
-            .logical_or(cols.any(-1).view(k, 1, 1, outputSize.W).logical_not());
-        return pooled.masked_fill(empty, 0).MoveToOuterDisposeScope();
+        var byCol = features.unsqueeze(2)                                   // [C, h, 1, w]
+            .masked_fill(cols.view(1, 1, pw, w).logical_not(), lowest)
+            .amax(-1);                                                      // [C, h, PW]
+        var pooled = byCol.unsqueeze(1)                                     // [C, 1, h, PW]
+            .masked_fill(rows.view(1, ph, h, 1).logical_not(), lowest)
+            .amax(2);                                                       // [C, PH, PW]
+        var empty = rows.any(-1).view(1, ph, 1).logical_not().logical_or(cols.any(-1).view(1, 1, pw).logical_not());
+        return pooled.masked_fill(empty, 0);
+    }
+
+    /// <summary>Per RoI, the first and one-past-last cell any bin covers along an axis (membership [K, P, size]).</summary>
+    static (long[] Start, long[] End) Span(Tensor membership)
+    {
+        var covered = membership.any(1);                                    // [K, size]
+        long size = covered.shape[1];
+        var index = arange(size, device: covered.device).view(1, size);
+        var start = index.masked_fill(covered.logical_not(), size).amin(1);
+        var end = (index + 1).masked_fill(covered.logical_not(), 0).amax(1);
+        return (start.ToLongArray(), end.ToLongArray());
     }
 
     /// <summary>For each RoI and bin, which feature cells along one axis the bin covers.</summary>

@@ -1,0 +1,231 @@
+using ScottPlot;
+
+namespace MaskRcnn.Visualization;
+
+/// <summary>
+/// Draws a <see cref="ChartSpec"/> as a PNG with ScottPlot 5 (through SkiaSharp, headless): the picture every
+/// notebook client shows, GitHub's script-free view included. Same title, axis titles, colours, legend and bins as
+/// the interactive Plotly chart drawn from the same spec.
+/// </summary>
+public static class StaticChart
+{
+    /// <summary>The chart as PNG bytes of the spec's width and height.</summary>
+    public static byte[] Png(ChartSpec spec)
+    {
+        spec = spec.Resolved();
+        var plot = new Plot();
+        try
+        {
+            Style(plot, spec);
+            switch (spec.Kind)
+            {
+                case "lines" or "points": AddXY(plot, spec); break;
+                case "bars": AddBars(plot, spec); break;
+                case "histogram": AddHistogram(plot, spec); break;
+                case "heatmap": AddHeatmap(plot, spec); break;
+            }
+            foreach (var mark in spec.XMarks ?? [])
+            {
+                var line = plot.Add.VerticalLine(mark.X, 1.5f, Colors.Black.WithAlpha(0.6));
+                line.LinePattern = LinePattern.Dashed;
+                line.LabelText = mark.Label;
+                line.LabelOppositeAxis = true;
+            }
+            if (spec.YRange is { } range)
+                plot.Axes.SetLimitsY(spec.LogY ? Math.Log10(range[0]) : range[0], spec.LogY ? Math.Log10(range[1]) : range[1]);
+            bool legend = spec.Kind != "heatmap" && (spec.Series.Count > 1 || spec.Kind == "histogram");
+            if (legend) plot.ShowLegend(Alignment.UpperRight);
+            return plot.GetImageBytes(spec.Width, spec.Height, ImageFormat.Png);
+        }
+        finally
+        {
+            plot.Dispose();
+        }
+    }
+
+    static void Style(Plot plot, ChartSpec spec)
+    {
+        if (FontName is { } font) plot.Font.Set(font);
+        plot.Title(spec.Title, size: 16);
+        plot.XLabel(spec.XTitle, size: 13);
+        plot.YLabel(spec.LogY ? $"{spec.YTitle} (log scale)" : spec.YTitle, size: 13);
+        plot.Axes.Title.Label.Bold = false;
+        plot.Axes.Bottom.Label.Bold = false;
+        plot.Axes.Left.Label.Bold = false;
+        plot.Grid.MajorLineColor = Colors.Black.WithAlpha(0.1);
+        if (spec.LogY)
+        {
+            plot.Axes.Left.TickGenerator = new ScottPlot.TickGenerators.NumericAutomatic
+            {
+                MinorTickGenerator = new ScottPlot.TickGenerators.LogMinorTickGenerator(),
+                IntegerTicksOnly = true,
+                LabelFormatter = y => $"{Math.Pow(10, y):G3}",
+            };
+        }
+    }
+
+    static void AddXY(Plot plot, ChartSpec spec)
+    {
+        foreach (var s in spec.Series)
+        {
+            var (xs, ys) = spec.LogY ? PositiveLog(s.X!, s.Y!) : (s.X!, s.Y!);
+            var color = Color.FromHex(s.Color!);
+            var scatter = spec.Kind == "points" ? plot.Add.ScatterPoints(xs, ys, color) : plot.Add.ScatterLine(xs, ys, color);
+            scatter.LegendText = s.Name;
+            if (spec.Kind == "lines")
+            {
+                scatter.LineWidth = 2;
+                scatter.MarkerSize = xs.Length <= 30 ? 5 : 0;
+                if (s.Dash) scatter.LinePattern = LinePattern.Dashed;
+            }
+            else
+            {
+                scatter.MarkerSize = 7;
+            }
+        }
+    }
+
+    static (double[] X, double[] Y) PositiveLog(double[] x, double[] y)
+    {
+        var keep = Enumerable.Range(0, y.Length).Where(i => y[i] > 0 && double.IsFinite(y[i])).ToArray();
+        return (keep.Select(i => x[i]).ToArray(), keep.Select(i => Math.Log10(y[i])).ToArray());
+    }
+
+    static void AddBars(Plot plot, ChartSpec spec)
+    {
+        var labels = spec.Series[0].Labels!;
+        int groups = spec.Series.Count;
+        double width = 0.8 / groups;
+        // On a log axis bars stand on the decade below the smallest value.
+        double floor = spec.LogY
+            ? Math.Floor(spec.Series.SelectMany(s => s.Y!).Where(v => v > 0).Select(Math.Log10).DefaultIfEmpty(0).Min())
+            : 0;
+        var bars = new List<Bar>();
+        for (int g = 0; g < groups; g++)
+        {
+            var s = spec.Series[g];
+            for (int i = 0; i < s.Y!.Length; i++)
+            {
+                int category = Array.IndexOf(labels, s.Labels![i]);
+                bars.Add(new Bar
+                {
+                    Position = (category < 0 ? i : category) - 0.4 + width * (g + 0.5),
+                    Value = spec.LogY ? Math.Log10(Math.Max(s.Y[i], Math.Pow(10, floor))) : s.Y[i],
+                    ValueBase = floor,
+                    FillColor = Color.FromHex(s.Color!),
+                    Size = width * 0.95,
+                    Label = FormatValue(s.Y[i]),
+                });
+            }
+        }
+        var barPlot = plot.Add.Bars(bars);
+        barPlot.ValueLabelStyle.FontSize = 11;
+        if (groups > 1)
+        {
+            foreach (var s in spec.Series)
+                plot.Legend.ManualItems.Add(new LegendItem { LabelText = s.Name, FillColor = Color.FromHex(s.Color!) });
+        }
+        plot.Axes.Bottom.SetTicks(Enumerable.Range(0, labels.Length).Select(i => (double)i).ToArray(),
+            labels.Select(l => Wrap(l, Math.Max(8, spec.Width / Math.Max(1, labels.Length) / 8))).ToArray());
+        plot.Axes.Bottom.MajorTickStyle.Length = 0;
+        plot.Axes.Margins(bottom: 0, top: 0.12);
+    }
+
+    static void AddHistogram(Plot plot, ChartSpec spec)
+    {
+        var bins = spec.Bins!;
+        foreach (var s in spec.Series)
+        {
+            var counts = bins.Count(s.X!);
+            var color = Color.FromHex(s.Color!).WithAlpha(spec.Series.Count > 1 ? 0.55 : 0.85);
+            var bars = counts.Select((c, i) => new Bar
+            {
+                Position = bins.Start + (i + 0.5) * bins.Size,
+                Value = c,
+                FillColor = color,
+                LineColor = color.WithAlpha(1),
+                LineWidth = 0.5f,
+                Size = bins.Size,
+            }).ToList();
+            var barPlot = plot.Add.Bars(bars);
+            barPlot.LegendText = s.Name;
+        }
+        plot.Axes.Margins(bottom: 0, top: 0.08);
+    }
+
+    static void AddHeatmap(Plot plot, ChartSpec spec)
+    {
+        var s = spec.Series[0];
+        int rows = s.Z!.Length, columns = s.Labels!.Length;
+        var values = new double[rows, columns];
+        for (int r = 0; r < rows; r++)
+            for (int c = 0; c < columns; c++)
+                values[r, c] = s.Z[r][c];
+        var heatmap = plot.Add.Heatmap(values);
+        heatmap.Colormap = new ScottPlot.Colormaps.Viridis();
+        heatmap.Extent = new CoordinateRect(-0.5, columns - 0.5, -0.5, rows - 0.5);
+        // Row 0 at the top, as the table reads; ScottPlot draws data[0, *] at the top of the extent.
+        double max = s.Z.SelectMany(v => v).DefaultIfEmpty(0).Max();
+        double min = s.Z.SelectMany(v => v).DefaultIfEmpty(0).Min();
+        for (int r = 0; r < rows; r++)
+        {
+            for (int c = 0; c < columns; c++)
+            {
+                double v = s.Z[r][c];
+                bool dark = max > min && (v - min) / (max - min) < 0.6;
+                var text = plot.Add.Text(FormatValue(v), c, rows - 1 - r);
+                text.LabelFontSize = 18;
+                text.LabelBold = true;
+                text.LabelFontColor = dark ? Colors.White : Colors.Black;
+                text.LabelAlignment = Alignment.MiddleCenter;
+            }
+        }
+        plot.Axes.Bottom.SetTicks(Enumerable.Range(0, columns).Select(i => (double)i).ToArray(), s.Labels);
+        plot.Axes.Left.SetTicks(Enumerable.Range(0, rows).Select(i => (double)(rows - 1 - i)).ToArray(), s.YLabels!);
+        plot.Axes.SetLimits(-0.5, columns - 0.5, -0.5, rows - 0.5);
+        var bar = plot.Add.ColorBar(heatmap);
+        bar.Label = spec.ZTitle;
+        plot.Grid.IsVisible = false;
+    }
+
+    /// <summary>Breaks a category label into lines of about <paramref name="width"/> characters at spaces.</summary>
+    static string Wrap(string label, int width)
+    {
+        var lines = new List<string>();
+        string line = "";
+        foreach (string word in label.Split(' '))
+        {
+            if (line.Length > 0 && line.Length + 1 + word.Length > width)
+            {
+                lines.Add(line);
+                line = word;
+            }
+            else
+            {
+                line = line.Length == 0 ? word : line + " " + word;
+            }
+        }
+        lines.Add(line);
+        return string.Join("\n", lines);
+    }
+
+    /// <summary>Integers as such, other values with three significant digits.</summary>
+    public static string FormatValue(double v) =>
+        Math.Abs(v - Math.Round(v)) < 1e-9 && Math.Abs(v) < 1e9 ? ((long)Math.Round(v)).ToString() : v.ToString("G3");
+
+    static string? _fontName;
+    static bool _fontChecked;
+
+    /// <summary>DejaVu Sans where installed (environment/setup.sh installs it), else ScottPlot's default.</summary>
+    static string? FontName
+    {
+        get
+        {
+            if (_fontChecked) return _fontName;
+            _fontChecked = true;
+            using var typeface = SkiaSharp.SKFontManager.Default.MatchFamily("DejaVu Sans");
+            _fontName = typeface is not null && typeface.FamilyName == "DejaVu Sans" ? "DejaVu Sans" : null;
+            return _fontName;
+        }
+    }
+}
