@@ -3,7 +3,7 @@ using MaskRcnn.Data.Phantoms;
 
 namespace MaskRcnn.Cli.Verbs;
 
-/// <summary><c>maskrcnn generate-phantoms --out DIR --seed S [--train N --val N --test N --size PX]</c></summary>
+/// <summary><c>maskrcnn generate-phantoms --out DIR --seed S [--train N --val N --test N --size PX] [--difficulty easy|busi]</c></summary>
 static class GeneratePhantomsVerb
 {
     public static Command Create()
@@ -13,15 +13,22 @@ static class GeneratePhantomsVerb
         var train = new Option<int>("--train") { Description = "training images", DefaultValueFactory = _ => 120 };
         var val = new Option<int>("--val") { Description = "validation images", DefaultValueFactory = _ => 40 };
         var test = new Option<int>("--test") { Description = "test images", DefaultValueFactory = _ => 40 };
-        var size = new Option<int>("--size") { Description = "image width = height in pixels", DefaultValueFactory = _ => 256 };
+        var size = new Option<int>("--size") { Description = "image width = height in pixels (easy)", DefaultValueFactory = _ => 256 };
+        var difficulty = new Option<string>("--difficulty")
+        {
+            Description = "easy (square phantoms like data/phantom) or busi (BUSI-like scans: 440–650 × 400–560 px, smaller, " +
+                          "less typical lesions, heavier speckle, burned-in text and calipers; see data/README.md)",
+            DefaultValueFactory = _ => "easy",
+        };
+        difficulty.AcceptOnlyFromAmong("easy", "busi");
         var cmd = new Command("generate-phantoms", "Generate synthetic breast-ultrasound images with benign/malignant lesions, annotated as VIA 2.x polygons.")
         {
-            outDir, seed, train, val, test, size,
+            outDir, seed, train, val, test, size, difficulty,
         };
         cmd.SetAction(r => Verbs.Run(() =>
         {
             if (r.GetValue(train) < 0 || r.GetValue(val) < 0 || r.GetValue(test) < 0) throw new ArgumentException("image counts must be ≥ 0");
-            var summary = PhantomDataset.Write(r.GetValue(outDir)!, r.GetValue(seed), r.GetValue(train), r.GetValue(val), r.GetValue(test), r.GetValue(size));
+            var summary = PhantomDataset.Write(r.GetValue(outDir)!, r.GetValue(seed), r.GetValue(train), r.GetValue(val), r.GetValue(test), r.GetValue(size), r.GetValue(difficulty)!);
             Console.WriteLine($"wrote {string.Join(", ", summary.Images.Select(kv => $"{kv.Key} {kv.Value}"))} images to {r.GetValue(outDir)}");
             Console.WriteLine($"  lesions: {string.Join(", ", summary.Lesions.OrderBy(k => k.Key).Select(kv => $"{kv.Key} {kv.Value}"))}");
             Console.WriteLine($"  images:  {string.Join(", ", summary.ImageClasses.OrderBy(k => k.Key).Select(kv => $"{kv.Key} {kv.Value}"))}");

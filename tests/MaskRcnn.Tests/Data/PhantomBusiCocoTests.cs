@@ -28,6 +28,49 @@ public class PhantomBusiCocoTests
     }
 
     [Fact]
+    public void Busi_phantoms_are_deterministic_non_square_and_load_as_a_data_folder()
+    {
+        using var a = new TestSupport.TempDir();
+        using var b = new TestSupport.TempDir();
+        PhantomDataset.Write(a.Path, 5, 6, 2, 2, difficulty: "busi");
+        PhantomDataset.Write(b.Path, 5, 6, 2, 2, difficulty: "busi");
+        Assert.Equal(Hashes(a.Path), Hashes(b.Path));
+        var split = DatasetLoader.LoadSplit(a.Path, "train");
+        Assert.Equal(6, split.Count);
+        Assert.Empty(split.Problems);
+        Assert.All(split.Images, i => Assert.InRange(i.Width, 440, 650));
+        Assert.All(split.Images, i => Assert.InRange(i.Height, 400, 560));
+        Assert.Contains(split.Images, i => i.Width != i.Height);
+        // The easy phantoms of the same seed are another thing entirely (and unchanged: see the bundled-data test).
+        using var easy = new TestSupport.TempDir();
+        PhantomDataset.Write(easy.Path, 5, 6, 2, 2, 128);
+        Assert.NotEqual(Hashes(a.Path)["train/phantom_train_0000.png"], Hashes(easy.Path)["train/phantom_train_0000.png"]);
+        Assert.Throws<MaskRcnnException>(() => PhantomDataset.Write(easy.Path, 5, 1, 0, 0, difficulty: "hard"));
+    }
+
+    [Fact]
+    public void Busi_lesions_overlap_between_the_classes_and_include_small_ones()
+    {
+        int benign = 0, benignTall = 0, malignant = 0, malignantWide = 0, small = 0, normal = 0;
+        for (ulong s = 0; s < 80; s++)
+        {
+            var p = BusiPhantomGenerator.Generate(s);
+            if (p.Lesions.Count == 0) normal++;
+            foreach (var l in p.Lesions)
+            {
+                double w = l.Xs.Max() - l.Xs.Min(), h = l.Ys.Max() - l.Ys.Min();
+                if (w < 0.1 * p.Width) small++;
+                if (l.ClassName == "benign") { benign++; if (h >= w) benignTall++; }
+                else { malignant++; if (w > h) malignantWide++; }
+            }
+        }
+        Assert.True(normal > 5 && benign > 15 && malignant > 15, $"normal {normal}, benign {benign}, malignant {malignant}");
+        Assert.True(malignantWide > 0.15 * malignant, $"{malignantWide}/{malignant} malignant lesions wider than tall");
+        Assert.True(benignTall > 0, "some benign lesions not wider than tall");
+        Assert.True(small > 5, $"{small} lesions narrower than 10 % of the image");
+    }
+
+    [Fact]
     public void Bundled_data_is_exactly_what_the_documented_command_generates()
     {
         string bundled = Path.Combine(TestSupport.RepoRoot, "data", "phantom");

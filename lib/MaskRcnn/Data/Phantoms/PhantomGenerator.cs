@@ -5,9 +5,12 @@ namespace MaskRcnn.Data.Phantoms;
 /// <summary>A lesion drawn into a phantom: its class and its outline (the annotation polygon).</summary>
 public sealed record PhantomLesion(string ClassName, double[] Xs, double[] Ys);
 
-/// <summary>A synthetic B-mode image: 8-bit grayscale, row-major, and the lesions in it.</summary>
-public sealed record Phantom(int Size, byte[] Pixels, IReadOnlyList<PhantomLesion> Lesions)
+/// <summary>A synthetic B-mode image: 8-bit grayscale, row-major (<see cref="Width"/> per row), and the lesions in it.</summary>
+public sealed record Phantom(int Width, int Height, byte[] Pixels, IReadOnlyList<PhantomLesion> Lesions)
 {
+    /// <summary>The side of a square phantom (the easy set's); an error for the busi set's rectangles.</summary>
+    public int Size => Width == Height ? Width : throw new InvalidOperationException($"a {Width}×{Height} phantom has no single size");
+
     /// <summary>"normal", "benign" or "malignant" (the most severe lesion).</summary>
     public string ImageClass => Lesions.Count == 0 ? "normal" : Lesions.Any(l => l.ClassName == "malignant") ? "malignant" : "benign";
 }
@@ -33,13 +36,13 @@ public static class PhantomGenerator
         var echo = new double[n * n];
 
         // ---- tissue layers -----------------------------------------------------------------------------
-        var skin = Boundary(rng, n, 0.035, 0.008);
-        var fat = Boundary(rng, n, rng.Uniform(0.17, 0.29), 0.035);
-        var gland = Boundary(rng, n, rng.Uniform(0.66, 0.78), 0.045);
-        var muscle = Boundary(rng, n, rng.Uniform(0.85, 0.92), 0.015);
+        var skin = PhantomImaging.Boundary(rng, n, 0.035, 0.008);
+        var fat = PhantomImaging.Boundary(rng, n, rng.Uniform(0.17, 0.29), 0.035);
+        var gland = PhantomImaging.Boundary(rng, n, rng.Uniform(0.66, 0.78), 0.045);
+        var muscle = PhantomImaging.Boundary(rng, n, rng.Uniform(0.85, 0.92), 0.015);
         double skinEcho = rng.Uniform(0.85, 1.0), fatEcho = rng.Uniform(0.26, 0.36), glandEcho = rng.Uniform(0.62, 0.82);
         double muscleEcho = rng.Uniform(0.38, 0.5), deepEcho = rng.Uniform(0.12, 0.22);
-        var texture = LowFrequencyField(rng, n, 7, 2, 9);
+        var texture = PhantomImaging.LowFrequencyField(rng, n, n, 7, 2, 9);
         double striation = rng.Uniform(3.0, 5.0), striationPhase = rng.Uniform(0, 2 * Math.PI);
         for (int y = 0; y < n; y++)
             for (int x = 0; x < n; x++)
@@ -62,8 +65,8 @@ public static class PhantomGenerator
             double top = fat[Math.Clamp((int)cx, 0, n - 1)];
             double cy = rng.Uniform(skin[Math.Clamp((int)cx, 0, n - 1)] + 0.03, top + 0.12) * n, ry = rx * rng.Uniform(0.4, 0.7);
             var mask = Rasterizer.Rasterize(new EllipseShape(cx, cy, rx, ry, rng.Uniform(-0.3, 0.3)), n, n);
-            var soft = Blur(ToDouble(mask), n, 1.0, 1.0);
-            var rim = Blur(ToDouble(mask), n, 1.6, 1.6);
+            var soft = PhantomImaging.Blur(PhantomImaging.ToDouble(mask), n, n, 1.0, 1.0);
+            var rim = PhantomImaging.Blur(PhantomImaging.ToDouble(mask), n, n, 1.6, 1.6);
             double level = fatEcho * rng.Uniform(0.85, 1.1);
             for (int p = 0; p < n * n; p++)
             {
@@ -103,8 +106,8 @@ public static class PhantomGenerator
         var im = new double[n * n];
         for (int p = 0; p < n * n; p++) { re[p] = rng.Gaussian(); im[p] = rng.Gaussian(); }
         double sx = rng.Uniform(1.2, 1.7), sy = rng.Uniform(0.6, 0.9);   // lateral resolution worse than axial
-        re = Blur(re, n, sx, sy);
-        im = Blur(im, n, sx, sy);
+        re = PhantomImaging.Blur(re, n, n, sx, sy);
+        im = PhantomImaging.Blur(im, n, n, sx, sy);
         var amp = new double[n * n];
         double mean = 0;
         for (int p = 0; p < n * n; p++) { amp[p] = Math.Sqrt(re[p] * re[p] + im[p] * im[p]); mean += amp[p]; }
@@ -124,34 +127,7 @@ public static class PhantomGenerator
                 pixels[p] = (byte)Math.Clamp(Math.Round(v * 255), 0, 255);
             }
         }
-        return new Phantom(n, pixels, lesions);
-    }
-
-    /// <summary>A wavy layer boundary: depth fraction per column.</summary>
-    static double[] Boundary(SplitMix rng, int n, double baseDepth, double amplitude)
-    {
-        double f1 = rng.Uniform(0.5, 1.6), f2 = rng.Uniform(1.5, 3.5), p1 = rng.Uniform(0, 6.3), p2 = rng.Uniform(0, 6.3);
-        double a2 = rng.Uniform(0.2, 0.5);
-        return Enumerable.Range(0, n).Select(x =>
-        {
-            double t = (double)x / n;
-            return baseDepth + amplitude * (Math.Sin(2 * Math.PI * f1 * t + p1) + a2 * Math.Sin(2 * Math.PI * f2 * t + p2));
-        }).ToArray();
-    }
-
-    /// <summary>Sum of random plane waves, scaled to about [−1, 1].</summary>
-    static double[] LowFrequencyField(SplitMix rng, int n, int waves, double minCycles, double maxCycles)
-    {
-        var f = new double[n * n];
-        for (int w = 0; w < waves; w++)
-        {
-            double angle = rng.Uniform(0, Math.PI), cycles = rng.Uniform(minCycles, maxCycles), phase = rng.Uniform(0, 6.3);
-            double kx = Math.Cos(angle) * cycles * 2 * Math.PI / n, ky = Math.Sin(angle) * cycles * 2 * Math.PI / n;
-            for (int y = 0; y < n; y++)
-                for (int x = 0; x < n; x++)
-                    f[y * n + x] += Math.Sin(kx * x + ky * y + phase) / Math.Sqrt(waves);
-        }
-        return f;
+        return new Phantom(n, n, pixels, lesions);
     }
 
     /// <summary>Oval, circumscribed, wider than tall (width/height 1.3–2), gently lobulated at most.</summary>
@@ -204,16 +180,16 @@ public static class PhantomGenerator
     static void DrawLesion(SplitMix rng, double[] echo, int n, string cls, (double[] Xs, double[] Ys) outline, double glandEcho)
     {
         var mask = Rasterizer.Rasterize(new PolygonShape(outline.Xs, outline.Ys), n, n);
-        var soft = Blur(ToDouble(mask), n, 0.8, 0.8);
+        var soft = PhantomImaging.Blur(PhantomImaging.ToDouble(mask), n, n, 0.8, 0.8);
         bool benign = cls == "benign";
         double level = benign
             ? (rng.NextDouble() < 0.15 ? rng.Uniform(0.3, 0.45) : rng.Uniform(0.05, 0.3))   // some nearly isoechoic
             : rng.Uniform(0.03, 0.17);
         double heterogeneity = benign ? rng.Uniform(0.0, 0.15) : rng.Uniform(0.3, 0.6);
-        var inner = heterogeneity > 0 ? LowFrequencyField(rng, n, 5, 6, 16) : new double[n * n];
+        var inner = heterogeneity > 0 ? PhantomImaging.LowFrequencyField(rng, n, n, 5, 6, 16) : new double[n * n];
         bool rimmed = rng.NextDouble() < 0.5;
         double rimGain = benign ? rng.Uniform(0.3, 0.6) : rng.Uniform(0.4, 0.8);
-        var wide = rimmed ? Blur(ToDouble(mask), n, benign ? 1.2 : 2.6, benign ? 1.2 : 2.6) : null;
+        var wide = rimmed ? PhantomImaging.Blur(PhantomImaging.ToDouble(mask), n, n, benign ? 1.2 : 2.6, benign ? 1.2 : 2.6) : null;
         for (int p = 0; p < n * n; p++)
         {
             double inside = level * glandEcho / 0.72 * (1 + heterogeneity * inner[p]);
@@ -246,43 +222,8 @@ public static class PhantomGenerator
                 }
                 factor[y * n + x] = f;
             }
-        factor = Blur(factor, n, 2.0, 0.5);
+        factor = PhantomImaging.Blur(factor, n, n, 2.0, 0.5);
         for (int p = 0; p < n * n; p++) echo[p] *= factor[p];
     }
 
-    static double[] ToDouble(byte[] mask) => mask.Select(b => (double)b).ToArray();
-
-    /// <summary>Separable Gaussian blur with edge clamping.</summary>
-    static double[] Blur(double[] src, int n, double sigmaX, double sigmaY)
-    {
-        var tmp = Convolve(src, n, Kernel(sigmaX), horizontal: true);
-        return Convolve(tmp, n, Kernel(sigmaY), horizontal: false);
-    }
-
-    static double[] Kernel(double sigma)
-    {
-        int radius = Math.Max(1, (int)Math.Ceiling(3 * sigma));
-        var k = Enumerable.Range(-radius, 2 * radius + 1).Select(i => Math.Exp(-0.5 * i * i / (sigma * sigma))).ToArray();
-        double sum = k.Sum();
-        return k.Select(v => v / sum).ToArray();
-    }
-
-    static double[] Convolve(double[] src, int n, double[] k, bool horizontal)
-    {
-        int r = k.Length / 2;
-        var dst = new double[n * n];
-        for (int y = 0; y < n; y++)
-            for (int x = 0; x < n; x++)
-            {
-                double s = 0;
-                for (int i = -r; i <= r; i++)
-                {
-                    int xx = horizontal ? Math.Clamp(x + i, 0, n - 1) : x;
-                    int yy = horizontal ? y : Math.Clamp(y + i, 0, n - 1);
-                    s += k[i + r] * src[yy * n + xx];
-                }
-                dst[y * n + x] = s;
-            }
-        return dst;
-    }
 }
