@@ -82,19 +82,16 @@ public static class Draw
     static Figure DrawDetections(Tensor image, Detections d, IReadOnlyList<string> classNames, double minScore, string caption, int scale)
     {
         var (boxes, labels, scores) = d.ToArrays();
-        using var bmp = Bitmap(image);
-        using (var canvas = new SKCanvas(bmp))
+        using var sketch = new Sketch(image, scale);
+        for (int i = 0; i < boxes.Length; i++)
         {
-            for (int i = 0; i < boxes.Length; i++)
-            {
-                if (scores[i] < minScore) continue;
-                var color = ClassColor(labels[i], classNames);
-                if (d.Masks is not null) { using var m = d.Masks[i]; FillMask(canvas, m, color.WithAlpha(90)); }
-                StrokeBox(canvas, boxes[i], color, 1.5f);
-                Label(canvas, $"{Name(labels[i], classNames)} {scores[i]:F2}", boxes[i][0], boxes[i][1], color);
-            }
+            if (scores[i] < minScore) continue;
+            var color = ClassColor(labels[i], classNames);
+            if (d.Masks is not null) { using var m = d.Masks[i]; sketch.Mask(m, color.WithAlpha(90)); }
+            sketch.Box(boxes[i], color, 1.5f);
+            sketch.Label($"{Name(labels[i], classNames)} {scores[i]:F2}", boxes[i][0], boxes[i][1], color);
         }
-        return Scaled(bmp, scale, caption);
+        return sketch.ToFigure(caption);
     }
 
     /// <summary>
@@ -112,18 +109,15 @@ public static class Draw
     {
         var b = Rows(boxes);
         var l = labels.ToLongArray();
-        using var bmp = Bitmap(image);
-        using (var canvas = new SKCanvas(bmp))
+        using var sketch = new Sketch(image, scale);
+        for (int i = 0; i < b.Length; i++)
         {
-            for (int i = 0; i < b.Length; i++)
-            {
-                var color = ClassColor(l[i], classNames);
-                if (masks is not null) { using var m = masks[i].to(ScalarType.Bool); FillMask(canvas, m, color.WithAlpha(90)); }
-                StrokeBox(canvas, b[i], color, 1.5f);
-                Label(canvas, Name(l[i], classNames), b[i][0], b[i][1], color);
-            }
+            var color = ClassColor(l[i], classNames);
+            if (masks is not null) { using var m = masks[i].to(ScalarType.Bool); sketch.Mask(m, color.WithAlpha(90)); }
+            sketch.Box(b[i], color, 1.5f);
+            sketch.Label(Name(l[i], classNames), b[i][0], b[i][1], color);
         }
-        return Scaled(bmp, scale, caption);
+        return sketch.ToFigure(caption);
     }
 
     /// <summary>Legend entries for the lesion classes (skipping the background), as the class colours draw them.</summary>
@@ -187,25 +181,22 @@ public static class Draw
         var (boxes, labels, scores) = d.ToArrays();
         var gb = Rows(gtBoxes);
         var gl = gtLabels.ToLongArray();
-        using var bmp = Bitmap(image);
-        using (var canvas = new SKCanvas(bmp))
+        using var sketch = new Sketch(image, scale);
+        for (int i = 0; i < gb.Length; i++)
         {
-            for (int i = 0; i < gb.Length; i++)
-            {
-                if (gtMasks is not null) { using var m = gtMasks[i]; OutlineMask(canvas, m, SKColors.Yellow); }
-                StrokeBox(canvas, gb[i], SKColors.Yellow, 1.5f, dashed: true);
-                Label(canvas, $"GT {Name(gl[i], classNames)}", gb[i][0], gb[i][3] + 12, SKColors.Yellow);
-            }
-            for (int i = 0; i < boxes.Length; i++)
-            {
-                if (scores[i] < minScore) continue;
-                var color = ClassColor(labels[i], classNames);
-                if (d.Masks is not null) { using var m = d.Masks[i]; FillMask(canvas, m, color.WithAlpha(80)); }
-                StrokeBox(canvas, boxes[i], color, 1.5f);
-                Label(canvas, $"{Name(labels[i], classNames)} {scores[i]:F2}", boxes[i][0], boxes[i][1], color);
-            }
+            if (gtMasks is not null) { using var m = gtMasks[i]; sketch.Outline(m, SKColors.Yellow); }
+            sketch.Box(gb[i], SKColors.Yellow, 1.5f, dashed: true);
+            sketch.Label($"GT {Name(gl[i], classNames)}", gb[i][0], gb[i][3], SKColors.Yellow, below: true);
         }
-        return Scaled(bmp, scale, caption);
+        for (int i = 0; i < boxes.Length; i++)
+        {
+            if (scores[i] < minScore) continue;
+            var color = ClassColor(labels[i], classNames);
+            if (d.Masks is not null) { using var m = d.Masks[i]; sketch.Mask(m, color.WithAlpha(80)); }
+            sketch.Box(boxes[i], color, 1.5f);
+            sketch.Label($"{Name(labels[i], classNames)} {scores[i]:F2}", boxes[i][0], boxes[i][1], color);
+        }
+        return sketch.ToFigure(caption);
     }
 
     /// <summary>Boxes (anchors, proposals…) over an image, optionally coloured per box and labelled.</summary>
@@ -221,17 +212,59 @@ public static class Draw
                             IReadOnlyList<string>? labels, float width, string caption, int scale)
     {
         var b = Rows(boxes);
-        using var bmp = Bitmap(image);
-        using (var canvas = new SKCanvas(bmp))
+        using var sketch = new Sketch(image, scale);
+        for (int i = 0; i < b.Length; i++)
         {
-            for (int i = 0; i < b.Length; i++)
-            {
-                var c = colors is not null && i < colors.Count ? colors[i] : color ?? SKColors.Cyan;
-                StrokeBox(canvas, b[i], c, width);
-                if (labels is not null && i < labels.Count && labels[i].Length > 0) Label(canvas, labels[i], b[i][0], b[i][1], c);
-            }
+            var c = colors is not null && i < colors.Count ? colors[i] : color ?? SKColors.Cyan;
+            sketch.Box(b[i], c, width);
+            if (labels is not null && i < labels.Count && labels[i].Length > 0) sketch.Label(labels[i], b[i][0], b[i][1], c);
         }
-        return Scaled(bmp, scale, caption);
+        return sketch.ToFigure(caption);
+    }
+
+    /// <summary>
+    /// An image enlarged <c>scale</c> times (nearest neighbour, so pixels stay visible) to draw on in image coordinates:
+    /// boxes and masks are scaled with it, while labels keep their font size and stay sharp.
+    /// </summary>
+    sealed class Sketch : IDisposable
+    {
+        readonly SKBitmap _bitmap;
+        readonly SKCanvas _canvas;
+        readonly float _scale;
+
+        public Sketch(Tensor image, int scale)
+        {
+            using var small = Bitmap(image);
+            _scale = scale;
+            _bitmap = scale == 1 ? small.Copy()
+                : small.Resize(new SKImageInfo(small.Width * scale, small.Height * scale), new SKSamplingOptions(SKFilterMode.Nearest));
+            _canvas = new SKCanvas(_bitmap);
+        }
+
+        public void Box(float[] b, SKColor color, float width, bool dashed = false) =>
+            StrokeBox(_canvas, b.Select(v => v * _scale).ToArray(), color, width * _scale, dashed);
+
+        /// <summary>A label above the point (x, y) of the image, or below it.</summary>
+        public void Label(string text, float x, float y, SKColor color, bool below = false) =>
+            Draw.Label(_canvas, text, x * _scale, y * _scale + (below ? 12 : 0), color);
+
+        public void Mask(Tensor mask, SKColor color) => FillMask(_canvas, mask, color, _scale);
+
+        public void Outline(Tensor mask, SKColor color)
+        {
+            using var scope = NewDisposeScope();
+            var m = mask.to(float32).unsqueeze(0).unsqueeze(0);
+            var eroded = -nn.functional.max_pool2d(-m, 3, 1, 1);
+            FillMask(_canvas, (m - eroded).gt(0.5f)[0, 0], color, _scale);
+        }
+
+        public Figure ToFigure(string caption) => Figure.FromBitmap(_bitmap, caption);
+
+        public void Dispose()
+        {
+            _canvas.Dispose();
+            _bitmap.Dispose();
+        }
     }
 
     /// <summary>
@@ -444,7 +477,8 @@ public static class Draw
         canvas.DrawText(text, x, y, font, paint);
     }
 
-    static void FillMask(SKCanvas canvas, Tensor mask, SKColor color)
+    /// <summary>Paints the mask's pixels in <paramref name="color"/>, each <paramref name="scale"/> × <paramref name="scale"/> canvas pixels.</summary>
+    static void FillMask(SKCanvas canvas, Tensor mask, SKColor color, float scale = 1)
     {
         int h = (int)mask.shape[0], w = (int)mask.shape[1];
         var m = mask.to(ScalarType.Byte).cpu().contiguous().data<byte>().ToArray();
@@ -452,16 +486,8 @@ public static class Draw
         var px = overlay.GetPixelSpan();
         for (int i = 0; i < w * h; i++)
             if (m[i] != 0) { px[i * 4] = color.Red; px[i * 4 + 1] = color.Green; px[i * 4 + 2] = color.Blue; px[i * 4 + 3] = color.Alpha; }
-        canvas.DrawBitmap(overlay, 0, 0);
-    }
-
-    static void OutlineMask(SKCanvas canvas, Tensor mask, SKColor color)
-    {
-        using var scope = NewDisposeScope();
-        var m = mask.to(float32).unsqueeze(0).unsqueeze(0);
-        var eroded = -nn.functional.max_pool2d(-m, 3, 1, 1);
-        var edge = (m - eroded).gt(0.5f)[0, 0];
-        FillMask(canvas, edge, color);
+        using var image = SKImage.FromBitmap(overlay);
+        canvas.DrawImage(image, new SKRect(0, 0, w * scale, h * scale), new SKSamplingOptions(SKFilterMode.Nearest));
     }
 
     static SKBitmap HeatBitmap(Tensor unit)
