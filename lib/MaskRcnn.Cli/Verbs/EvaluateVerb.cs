@@ -25,9 +25,9 @@ static class EvaluateVerb
         var gt = new Option<string?>("--gt") { Description = "COCO instances ground truth (metrics for results produced anywhere)" };
         var dt = new Option<string?>("--dt") { Description = "COCO detection results (as `predict --coco-json` writes)" };
         var json = new Option<string>("--json") { Description = "write the metrics here", Required = true };
-        var score = new Option<double?>("--score-threshold") { Description = "confidence for the clinical metrics (default: the model's, 0.9)" };
+        var score = Verbs.Fraction(new Option<double?>("--score-threshold") { Description = "confidence for the clinical metrics (default: the model's, 0.9)" });
         var device = new Option<string>("--device") { Description = "cpu, cuda, cuda:N or auto", DefaultValueFactory = _ => "cpu" };
-        var threads = new Option<int>("--threads") { Description = "libtorch threads (0: default)" };
+        var threads = Verbs.ThreadsOption();
         var precision = Verbs.InferencePrecisionOption();
         var cmd = new Command("evaluate", "COCO AP (boxes and masks, pycocotools' algorithm) and clinical metrics on a data split or on COCO files.")
         {

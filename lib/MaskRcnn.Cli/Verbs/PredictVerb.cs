@@ -20,12 +20,14 @@ static class PredictVerb
     {
         var weights = new Option<string>("--weights") { Description = "a run folder, our checkpoint, or a torchvision .pth/.safetensors state dict", Required = true };
         var arch = new Option<string?>("--arch") { Description = "resnet18-fpn | resnet34-fpn | resnet50-fpn | resnet101-fpn (default: read from the weights)" };
-        var numClasses = new Option<int?>("--num-classes") { Description = "classes incl. background (default: read from the weights)" };
-        var minSize = new Option<int?>("--min-size") { Description = "short-side resize target (default 800)" };
-        var maxSize = new Option<int?>("--max-size") { Description = "long-side limit (default 1333)" };
-        var score = new Option<double?>("--score-threshold") { Description = "minimum detection score (default 0.05)" };
+        var numClasses = Verbs.Range(new Option<int?>("--num-classes") { Description = "classes incl. background (default: read from the weights)" }, 2, 100_000);
+        var minSize = Verbs.Range(new Option<int?>("--min-size") { Description = "short-side resize target (default: the weights' config, 800 for torchvision's)" },
+            32, MaskRcnnConfig.MaxImageSide, Verbs.SizeBudget);
+        var maxSize = Verbs.Range(new Option<int?>("--max-size") { Description = "long-side limit (default: the weights' config, 1333 for torchvision's)" },
+            32, MaskRcnnConfig.MaxImageSide, Verbs.SizeBudget);
+        var score = Verbs.Fraction(new Option<double?>("--score-threshold") { Description = "minimum detection score (default 0.05)" });
         var device = new Option<string>("--device") { Description = "cpu, cuda, cuda:N or auto", DefaultValueFactory = _ => "cpu" };
-        var threads = new Option<int>("--threads") { Description = "libtorch threads (0: default)" };
+        var threads = Verbs.ThreadsOption();
         var images = new Option<string[]>("--image") { Description = "image file(s)", Required = true, AllowMultipleArgumentsPerToken = true };
         var cocoJson = new Option<string?>("--coco-json") { Description = "write COCO detection results (RLE masks) here" };
         var precision = Verbs.InferencePrecisionOption();
@@ -34,6 +36,11 @@ static class PredictVerb
         {
             weights, arch, numClasses, minSize, maxSize, score, device, threads, images, cocoJson, precision,
         };
+        cmd.Validators.Add(result =>
+        {
+            if (result.GetValue(minSize) is int mn && result.GetValue(maxSize) is int mx && mx < mn)
+                result.AddError($"--max-size: {mx} is below --min-size {mn}");
+        });
         cmd.SetAction(r => Verbs.Run(() =>
         {
             TorchEnvironment.Initialize(r.GetValue(threads));

@@ -27,12 +27,12 @@ static class TrainVerb
                           "training.start_from: imagenet for the walkthrough preset, none for the others)",
         };
         var stages = new Option<string?>("--stages") { Description = "stage schedule, e.g. heads:10,4+:10,all:10@0.0001" };
-        var epochs = new Option<int?>("--epochs") { Description = "epochs (when no stage schedule)" };
-        var steps = new Option<int?>("--steps-per-epoch") { Description = "steps per epoch (0: one pass over the data)" };
+        var epochs = Verbs.Range(new Option<int?>("--epochs") { Description = "epochs (when no stage schedule)" }, 1, 100_000);
+        var steps = Verbs.Range(new Option<int?>("--steps-per-epoch") { Description = "steps per epoch (0: one pass over the data)" }, 0, 10_000_000);
         var outDir = new Option<string>("--out") { Description = "run folder: checkpoints, metrics.jsonl, TensorBoard events, final model", Required = true };
         var resume = new Option<bool>("--resume") { Description = "continue from RUN_DIR/checkpoint_last.safetensors" };
         var device = new Option<string>("--device") { Description = "cpu, cuda, cuda:N or auto", DefaultValueFactory = _ => "cpu" };
-        var threads = new Option<int>("--threads") { Description = "libtorch threads (0: default)" };
+        var threads = Verbs.ThreadsOption();
         var seed = new Option<int?>("--seed") { Description = "random seed (default: the config's)" };
         var precision = Verbs.PrecisionOption(
             "fp32 or bf16: training steps' forward passes under bfloat16 autocast (mixed precision; ~1.6x faster " +
