@@ -57,7 +57,14 @@ static class EvaluateVerb
                 Console.WriteLine($"model: {description}");
                 if (model.Precision != ComputePrecision.Float32) Console.WriteLine($"precision: {model.Precision.ShortName()} ({Autocast.Describe()})");
                 var classes = model.Config.ClassNames.Length == model.Config.NumClasses ? model.Config.ClassNames.Skip(1).ToArray() : LabelOptions.Default.Classes.ToArray();
-                var ds = DatasetLoader.LoadSplit(dataDir, r.GetValue(split)!, new LabelOptions(classes));
+                // Every image is decoded before it counts: one that cannot be read or resized is left out and said so,
+                // here and in the JSON's "data", rather than the evaluation reporting fewer images as if they were all.
+                var labels = new LabelOptions(classes);
+                var listed = DatasetLoader.LoadSplit(dataDir, r.GetValue(split)!, labels, decode: true);
+                var ds = Verbs.Resizable(listed, model.Transform, training: false);
+                var loaded = ds.Report();
+                Console.WriteLine($"data: {loaded.Describe("evaluated")}");
+                Verbs.PrintProblems(loaded.Problems, r.GetValue(json)!);
                 double threshold = r.GetValue(score) ?? model.Config.Training.ClinicalScoreThreshold;
                 report = DatasetEvaluation.Evaluate(model, ds, threshold, (i, n) => { if (i % 10 == 0 || i == n) Console.WriteLine($"  {i}/{n} images"); });
             }
@@ -68,6 +75,7 @@ static class EvaluateVerb
             if (report.Segm is { } s) Console.WriteLine($"segm: AP {s.AP:F3}  AP50 {s.AP50:F3}  AP75 {s.AP75:F3}  AR100 {s.AR100:F3}");
             foreach (var (name, c) in report.PerClass) Console.WriteLine($"  {name,-10} bbox AP50 {c.BboxAP50:F3}  segm AP50 {c.SegmAP50:F3}");
             Console.WriteLine($"at confidence {report.ScoreThreshold}: sensitivity {report.Sensitivity:F3}, FP/image {report.FpPerImage:F3}, Dice {report.Dice:F3}, image accuracy {report.ImageClassificationAccuracy:F3}");
+            if (report.Data is { } d) Console.WriteLine(d.Describe("evaluated"));
             Console.WriteLine($"wrote {outPath}");
             return 0;
         }));

@@ -58,28 +58,46 @@ static class PredictVerb
             model.to(dev);
             model.Precision = ComputePrecisionNames.Parse(r.GetValue(precision)!);
             if (model.Precision != ComputePrecision.Float32) Console.WriteLine($"precision: {model.Precision.ShortName()} ({Autocast.Describe()})");
+            // Each image on its own: a bad one is reported on its own line and the others are still predicted and
+            // written; the exit code says whether any failed.
             var results = new List<CocoDetectionResult>();
-            foreach (var path in r.GetValue(images)!)
+            var paths = r.GetValue(images)!;
+            int failed = 0;
+            foreach (var path in paths)
             {
-                using var scope = torch.NewDisposeScope();
-                var image = ImageIO.ReadTensor(path);
-                var sw = Stopwatch.StartNew();
-                using var detections = model.Predict(image);
-                var elapsed = sw.Elapsed.TotalSeconds;
-                Console.WriteLine($"{path}: {detections.Count} detections in {elapsed:F2} s");
-                var (boxes, labels, scores) = detections.ToArrays();
-                for (int i = 0; i < Math.Min(boxes.Length, 10); i++)
-                    Console.WriteLine($"  {model.Config.ClassName(labels[i]),-12} {scores[i]:F3}  [{string.Join(", ", boxes[i].Select(v => v.ToString("F1")))}]");
-                if (boxes.Length > 10) Console.WriteLine($"  … {boxes.Length - 10} more");
-                if (r.GetValue(cocoJson) is not null)
-                    results.AddRange(CocoExport.ToResults(detections, CocoResults.Id(Path.GetFileName(path))));
+                try
+                {
+                    var size = ImageIO.ReadSize(path);
+                    if (model.Transform.SizeProblem(size.Height, size.Width) is string thin)
+                        throw new MaskRcnnException(thin);   // known from the header: not worth decoding
+                    using var scope = torch.NewDisposeScope();
+                    var image = ImageIO.ReadTensor(path);
+                    var sw = Stopwatch.StartNew();
+                    using var detections = model.Predict(image);
+                    var elapsed = sw.Elapsed.TotalSeconds;
+                    Console.WriteLine($"{path}: {detections.Count} detections in {elapsed:F2} s");
+                    var (boxes, labels, scores) = detections.ToArrays();
+                    for (int i = 0; i < Math.Min(boxes.Length, 10); i++)
+                        Console.WriteLine($"  {model.Config.ClassName(labels[i]),-12} {scores[i]:F3}  " +
+                                          $"[{string.Join(", ", boxes[i].Select(v => v.ToString("F1")))}]");
+                    if (boxes.Length > 10) Console.WriteLine($"  … {boxes.Length - 10} more");
+                    if (r.GetValue(cocoJson) is not null)
+                        results.AddRange(CocoExport.ToResults(detections, CocoResults.Id(Path.GetFileName(path))));
+                }
+                catch (Exception e) when (Verbs.IsExpected(e))
+                {
+                    failed++;
+                    Verbs.Report(e, path);
+                }
             }
-            if (r.GetValue(cocoJson) is string outPath)
+            if (failed > 0)
+                Console.WriteLine($"predicted {paths.Length - failed} of {paths.Length} images; {failed} failed");
+            if (r.GetValue(cocoJson) is string outPath && failed < paths.Length)
             {
                 CocoResults.Write(outPath, results);
                 Console.WriteLine($"wrote {results.Count} results to {outPath}");
             }
-            return 0;
+            return failed > 0 ? 1 : 0;
         }));
         return cmd;
     }

@@ -1,6 +1,8 @@
 using System.CommandLine;
 using System.Runtime.InteropServices;
 using MaskRcnn.Config;
+using MaskRcnn.Data;
+using MaskRcnn.Modeling.Transform;
 using MaskRcnn.Runtime;
 
 namespace MaskRcnn.Cli.Verbs;
@@ -33,12 +35,26 @@ static class Verbs
         {
             return body();
         }
-        catch (Exception e) when (IsUserError(e) || e is ExternalException)
+        catch (Exception e) when (IsExpected(e))
         {
-            Console.Error.WriteLine(e is ExternalException ? $"error: libtorch: {FirstLine(e.Message)}" : $"error: {e.Message}");
-            if (Debugging) Console.Error.WriteLine(e);
+            Report(e);
             return 1;
         }
+    }
+
+    /// <summary>Errors a verb reports in one line: the user's (input, files, set-up) and libtorch's.</summary>
+    public static bool IsExpected(Exception e) => IsUserError(e) || e is ExternalException;
+
+    /// <summary>
+    /// "error: MESSAGE" on stderr (libtorch's: its first line), naming <paramref name="file"/> when the message
+    /// does not; with MASKRCNN_DEBUG=1 the whole exception after it.
+    /// </summary>
+    public static void Report(Exception e, string? file = null)
+    {
+        string message = e is ExternalException ? $"libtorch: {FirstLine(e.Message)}" : e.Message;
+        if (file is not null && !message.Contains(file)) message = $"{file}: {message}";
+        Console.Error.WriteLine($"error: {message}");
+        if (Debugging) Console.Error.WriteLine(e);
     }
 
     /// <summary>MASKRCNN_DEBUG=1: stack traces after the one-line errors.</summary>
@@ -146,6 +162,22 @@ static class Verbs
     public static Option<string?> InferencePrecisionOption() => PrecisionOption(
         "fp32 (default: torchvision's results) or bf16 (convolutions and linear layers in bfloat16: " +
         "~1.5x faster on CPUs with AVX512_BF16/AMX, slightly different scores; see `maskrcnn version`)", "fp32");
+
+    /// <summary>
+    /// The dataset without the images the model's resize cannot take (a side under 1 px: a 100000×1 strip), each
+    /// reported as a skipped image. <paramref name="training"/>: for every short side that training picks from.
+    /// </summary>
+    public static Dataset Resizable(Dataset data, GeneralizedRCNNTransform resize, bool training) =>
+        data.Exclude(data.Images.Select(i => (Image: i, Reason: resize.SizeProblem(i.Height, i.Width, training)))
+            .Where(x => x.Reason is not null).Select(x => (x.Image, x.Reason!)));
+
+    /// <summary>The first ten data problems, one a line, and where the rest are (<paramref name="file"/>).</summary>
+    public static void PrintProblems(IReadOnlyList<ProblemEntry> problems, string file)
+    {
+        foreach (var p in problems.Take(10))
+            Console.WriteLine($"  {p.Image}{(p.Region is int i ? $" region {i}" : "")}: {p.Message}");
+        if (problems.Count > 10) Console.WriteLine($"  … {problems.Count - 10} more in {file}");
+    }
 
     static bool IsUserError(Exception e) =>
         e is NativeRuntimeException or ArgumentException or NotSupportedException or FileNotFoundException or DirectoryNotFoundException
