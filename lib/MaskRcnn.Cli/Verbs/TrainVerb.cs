@@ -86,12 +86,12 @@ static class TrainVerb
 
             var classes = cfg.ClassNames.Length == cfg.NumClasses ? cfg.ClassNames.Skip(1).ToArray() : LabelOptions.Default.Classes.ToArray();
             var labels = new LabelOptions(classes);
-            // The start-up check: every image decoded in full, within the training pixel budget and big enough for
+            // The start-up check: every image decoded in full, within the pixel budget (ImageIO) and big enough for
             // the model's resize; what fails is left out and reported here and in RUN/data_problems.json rather than
             // met in the middle of an epoch.
             var resize = new GeneralizedRCNNTransform(cfg.MinSize, cfg.MaxSize, cfg.ImageMean, cfg.ImageStd);
             Dataset Load(string split) => Verbs.Resizable(
-                DatasetLoader.LoadSplit(dataDir, split, labels, ImageIO.TrainingMaxPixels, decode: true), resize,
+                DatasetLoader.LoadSplit(dataDir, split, labels, decode: true), resize,
                 training: true);
             var train = Load("train");
             Dataset? val = Directory.Exists(Path.Combine(dataDir, "val")) ? Load("val") : null;

@@ -22,17 +22,14 @@ public readonly record struct ImageSize(int Width, int Height)
 public static class ImageIO
 {
     /// <summary>
-    /// Default pixel limit for decoding (100 megapixels): what <c>predict</c> and <c>evaluate</c> accept. Decoding
-    /// and converting such an image to the model's float tensor takes about 2.5 GB before it is resized.
+    /// The memory budget of an image: at most 4096 × 4096 = 16.8 megapixels are decoded (the side the model's input
+    /// may reach, MaskRcnnConfig.MaxImageSide). Training and inference hold an image at full resolution — as a float
+    /// tensor, with a mask per lesion, and with a pasted mask per detection — so memory grows with its pixels. Measured
+    /// at the limit (2 cores, cpu-quick model): a training step on two such images peaks at 3.0 GB, a prediction with
+    /// 20 detections at 2.4 GB (each further detection adds 67 MB). The old 100-megapixel limit let one 10000 × 10000
+    /// image take 12 GB in predict and an 8000 × 8000 one 10.4 GB in a training step.
     /// </summary>
-    public const long DefaultMaxPixels = 100_000_000;
-
-    /// <summary>
-    /// Pixel limit for training images (4096 × 4096 = 16.8 megapixels). Training holds each image at full
-    /// resolution with one mask per lesion and its augmented copies: an 8000 × 8000 image (64 megapixels) made a
-    /// training step peak at 10.4 GB; this limit keeps a step within about 3 GB.
-    /// </summary>
-    public const long TrainingMaxPixels = 4096L * 4096;
+    public const long DefaultMaxPixels = 4096L * 4096;
 
     /// <summary>Reads only the header: size (as shown, EXIF orientation applied) and whether it is an image.</summary>
     public static ImageSize ReadSize(string path)
