@@ -27,7 +27,10 @@ static class ReliabilityData
         FpnOutChannels = 32, RepresentationSize = 64, MaskLayers = [32, 32], MinSize = [64], MaxSize = 64,
         RpnPreNmsTopNTrain = 100, RpnPostNmsTopNTrain = 50, RpnPreNmsTopNTest = 50, RpnPostNmsTopNTest = 20,
         BoxBatchSizePerImage = 16, RpnBatchSizePerImage = 32, BoxScoreThresh = 0.0, BoxDetectionsPerImg = 5,
-        Training = Presets.CpuQuick().Training with { Epochs = 1, StepsPerEpoch = 1, WarmupIters = 1, ValidateEvery = 0, LogEvery = 1, Seed = 3 },
+        Training = Presets.CpuQuick().Training with
+        {
+            Epochs = 1, StepsPerEpoch = 1, WarmupIters = 1, ValidateEvery = 0, LogEvery = 1, Seed = 3,
+        },
     };
 
     /// <summary>DIR/data with train/, val/, test/ of 64-px phantoms; returns the data folder.</summary>
@@ -63,21 +66,30 @@ static class ReliabilityData
 
     public static string ViaPath(string data, string split) => Path.Combine(data, split, DatasetLoader.AnnotationFile);
 
-    public static JsonObject ReadVia(string data, string split) => JsonNode.Parse(File.ReadAllText(ViaPath(data, split)))!.AsObject();
+    public static JsonObject ReadVia(string data, string split) =>
+        JsonNode.Parse(File.ReadAllText(ViaPath(data, split)))!.AsObject();
 
-    public static void WriteVia(string data, string split, JsonObject via) => File.WriteAllText(ViaPath(data, split), via.ToJsonString());
+    public static void WriteVia(string data, string split, JsonObject via) =>
+        File.WriteAllText(ViaPath(data, split), via.ToJsonString());
 
-    /// <summary>A VIA 2.x entry with rectangles given as (x, y, w, h) and the class "benign" (or <paramref name="label"/>).</summary>
-    public static JsonObject Entry(string fileName, string label = "benign", params (int X, int Y, int W, int H)[] rects)
+    /// <summary>A VIA 2.x entry with rectangles (x, y, w, h) of class <paramref name="label"/>.</summary>
+    public static JsonObject Entry(string fileName, string label = "benign",
+                                   params (int X, int Y, int W, int H)[] rects)
     {
         var regions = new JsonArray();
         foreach (var (x, y, w, h) in rects)
             regions.Add(new JsonObject
             {
-                ["shape_attributes"] = new JsonObject { ["name"] = "rect", ["x"] = x, ["y"] = y, ["width"] = w, ["height"] = h },
+                ["shape_attributes"] = new JsonObject
+                {
+                    ["name"] = "rect", ["x"] = x, ["y"] = y, ["width"] = w, ["height"] = h,
+                },
                 ["region_attributes"] = new JsonObject { ["class"] = label },
             });
-        return new JsonObject { ["filename"] = fileName, ["size"] = -1, ["regions"] = regions, ["file_attributes"] = new JsonObject() };
+        return new JsonObject
+        {
+            ["filename"] = fileName, ["size"] = -1, ["regions"] = regions, ["file_attributes"] = new JsonObject(),
+        };
     }
 
     /// <summary>A gray PNG of any size (a 100000×1 strip included).</summary>
@@ -88,7 +100,7 @@ static class ReliabilityData
         ImageIO.WritePng(path, bitmap);
     }
 
-    /// <summary>Cuts a file to <paramref name="fraction"/> of its length (a download or copy that stopped early).</summary>
+    /// <summary>Cuts a file to <paramref name="fraction"/> of its length (a copy that stopped early).</summary>
     public static void Truncate(string path, double fraction = 0.6)
     {
         byte[] bytes = File.ReadAllBytes(path);
@@ -177,7 +189,8 @@ static class ReliabilityData
     }
 
     /// <summary>Lines of stderr that are not empty.</summary>
-    public static string[] Lines(string text) => text.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+    public static string[] Lines(string text) =>
+        text.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 
     /// <summary>No .NET or libtorch stack trace in the output.</summary>
     public static void NoTrace(string stderr)
@@ -189,7 +202,8 @@ static class ReliabilityData
 
     /// <summary>The rows of a metrics.jsonl, parsed.</summary>
     public static List<JsonElement> Metrics(string run) =>
-        File.ReadLines(Path.Combine(run, "metrics.jsonl")).Select(l => JsonDocument.Parse(l).RootElement.Clone()).ToList();
+        File.ReadLines(Path.Combine(run, "metrics.jsonl")).Select(l => JsonDocument.Parse(l).RootElement.Clone())
+            .ToList();
 
     [DllImport("libc", SetLastError = true)]
     static extern int kill(int pid, int sig);
@@ -214,7 +228,11 @@ static class ReliabilityData
             stdout.AppendLine(line);
             if (!sent && line.Contains(when)) { sent = true; kill(p.Id, signal); }
         }
-        if (!p.WaitForExit(TimeSpan.FromMinutes(5))) { p.Kill(true); throw new TimeoutException($"maskrcnn {string.Join(' ', args)}"); }
+        if (!p.WaitForExit(TimeSpan.FromMinutes(5)))
+        {
+            p.Kill(true);
+            throw new TimeoutException($"maskrcnn {string.Join(' ', args)}");
+        }
         Assert.True(sent, $"'{when}' never appeared:\n{stdout}\n{stderr.Result}");
         return (p.ExitCode, stdout.ToString(), stderr.Result);
     }
