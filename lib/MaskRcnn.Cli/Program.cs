@@ -5,4 +5,5 @@ var root = new RootCommand(
     "maskrcnn: Mask R-CNN (torchvision-compatible, TorchSharp) for detecting and segmenting breast lesions " +
     "in ultrasound images annotated with the VGG Image Annotator.");
 foreach (var verb in Verbs.All()) root.Subcommands.Add(verb);
-return root.Parse(args).Invoke();
+var parse = root.Parse(args);
+return Verbs.ReportParseErrors(parse) ?? parse.Invoke();

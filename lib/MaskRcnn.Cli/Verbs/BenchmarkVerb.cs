@@ -27,23 +27,31 @@ static class BenchmarkVerb
     public static Command Create()
     {
         var arch = new Option<string>("--arch") { Description = "resnet18-fpn | resnet34-fpn | resnet50-fpn | resnet101-fpn", DefaultValueFactory = _ => "resnet50-fpn" };
-        var classes = new Option<int>("--num-classes") { Description = "classes incl. background", DefaultValueFactory = _ => 3 };
+        var classes = Verbs.Range(new Option<int>("--num-classes") { Description = "classes incl. background", DefaultValueFactory = _ => 3 }, 2, 100_000);
         var weights = new Option<string?>("--weights") { Description = "weights (default: random, seeded)" };
         var image = new Option<string?>("--image") { Description = "image file, or a torch.save'd {\"image\": [3,H,W]} .pt (default: random)" };
-        var size = new Option<int?>("--size") { Description = "min_size = max_size = N (and the random image's side)" };
-        var minSize = new Option<int?>("--min-size");
-        var maxSize = new Option<int?>("--max-size");
+        var size = Verbs.Range(new Option<int?>("--size") { Description = "min_size = max_size = N (and the random image's side)" },
+            32, MaskRcnnConfig.MaxImageSide, Verbs.SizeBudget);
+        var minSize = Verbs.Range(new Option<int?>("--min-size"), 32, MaskRcnnConfig.MaxImageSide, Verbs.SizeBudget);
+        var maxSize = Verbs.Range(new Option<int?>("--max-size"), 32, MaskRcnnConfig.MaxImageSide, Verbs.SizeBudget);
         var mode = new Option<string>("--mode") { Description = "infer or train", Required = true };
-        var runs = new Option<int>("--runs") { DefaultValueFactory = _ => 5 };
-        var warmup = new Option<int>("--warmup") { DefaultValueFactory = _ => 1 };
-        var threads = new Option<int>("--threads") { Description = "libtorch threads (0: default)" };
+        var runs = Verbs.Range(new Option<int>("--runs") { DefaultValueFactory = _ => 5 }, 1, 100_000);
+        var warmup = Verbs.Range(new Option<int>("--warmup") { DefaultValueFactory = _ => 1 }, 0, 100_000);
+        var threads = Verbs.ThreadsOption();
         var bn = new Option<string>("--bn") { Description = "frozen (FrozenBatchNorm2d) or batch (BatchNorm2d, as torchvision builds a model without weights)", DefaultValueFactory = _ => "frozen" };
         var seed = new Option<int>("--seed") { DefaultValueFactory = _ => 0 };
         var precision = Verbs.InferencePrecisionOption();
         var json = new Option<string?>("--json") { Description = "write the result here (also printed)" };
         var stages = new Option<bool>("--stages") { Description = "also time each stage, median over --runs more runs (infer: and count its FLOPs; train: forward stages, backward in three parts, optimizer step)" };
-        var memoryCalls = new Option<int>("--memory-calls") { Description = "infer: after the timed runs, make N more Predict calls and report the RSS growth (target < 5 %), then N/2 more between two memory releases (what is retained)" };
-        var memoryWarmup = new Option<int>("--memory-warmup") { Description = "untracked Predict calls before --memory-calls (allocators settle)", DefaultValueFactory = _ => 100 };
+        var memoryCalls = Verbs.Range(new Option<int>("--memory-calls")
+        {
+            Description = "infer: after the timed runs, make N more Predict calls and report the RSS growth (target < 5 %), " +
+                          "then N/2 more between two memory releases (what is retained)",
+        }, 0, 1_000_000);
+        var memoryWarmup = Verbs.Range(new Option<int>("--memory-warmup")
+        {
+            Description = "untracked Predict calls before --memory-calls (allocators settle)", DefaultValueFactory = _ => 100,
+        }, 0, 1_000_000);
         var cmd = new Command("benchmark", "Time inference or a training step (the reference peer's protocol); report peak memory.")
         {
             arch, classes, weights, image, size, minSize, maxSize, mode, runs, warmup, threads, bn, seed, json, stages, memoryCalls, memoryWarmup, precision,

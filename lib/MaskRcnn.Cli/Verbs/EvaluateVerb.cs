@@ -25,9 +25,9 @@ static class EvaluateVerb
         var gt = new Option<string?>("--gt") { Description = "COCO instances ground truth (metrics for results produced anywhere)" };
         var dt = new Option<string?>("--dt") { Description = "COCO detection results (as `predict --coco-json` writes)" };
         var json = new Option<string>("--json") { Description = "write the metrics here", Required = true };
-        var score = new Option<double?>("--score-threshold") { Description = "confidence for the clinical metrics (default: the model's, 0.9)" };
+        var score = Verbs.Fraction(new Option<double?>("--score-threshold") { Description = "confidence for the clinical metrics (default: the model's, 0.9)" });
         var device = new Option<string>("--device") { Description = "cpu, cuda, cuda:N or auto", DefaultValueFactory = _ => "cpu" };
-        var threads = new Option<int>("--threads") { Description = "libtorch threads (0: default)" };
+        var threads = Verbs.ThreadsOption();
         var precision = Verbs.InferencePrecisionOption();
         var cmd = new Command("evaluate", "COCO AP (boxes and masks, pycocotools' algorithm) and clinical metrics on a data split or on COCO files.")
         {
@@ -57,7 +57,14 @@ static class EvaluateVerb
                 Console.WriteLine($"model: {description}");
                 if (model.Precision != ComputePrecision.Float32) Console.WriteLine($"precision: {model.Precision.ShortName()} ({Autocast.Describe()})");
                 var classes = model.Config.ClassNames.Length == model.Config.NumClasses ? model.Config.ClassNames.Skip(1).ToArray() : LabelOptions.Default.Classes.ToArray();
-                var ds = DatasetLoader.LoadSplit(dataDir, r.GetValue(split)!, new LabelOptions(classes));
+                // Every image is decoded before it counts: one that cannot be read or resized is left out and said so,
+                // here and in the JSON's "data", rather than the evaluation reporting fewer images as if they were all.
+                var labels = new LabelOptions(classes);
+                var listed = DatasetLoader.LoadSplit(dataDir, r.GetValue(split)!, labels, decode: true);
+                var ds = Verbs.Resizable(listed, model.Transform, training: false);
+                var loaded = ds.Report();
+                Console.WriteLine($"data: {loaded.Describe("evaluated")}");
+                Verbs.PrintProblems(loaded.Problems, r.GetValue(json)!);
                 double threshold = r.GetValue(score) ?? model.Config.Training.ClinicalScoreThreshold;
                 report = DatasetEvaluation.Evaluate(model, ds, threshold, (i, n) => { if (i % 10 == 0 || i == n) Console.WriteLine($"  {i}/{n} images"); });
             }
@@ -68,6 +75,7 @@ static class EvaluateVerb
             if (report.Segm is { } s) Console.WriteLine($"segm: AP {s.AP:F3}  AP50 {s.AP50:F3}  AP75 {s.AP75:F3}  AR100 {s.AR100:F3}");
             foreach (var (name, c) in report.PerClass) Console.WriteLine($"  {name,-10} bbox AP50 {c.BboxAP50:F3}  segm AP50 {c.SegmAP50:F3}");
             Console.WriteLine($"at confidence {report.ScoreThreshold}: sensitivity {report.Sensitivity:F3}, FP/image {report.FpPerImage:F3}, Dice {report.Dice:F3}, image accuracy {report.ImageClassificationAccuracy:F3}");
+            if (report.Data is { } d) Console.WriteLine(d.Describe("evaluated"));
             Console.WriteLine($"wrote {outPath}");
             return 0;
         }));

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using MaskRcnn.Config;
 using MaskRcnn.Data.Phantoms;
 
 namespace MaskRcnn.Cli.Verbs;
@@ -10,10 +11,11 @@ static class GeneratePhantomsVerb
     {
         var outDir = new Option<string>("--out") { Description = "data folder to write (train/, val/, test/)", Required = true };
         var seed = new Option<ulong>("--seed") { Description = "random seed (same seed → same bytes)", Required = true };
-        var train = new Option<int>("--train") { Description = "training images", DefaultValueFactory = _ => 120 };
-        var val = new Option<int>("--val") { Description = "validation images", DefaultValueFactory = _ => 40 };
-        var test = new Option<int>("--test") { Description = "test images", DefaultValueFactory = _ => 40 };
-        var size = new Option<int>("--size") { Description = "image width = height in pixels (easy)", DefaultValueFactory = _ => 256 };
+        var train = Verbs.Range(new Option<int>("--train") { Description = "training images", DefaultValueFactory = _ => 120 }, 0, 100_000);
+        var val = Verbs.Range(new Option<int>("--val") { Description = "validation images", DefaultValueFactory = _ => 40 }, 0, 100_000);
+        var test = Verbs.Range(new Option<int>("--test") { Description = "test images", DefaultValueFactory = _ => 40 }, 0, 100_000);
+        var size = Verbs.Range(new Option<int>("--size") { Description = "image width = height in pixels (easy)", DefaultValueFactory = _ => 256 },
+            32, MaskRcnnConfig.MaxImageSide, Verbs.SizeBudget);
         var difficulty = new Option<string>("--difficulty")
         {
             Description = "easy (square phantoms like data/phantom) or busi (BUSI-like scans: 440–650 × 400–560 px, smaller, " +
@@ -27,8 +29,8 @@ static class GeneratePhantomsVerb
         };
         cmd.SetAction(r => Verbs.Run(() =>
         {
-            if (r.GetValue(train) < 0 || r.GetValue(val) < 0 || r.GetValue(test) < 0) throw new ArgumentException("image counts must be ≥ 0");
-            var summary = PhantomDataset.Write(r.GetValue(outDir)!, r.GetValue(seed), r.GetValue(train), r.GetValue(val), r.GetValue(test), r.GetValue(size), r.GetValue(difficulty)!);
+            var summary = PhantomDataset.Write(r.GetValue(outDir)!, r.GetValue(seed), r.GetValue(train), r.GetValue(val), r.GetValue(test),
+                r.GetValue(size), r.GetValue(difficulty)!);
             Console.WriteLine($"wrote {string.Join(", ", summary.Images.Select(kv => $"{kv.Key} {kv.Value}"))} images to {r.GetValue(outDir)}");
             Console.WriteLine($"  lesions: {string.Join(", ", summary.Lesions.OrderBy(k => k.Key).Select(kv => $"{kv.Key} {kv.Value}"))}");
             Console.WriteLine($"  images:  {string.Join(", ", summary.ImageClasses.OrderBy(k => k.Key).Select(kv => $"{kv.Key} {kv.Value}"))}");

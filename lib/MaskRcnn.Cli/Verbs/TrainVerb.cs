@@ -1,7 +1,11 @@
 using System.CommandLine;
+using System.Runtime.InteropServices;
+using System.Text.Encodings.Web;
+using System.Text.Json;
 using MaskRcnn.Config;
 using MaskRcnn.Data;
 using MaskRcnn.Modeling;
+using MaskRcnn.Modeling.Transform;
 using MaskRcnn.Runtime;
 using MaskRcnn.Training;
 using MaskRcnn.Weights;
@@ -11,7 +15,7 @@ namespace MaskRcnn.Cli.Verbs;
 
 /// <summary>
 /// <c>maskrcnn train --data DIR [--preset NAME | --config FILE] [--weights coco|none|FILE] [--stages SPEC]
-/// [--epochs N] [--steps-per-epoch N] --out RUN_DIR [--resume]</c>
+/// [--epochs N] [--steps-per-epoch N] --out RUN_DIR [--resume | --overwrite]</c>
 /// </summary>
 static class TrainVerb
 {
@@ -27,26 +31,37 @@ static class TrainVerb
                           "training.start_from: imagenet for the walkthrough preset, none for the others)",
         };
         var stages = new Option<string?>("--stages") { Description = "stage schedule, e.g. heads:10,4+:10,all:10@0.0001" };
-        var epochs = new Option<int?>("--epochs") { Description = "epochs (when no stage schedule)" };
-        var steps = new Option<int?>("--steps-per-epoch") { Description = "steps per epoch (0: one pass over the data)" };
+        var epochs = Verbs.Range(new Option<int?>("--epochs") { Description = "epochs (when no stage schedule)" }, 1, 100_000);
+        var steps = Verbs.Range(new Option<int?>("--steps-per-epoch") { Description = "steps per epoch (0: one pass over the data)" }, 0, 10_000_000);
         var outDir = new Option<string>("--out") { Description = "run folder: checkpoints, metrics.jsonl, TensorBoard events, final model", Required = true };
-        var resume = new Option<bool>("--resume") { Description = "continue from RUN_DIR/checkpoint_last.safetensors" };
+        var resume = new Option<bool>("--resume")
+        {
+            Description = "continue the run in RUN_DIR from its checkpoint_last.safetensors",
+        };
+        var overwrite = new Option<bool>("--overwrite")
+        {
+            Description = "replace the run RUN_DIR holds (its checkpoints, metrics, events, final model); " +
+                          "without --resume or --overwrite, a folder holding a run is refused",
+        };
         var device = new Option<string>("--device") { Description = "cpu, cuda, cuda:N or auto", DefaultValueFactory = _ => "cpu" };
-        var threads = new Option<int>("--threads") { Description = "libtorch threads (0: default)" };
+        var threads = Verbs.ThreadsOption();
         var seed = new Option<int?>("--seed") { Description = "random seed (default: the config's)" };
         var precision = Verbs.PrecisionOption(
             "fp32 or bf16: training steps' forward passes under bfloat16 autocast (mixed precision; ~1.6x faster " +
             "on CPUs with AVX512_BF16/AMX). Default: the config's (fp32)", defaultValue: null);
-        var cmd = new Command("train", "Train Mask R-CNN on a data folder (Ctrl+C stops after the current step and saves a resumable checkpoint).")
+        var cmd = new Command("train", "Train Mask R-CNN on a data folder (Ctrl+C or SIGTERM stops after the current " +
+                                       "step and saves a resumable checkpoint; the exit code is then 130 or 143).")
         {
-            data, preset, config, weights, stages, epochs, steps, outDir, resume, device, threads, seed, precision,
+            data, preset, config, weights, stages, epochs, steps, outDir, resume, overwrite, device, threads, seed,
+            precision,
         };
         cmd.SetAction(r => Verbs.Run(() =>
         {
+            string run = r.GetValue(outDir)!, dataDir = r.GetValue(data)!;
+            bool resuming = r.GetValue(resume), replacing = r.GetValue(overwrite);
+            CheckRunFolder(run, resuming, replacing);
             TorchEnvironment.Initialize(r.GetValue(threads));
             var dev = TorchEnvironment.ResolveDevice(r.GetValue(device));
-            string run = r.GetValue(outDir)!;
-            bool resuming = r.GetValue(resume);
             MaskRcnnConfig cfg;
             if (resuming && File.Exists(Path.Combine(run, "config.json"))) cfg = MaskRcnnConfig.Load(Path.Combine(run, "config.json"));
             else if (r.GetValue(config) is string file) cfg = MaskRcnnConfig.Load(file);
@@ -71,10 +86,23 @@ static class TrainVerb
 
             var classes = cfg.ClassNames.Length == cfg.NumClasses ? cfg.ClassNames.Skip(1).ToArray() : LabelOptions.Default.Classes.ToArray();
             var labels = new LabelOptions(classes);
-            var train = DatasetLoader.LoadSplit(r.GetValue(data)!, "train", labels);
-            Dataset? val = Directory.Exists(Path.Combine(r.GetValue(data)!, "val")) ? DatasetLoader.LoadSplit(r.GetValue(data)!, "val", labels) : null;
-            Console.WriteLine($"data: {train.Count} training images{(val is null ? "" : $", {val.Count} validation images")}; {train.Problems.Count + (val?.Problems.Count ?? 0)} problems");
-            foreach (var p in train.Problems.Concat(val?.Problems ?? []).Take(5)) Console.WriteLine($"  {p}");
+            // The start-up check: every image decoded in full, within the pixel budget (ImageIO) and big enough for
+            // the model's resize; what fails is left out and reported here and in RUN/data_problems.json rather than
+            // met in the middle of an epoch.
+            var resize = new GeneralizedRCNNTransform(cfg.MinSize, cfg.MaxSize, cfg.ImageMean, cfg.ImageStd);
+            Dataset Load(string split) => Verbs.Resizable(
+                DatasetLoader.LoadSplit(dataDir, split, labels, decode: true), resize,
+                training: true);
+            var train = Load("train");
+            Dataset? val = Directory.Exists(Path.Combine(dataDir, "val")) ? Load("val") : null;
+            var reports = new Dictionary<string, DataReport?> { ["train"] = train.Report(), ["val"] = val?.Report() };
+            var problems = reports.Values.SelectMany(x => x?.Problems ?? []).ToList();
+            string validation = val is null ? "" : $", {val.Count} validation images";
+            Console.WriteLine($"data: {train.Count} training images{validation}; {problems.Count} problems");
+            foreach (var (split, report) in reports)
+                if (report is { } rep && (rep.ImagesSkipped > 0 || rep.RegionsSkipped > 0))
+                    Console.WriteLine($"  {split}: {rep.Describe(reasons: false)}");
+            Verbs.PrintProblems(problems, Path.Combine(run, Trainer.DataProblemsFile));
 
             torch.manual_seed(cfg.Training.Seed);
             using var model = new MaskRCNN(cfg);
@@ -83,6 +111,19 @@ static class TrainVerb
             Console.WriteLine($"model: {cfg.Arch}, {cfg.NumClasses} classes, {model.parameters().Sum(p => p.numel()):N0} parameters; device {dev}, {torch.get_num_threads()} threads");
             if (cfg.Training.ComputePrecision != ComputePrecision.Float32)
                 Console.WriteLine($"precision: {cfg.Training.ComputePrecision.ShortName()} mixed precision ({Autocast.Describe()})");
+
+            if (replacing)   // only now that data and model are ready: a failed start leaves the old run as it was
+            {
+                var old = Trainer.RunFiles(run);
+                foreach (var f in old) File.Delete(f);
+                if (old.Count > 0) Console.WriteLine($"--overwrite: removed the previous run's {old.Count} files");
+            }
+            Directory.CreateDirectory(run);
+            var json = new JsonSerializerOptions
+            {
+                WriteIndented = true, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+            };
+            File.WriteAllText(Path.Combine(run, Trainer.DataProblemsFile), JsonSerializer.Serialize(reports, json));
 
             var trainer = new Trainer(model, train, val, run);
             trainer.Message += m => Console.WriteLine(m);
@@ -93,18 +134,56 @@ static class TrainVerb
                     Console.WriteLine($"  validation epoch {v.Epoch + 1}: loss {v.Loss:F3}  bbox AP50 {rep.Bbox.AP50:F3}  segm AP50 {rep.Segm?.AP50:F3}  segm AP {rep.Segm?.AP:F3}  " +
                                       $"sensitivity@{rep.ScoreThreshold} {rep.Sensitivity:F3}  FP/image {rep.FpPerImage:F2}  dice {rep.Dice:F3}");
             };
+            // SIGTERM (timeout, docker stop, job schedulers) is handled as Ctrl+C is: stop after the current step
+            // with a resumable checkpoint, and exit with the shell's code for the signal (128 + its number) so that
+            // scripts see the run did not finish. A second signal is left to the runtime: it ends the process at once.
             using var cts = new CancellationTokenSource();
-            ConsoleCancelEventHandler onCancel = (_, e) => { e.Cancel = true; cts.Cancel(); Console.WriteLine("\nstopping after this step…"); };
-            Console.CancelKeyPress += onCancel;
-            try
+            PosixSignal? received = null;
+            void OnSignal(PosixSignalContext context)
             {
-                var result = trainer.Run(resuming, cts.Token);
-                Console.WriteLine(result.Stopped ? $"stopped; resume with: train --data {r.GetValue(data)} --out {run} --resume" : $"done: {result.FinalModel}");
+                if (received is not null) return;
+                context.Cancel = true;
+                received = context.Signal;
+                cts.Cancel();
+                Console.WriteLine($"\n{context.Signal} received: stopping after this step and saving a checkpoint " +
+                                  "(send it again to stop at once, without one)…");
             }
-            finally { Console.CancelKeyPress -= onCancel; }
-            return 0;
+            using var onInterrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
+            using var onTerminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
+            var result = trainer.Run(resuming, cts.Token);
+            if (!result.Stopped)
+            {
+                Console.WriteLine($"done: {result.FinalModel}");
+                return 0;
+            }
+            Console.WriteLine($"stopped{(received is null ? "" : $" by {received}")} before the run finished; " +
+                              $"resume with: maskrcnn train --data {dataDir} --out {run} --resume");
+            return received == PosixSignal.SIGTERM ? 143 : 130;
         }));
         return cmd;
+    }
+
+    /// <summary>
+    /// What --out may be: a folder holding a run only with --resume (continue it) or --overwrite (replace it), so a
+    /// forgotten flag does not erase a trained model; --resume needs the folder and its checkpoint. Checked before
+    /// anything is loaded or written.
+    /// </summary>
+    static void CheckRunFolder(string run, bool resuming, bool replacing)
+    {
+        if (resuming && replacing)
+            throw new ArgumentException("--resume continues the run in --out, --overwrite replaces it: give one");
+        if (resuming)
+        {
+            if (!Directory.Exists(run)) throw new MaskRcnnException($"cannot resume: run folder {run} does not exist");
+            string last = Path.Combine(run, "checkpoint_last.safetensors");
+            if (!File.Exists(last)) throw new MaskRcnnException($"cannot resume: {last} does not exist");
+            return;
+        }
+        var files = Trainer.RunFiles(run);
+        if (files.Count == 0 || replacing) return;
+        string some = string.Join(", ", files.Take(3).Select(Path.GetFileName)) + (files.Count > 3 ? ", …" : "");
+        throw new MaskRcnnException($"{run} already holds a training run ({some}): " +
+                                    "continue it with --resume, or replace it with --overwrite");
     }
 }
 

@@ -1,4 +1,8 @@
 using System.CommandLine;
+using System.Runtime.InteropServices;
+using MaskRcnn.Config;
+using MaskRcnn.Data;
+using MaskRcnn.Modeling.Transform;
 using MaskRcnn.Runtime;
 
 namespace MaskRcnn.Cli.Verbs;
@@ -21,7 +25,9 @@ static class Verbs
 
     /// <summary>
     /// Runs a verb body: expected failures (bad input, missing files, native set-up) become one line on stderr
-    /// and exit code 1 instead of a stack trace.
+    /// and exit code 1 instead of a stack trace. So do libtorch's errors (TorchSharp throws them as
+    /// ExternalException, with the C++ backtrace in the message): what escapes the checks before them is still
+    /// one line, its first. MASKRCNN_DEBUG=1 adds the whole exception.
     /// </summary>
     public static int Run(Func<int> body)
     {
@@ -29,13 +35,109 @@ static class Verbs
         {
             return body();
         }
-        catch (Exception e) when (IsUserError(e))
+        catch (Exception e) when (IsExpected(e))
         {
-            Console.Error.WriteLine($"error: {e.Message}");
-            if (Environment.GetEnvironmentVariable("MASKRCNN_DEBUG") == "1") Console.Error.WriteLine(e);
+            Report(e);
             return 1;
         }
     }
+
+    /// <summary>Errors a verb reports in one line: the user's (input, files, set-up) and libtorch's.</summary>
+    public static bool IsExpected(Exception e) => IsUserError(e) || e is ExternalException;
+
+    /// <summary>
+    /// "error: MESSAGE" on stderr (libtorch's: its first line), naming <paramref name="file"/> when the message
+    /// does not; with MASKRCNN_DEBUG=1 the whole exception after it.
+    /// </summary>
+    public static void Report(Exception e, string? file = null)
+    {
+        string message = e is ExternalException ? $"libtorch: {FirstLine(e.Message)}" : e.Message;
+        if (file is not null && !message.Contains(file)) message = $"{file}: {message}";
+        Console.Error.WriteLine($"error: {message}");
+        if (Debugging) Console.Error.WriteLine(e);
+    }
+
+    /// <summary>MASKRCNN_DEBUG=1: stack traces after the one-line errors.</summary>
+    public static bool Debugging => Environment.GetEnvironmentVariable("MASKRCNN_DEBUG") == "1";
+
+    /// <summary>The first non-empty line of a message (libtorch's messages go on with "Exception raised from …").</summary>
+    public static string FirstLine(string message) =>
+        message.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).FirstOrDefault() ?? message;
+
+    /// <summary>
+    /// A command line that does not parse: its errors on one line and where to read about the verb, instead of
+    /// System.CommandLine's default (the errors buried under the whole help text). Null when it parsed.
+    /// </summary>
+    public static int? ReportParseErrors(ParseResult parse)
+    {
+        if (parse.Action is not System.CommandLine.Invocation.ParseErrorAction) return null;
+        var command = parse.CommandResult.Command;
+        string verb = command is RootCommand ? "maskrcnn" : $"maskrcnn {command.Name}";
+        Console.Error.WriteLine($"error: {string.Join("; ", parse.Errors.Select(e => e.Message).Distinct())}");
+        Console.Error.WriteLine($"see: {verb} --help");
+        return 1;
+    }
+
+    /// <summary>
+    /// --threads, as every verb takes it: 0 (libtorch's default) up to <see cref="TorchEnvironment.MaxThreads"/>;
+    /// more only oversubscribes the cores (100000 threads took a minute to start, with no output).
+    /// </summary>
+    public static Option<int> ThreadsOption(string description = "libtorch threads (0: default)")
+    {
+        var option = new Option<int>("--threads") { Description = $"{description}; at most {TorchEnvironment.MaxThreads}" };
+        option.Validators.Add(result =>
+        {
+            if (TryGet<int>(() => result.GetValueOrDefault<int>()) is int value && (value < 0 || value > TorchEnvironment.MaxThreads))
+                result.AddError($"--threads: {value} is outside 0..{TorchEnvironment.MaxThreads} (0: libtorch's default; " +
+                                $"at most 4 per processor, {Environment.ProcessorCount} here)");
+        });
+        return option;
+    }
+
+    /// <summary>An int option that must lie in [min, max] when given; <paramref name="unit"/> explains the bound.</summary>
+    public static T Range<T>(T option, int min, int max, string? unit = null) where T : Option
+    {
+        option.Validators.Add(result =>
+        {
+            if (GetInt(result) is int v && (v < min || v > max))
+                result.AddError($"{option.Name}: {v} is outside {min}..{max}{(unit is null ? "" : $" ({unit})")}");
+        });
+        return option;
+    }
+
+    /// <summary>A double option that must lie in [0, 1] when given (a score threshold).</summary>
+    public static Option<double?> Fraction(Option<double?> option)
+    {
+        option.Validators.Add(result =>
+        {
+            if (TryGet(() => result.GetValueOrDefault<double?>()) is double v && !(v >= 0 && v <= 1))
+                result.AddError($"{option.Name}: {v} is outside [0, 1]");
+        });
+        return option;
+    }
+
+    /// <summary>
+    /// The value, or null where it did not convert ("--threads abc"): System.CommandLine runs validators anyway,
+    /// and the conversion error is already among the parse errors.
+    /// </summary>
+    static T? TryGet<T>(Func<T?> get) where T : struct
+    {
+        try { return get(); }
+        catch (InvalidOperationException) { return null; }
+    }
+
+    static int? GetInt(System.CommandLine.Parsing.OptionResult result) => result.Option switch
+    {
+        Option<int> => TryGet<int>(() => result.GetValueOrDefault<int>()),
+        Option<int?> => TryGet(() => result.GetValueOrDefault<int?>()),
+        _ => throw new ArgumentException($"{result.Option.Name} is not an int option"),
+    };
+
+    /// <summary>
+    /// The side in pixels that min_size / max_size (--min-size, --max-size, --size) may reach: the model input's
+    /// memory budget (<see cref="MaskRcnnConfig.MaxImageSide"/>; README "What the CLI guarantees").
+    /// </summary>
+    public static string SizeBudget => $"the model's input is at most {MaskRcnnConfig.MaxImageSide} px a side";
 
     /// <summary>
     /// --precision fp32|bf16 (also float32/bfloat16, any case: the names <see cref="ComputePrecisionNames.Parse"/>
@@ -60,6 +162,22 @@ static class Verbs
     public static Option<string?> InferencePrecisionOption() => PrecisionOption(
         "fp32 (default: torchvision's results) or bf16 (convolutions and linear layers in bfloat16: " +
         "~1.5x faster on CPUs with AVX512_BF16/AMX, slightly different scores; see `maskrcnn version`)", "fp32");
+
+    /// <summary>
+    /// The dataset without the images the model's resize cannot take (a side under 1 px: a 100000×1 strip), each
+    /// reported as a skipped image. <paramref name="training"/>: for every short side that training picks from.
+    /// </summary>
+    public static Dataset Resizable(Dataset data, GeneralizedRCNNTransform resize, bool training) =>
+        data.Exclude(data.Images.Select(i => (Image: i, Reason: resize.SizeProblem(i.Height, i.Width, training)))
+            .Where(x => x.Reason is not null).Select(x => (x.Image, x.Reason!)));
+
+    /// <summary>The first ten data problems, one a line, and where the rest are (<paramref name="file"/>).</summary>
+    public static void PrintProblems(IReadOnlyList<ProblemEntry> problems, string file)
+    {
+        foreach (var p in problems.Take(10))
+            Console.WriteLine($"  {p.Image}{(p.Region is int i ? $" region {i}" : "")}: {p.Message}");
+        if (problems.Count > 10) Console.WriteLine($"  … {problems.Count - 10} more in {file}");
+    }
 
     static bool IsUserError(Exception e) =>
         e is NativeRuntimeException or ArgumentException or NotSupportedException or FileNotFoundException or DirectoryNotFoundException

@@ -9,7 +9,7 @@ static class VersionVerb
     public static Command Create()
     {
         var device = new Option<string>("--device") { Description = "cpu, cuda, cuda:N or auto", DefaultValueFactory = _ => "auto" };
-        var threads = new Option<int>("--threads") { Description = "libtorch intra-op threads (0: libtorch's default)" };
+        var threads = Verbs.ThreadsOption("libtorch intra-op threads (0: libtorch's default)");
         var cmd = new Command("version", "Print the library, TorchSharp and libtorch versions, the device and the thread count.")
         {
             device, threads,

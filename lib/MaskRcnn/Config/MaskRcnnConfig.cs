@@ -36,6 +36,13 @@ public sealed record MaskRcnnConfig
     /// <summary>Short-side target(s); in training one is picked at random per image (multi-scale).</summary>
     public int[] MinSize { get; init; } = [800];
     public int MaxSize { get; init; } = 1333;
+
+    /// <summary>
+    /// The memory budget of the model's input: min_size and max_size stay at or below this many pixels, so a
+    /// resized image is at most 4096 × 4096 (16.8 megapixels). The input alone is then 200 MB in float32 and
+    /// R50-FPN's activations a few GB; min_size = max_size = 100000 tried to allocate 120 GB for the input.
+    /// </summary>
+    public const int MaxImageSide = 4096;
     public double[] ImageMean { get; init; } = [0.485, 0.456, 0.406];
     public double[] ImageStd { get; init; } = [0.229, 0.224, 0.225];
     public int SizeDivisible { get; init; } = 32;
@@ -133,7 +140,9 @@ public sealed record MaskRcnnConfig
             yield return $"class_names: {ClassNames.Length} names for num_classes = {NumClasses}";
         if (TrainableBackboneLayers is < 0 or > 5) yield return $"trainable_backbone_layers: {TrainableBackboneLayers} (0..5)";
         if (MinSize.Length == 0 || MinSize.Any(s => s < 32)) yield return "min_size: needs one or more sizes ≥ 32";
+        if (MinSize.Any(s => s > MaxImageSide)) yield return $"min_size: sizes must be ≤ {MaxImageSide} (the memory budget)";
         if (MaxSize < MinSize.DefaultIfEmpty(0).Max()) yield return $"max_size: {MaxSize} is below min_size";
+        if (MaxSize > MaxImageSide) yield return $"max_size: {MaxSize} exceeds {MaxImageSide} (the memory budget)";
         if (ImageMean.Length != 3) yield return "image_mean: needs 3 values";
         if (ImageStd.Length != 3 || ImageStd.Any(s => s <= 0)) yield return "image_std: needs 3 positive values";
         if (SizeDivisible < 1) yield return "size_divisible: must be ≥ 1";

@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using MaskRcnn.Data.Coco;
 using MaskRcnn.Data.Via;
 using TorchSharp;
@@ -36,6 +37,42 @@ public sealed record Sample(Tensor Image, Tensor Boxes, Tensor Labels, Tensor Ma
     public void Dispose() { Image.Dispose(); Boxes.Dispose(); Labels.Dispose(); Masks.Dispose(); }
 }
 
+/// <summary>
+/// What loading a split used and left out: images (each file counted once) and regions, listed in the annotation
+/// file and used, and every problem met. <c>inspect-data</c>, <c>train</c> (RUN/data_problems.json) and
+/// <c>evaluate</c> (its JSON's "data") write it.
+/// </summary>
+public sealed record DataReport(
+    [property: JsonPropertyName("name")] string Name,
+    [property: JsonPropertyName("images_listed")] int ImagesListed,
+    [property: JsonPropertyName("images_used")] int ImagesUsed,
+    [property: JsonPropertyName("images_skipped")] int ImagesSkipped,
+    [property: JsonPropertyName("regions_listed")] int RegionsListed,
+    [property: JsonPropertyName("regions_used")] int RegionsUsed,
+    [property: JsonPropertyName("regions_skipped")] int RegionsSkipped,
+    [property: JsonPropertyName("problems")] IReadOnlyList<ProblemEntry> Problems)
+{
+    /// <summary>
+    /// One line for the console: "2 of 3 images evaluated; 1 skipped: FILE: why; 1 of 9 regions not evaluated", the
+    /// reasons (first three) only when <paramref name="reasons"/>.
+    /// </summary>
+    public string Describe(string verb = "used", bool reasons = true)
+    {
+        string text = $"{ImagesUsed} of {ImagesListed} images {verb}";
+        if (ImagesSkipped > 0)
+        {
+            var skipped = Problems.Where(p => p.Region is null && p.Message.EndsWith("image skipped")).ToList();
+            text += $"; {ImagesSkipped} skipped";
+            if (reasons && skipped.Count > 0)
+                text += ": " + string.Join("; ", skipped.Take(3).Select(p => $"{p.Image}: {p.Message}"))
+                             + (skipped.Count > 3 ? "; …" : "");
+        }
+        if (RegionsSkipped > 0)
+            text += $"; {RegionsSkipped} region{(RegionsSkipped == 1 ? "" : "s")} not {verb} (of {RegionsListed})";
+        return text;
+    }
+}
+
 /// <summary>A set of annotated images with its class list (index 0 = background, not listed).</summary>
 public sealed class Dataset(string name, IReadOnlyList<string> classes, IReadOnlyList<AnnotatedImage> images, IReadOnlyList<ViaProblem> problems)
 {
@@ -45,8 +82,38 @@ public sealed class Dataset(string name, IReadOnlyList<string> classes, IReadOnl
     public IReadOnlyList<ViaProblem> Problems { get; } = problems;
     public int Count => Images.Count;
 
+    /// <summary>Image files the annotations list (each once), used or not.</summary>
+    public int ImagesListed { get; init; } = images.Count;
+
+    /// <summary>Regions the annotations list (valid or not, in used images or not).</summary>
+    public int RegionsListed { get; init; } = images.Sum(i => i.Instances.Count);
+
+    /// <summary>Regions that became instances.</summary>
+    public int RegionsUsed => Images.Sum(i => i.Instances.Count);
+
+    /// <summary>What was used and left out, with every problem.</summary>
+    public DataReport Report() => new(Name, ImagesListed, Count, ImagesListed - Count, RegionsListed, RegionsUsed,
+        RegionsListed - RegionsUsed, Problems.Select(p => new ProblemEntry(p.Image, p.Region, p.Message)).ToList());
+
     /// <summary>The first <paramref name="count"/> images (for quick experiments).</summary>
     public Dataset Take(int count) => new(Name, Classes, Images.Take(count).ToList(), Problems);
+
+    /// <summary>
+    /// This dataset without some images, each with the reason it cannot be used (added to <see cref="Problems"/>
+    /// as "…; image skipped"); the listed counts stay, so the report counts them as skipped.
+    /// </summary>
+    public Dataset Exclude(IEnumerable<(AnnotatedImage Image, string Reason)> unusable)
+    {
+        var excluded = unusable.ToList();
+        if (excluded.Count == 0) return this;
+        var left = excluded.Select(e => e.Image).ToHashSet();
+        var problems = excluded.Select(e => new ViaProblem(e.Image.FileName, null, $"{e.Reason}; image skipped"));
+        var images = Images.Where(i => !left.Contains(i)).ToList();
+        return new Dataset(Name, Classes, images, Problems.Concat(problems).ToList())
+        {
+            ImagesListed = ImagesListed, RegionsListed = RegionsListed,
+        };
+    }
 
     /// <summary>
     /// A shuffle of the image indices for an epoch, the same for a seed in every process and on every .NET version
@@ -104,30 +171,35 @@ public static class DatasetLoader
     public static readonly string[] Splits = ["train", "val", "test"];
 
     /// <summary>DIR/SPLIT/via_region_data.json with its images beside it.</summary>
-    public static Dataset LoadSplit(string dataDir, string split, LabelOptions? labels = null, long maxPixels = ImageIO.DefaultMaxPixels)
+    /// <param name="decode">decode every image in full (truncated files are found here, not mid-epoch)</param>
+    public static Dataset LoadSplit(string dataDir, string split, LabelOptions? labels = null,
+                                    long maxPixels = ImageIO.DefaultMaxPixels, bool decode = false)
     {
         string dir = System.IO.Path.Combine(dataDir, split);
         string file = System.IO.Path.Combine(dir, AnnotationFile);
         if (!File.Exists(file))
             throw new MaskRcnnException($"{dataDir}: no '{split}' split ({file} not found); a data folder holds {string.Join(", ", Splits.Select(s => s + "/" + AnnotationFile))}");
-        return FromVia(file, dir, labels, maxPixels, $"{System.IO.Path.GetFileName(System.IO.Path.GetFullPath(dataDir).TrimEnd('/'))}/{split}");
+        string name = $"{System.IO.Path.GetFileName(System.IO.Path.GetFullPath(dataDir).TrimEnd('/'))}/{split}";
+        return FromVia(file, dir, labels, maxPixels, name, decode);
     }
 
     /// <summary>
     /// Loads a VIA file: resolves labels, reads each image's size from its file, rasterisability checks.
-    /// Images that are missing or unreadable, and regions that cannot be used, are left out and reported
-    /// in <see cref="Dataset.Problems"/>; an unusable file is a <see cref="ViaFormatException"/>.
+    /// Images that are missing, unreadable, outside the images folder or listed twice, and regions that cannot be
+    /// used, are left out and reported in <see cref="Dataset.Problems"/>; an unusable file is a
+    /// <see cref="ViaFormatException"/>.
     /// </summary>
     public static Dataset FromVia(string annotationFile, string? imagesDir = null, LabelOptions? labels = null,
-                                  long maxPixels = ImageIO.DefaultMaxPixels, string? name = null)
+                                  long maxPixels = ImageIO.DefaultMaxPixels, string? name = null, bool decode = false)
     {
         imagesDir ??= System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(annotationFile))!;
-        return FromDocument(ViaReader.Read(annotationFile), imagesDir, labels, maxPixels, name);
+        return FromDocument(ViaReader.Read(annotationFile), imagesDir, labels, maxPixels, name, decode);
     }
 
     /// <summary>As <see cref="FromVia"/>, for an already parsed document.</summary>
     public static Dataset FromDocument(ViaDocument doc, string imagesDir, LabelOptions? labels = null,
-                                      long maxPixels = ImageIO.DefaultMaxPixels, string? name = null)
+                                      long maxPixels = ImageIO.DefaultMaxPixels, string? name = null,
+                                      bool decode = false)
     {
         labels ??= LabelOptions.Default;
         string annotationFile = doc.Source;
@@ -135,15 +207,34 @@ public static class DatasetLoader
         string? key = LabelResolver.DetectLabelKey(doc, labels);
         var known = LabelResolver.KnownNames(labels);
         var images = new List<AnnotatedImage>();
+        var firstKey = new Dictionary<string, string>(StringComparer.Ordinal);   // image file → first entry naming it
+        int listed = 0;
         foreach (var entry in doc.Images)
         {
-            string? path = ResolveImage(imagesDir, entry.FileName);
-            if (path is null) { problems.Add(new ViaProblem(entry.FileName, null, $"image file not found in {imagesDir}; image skipped")); continue; }
+            var (path, note) = Resolve(imagesDir, entry.FileName);
+            string file = path is null ? entry.FileName : System.IO.Path.GetFullPath(path);
+            if (firstKey.TryGetValue(file, out var first))
+            {
+                // One file, one image: a second entry would count it twice and pair it with a second set of regions.
+                problems.Add(new ViaProblem(entry.FileName, null, ListedAgain(entry, first)));
+                continue;
+            }
+            firstKey[file] = entry.Key;
+            listed++;
+            if (note is not null) problems.Add(new ViaProblem(entry.FileName, null, note));
+            if (path is null) continue;
             ImageSize size;
             try
             {
                 size = ImageIO.ReadSize(path);
-                if (size.Pixels > maxPixels) { problems.Add(new ViaProblem(entry.FileName, null, $"{size.Width}×{size.Height} exceeds the pixel limit {maxPixels:N0}; image skipped")); continue; }
+                if (size.Pixels > maxPixels)
+                {
+                    string why = $"{size.Width}×{size.Height} = {size.Pixels:N0} pixels exceeds the pixel limit " +
+                                 $"of {maxPixels:N0}";
+                    problems.Add(new ViaProblem(entry.FileName, null, why + "; image skipped"));
+                    continue;
+                }
+                if (decode) ImageIO.Verify(path, maxPixels);
             }
             catch (ImageReadException e) { problems.Add(new ViaProblem(entry.FileName, null, e.Message + "; image skipped")); continue; }
 
@@ -173,15 +264,47 @@ public static class DatasetLoader
             }
             images.Add(new AnnotatedImage(entry.FileName, path, size.Width, size.Height, instances));
         }
-        return new Dataset(name ?? System.IO.Path.GetFileName(annotationFile), labels.Classes, images, problems);
+        return new Dataset(name ?? System.IO.Path.GetFileName(annotationFile), labels.Classes, images, problems)
+        {
+            ImagesListed = listed, RegionsListed = doc.RegionCount,
+        };
     }
 
-    /// <summary>DIR/name, else DIR/basename(name) (VIA entries often carry paths from the annotator's machine).</summary>
-    public static string? ResolveImage(string dir, string fileName)
+    /// <summary>
+    /// The problem of an entry naming a file that an earlier entry (key <paramref name="firstKey"/>) named: one file is
+    /// one image, and a second entry would count it twice and pair it with a second set of regions.
+    /// </summary>
+    public static string ListedAgain(ViaImage entry, string firstKey) =>
+        $"listed again under key '{entry.Key}' (first under '{firstKey}'); this entry and its {entry.Regions.Count} " +
+        $"region{(entry.Regions.Count == 1 ? "" : "s")} are not used";
+
+    /// <summary>
+    /// DIR/name, else DIR/basename(name) (VIA entries often carry paths from the annotator's machine); never a file
+    /// outside DIR.
+    /// </summary>
+    public static string? ResolveImage(string dir, string fileName) => Resolve(dir, fileName).Path;
+
+    /// <summary>
+    /// The file an entry names, inside <paramref name="dir"/> only: DIR/name, else DIR/basename(name). A name that
+    /// leaves DIR (an absolute path, "..") is never followed — a test image named so would leak into training —
+    /// though a file of its base name inside DIR is used, with a note. Path is null when there is no such file,
+    /// and Problem then says why the image is skipped.
+    /// </summary>
+    public static (string? Path, string? Problem) Resolve(string dir, string fileName)
     {
-        string direct = System.IO.Path.Combine(dir, fileName);
-        if (File.Exists(direct)) return direct;
-        string bare = System.IO.Path.Combine(dir, System.IO.Path.GetFileName(fileName.Replace('\\', '/')));
-        return File.Exists(bare) ? bare : null;
+        string name = fileName.Replace('\\', '/');
+        string root = System.IO.Path.GetFullPath(dir).TrimEnd('/') + "/";
+        string direct = System.IO.Path.Combine(dir, name);
+        bool inside = !System.IO.Path.IsPathRooted(name)
+                      && !System.Text.RegularExpressions.Regex.IsMatch(name, "^[A-Za-z]:/")   // C:\… from Windows
+                      && System.IO.Path.GetFullPath(direct).StartsWith(root, StringComparison.Ordinal);
+        if (inside && File.Exists(direct)) return (direct, null);
+        string baseName = System.IO.Path.GetFileName(name), bare = System.IO.Path.Combine(dir, baseName);
+        if (File.Exists(bare))
+            return (bare, inside ? null : $"names a file outside the images folder {dir}; its {baseName} is used");
+        return (null, inside
+            ? $"image file not found in {dir}; image skipped"
+            : $"names a file outside the images folder {dir} (absolute paths and '..' are not followed); " +
+              "image skipped");
     }
 }

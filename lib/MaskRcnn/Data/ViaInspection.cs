@@ -12,7 +12,17 @@ public sealed record ViaSummary(
     [property: JsonPropertyName("shapes")] SortedDictionary<string, int> Shapes,
     [property: JsonPropertyName("classes")] SortedDictionary<string, int> Classes,
     [property: JsonPropertyName("label_key")] string? LabelKey,
-    [property: JsonPropertyName("problems")] IReadOnlyList<ProblemEntry> Problems);
+    [property: JsonPropertyName("problems")] IReadOnlyList<ProblemEntry> Problems)
+{
+    /// <summary>Images that would be left out: unreadable, missing, outside the images folder (--images).</summary>
+    [JsonPropertyName("images_skipped")] public int ImagesSkipped { get; init; }
+
+    /// <summary>
+    /// Regions that would be left out: invalid shapes, no area, unknown or missing labels, those of entries listed
+    /// twice and of skipped images.
+    /// </summary>
+    [JsonPropertyName("regions_skipped")] public int RegionsSkipped { get; init; }
+}
 
 public sealed record ProblemEntry(
     [property: JsonPropertyName("image")] string Image,
@@ -25,9 +35,11 @@ public static class ViaInspection
     public const string Unlabelled = "(unlabelled)";
 
     /// <summary>
-    /// Counts images, annotated images, regions, shapes (by the file's shape names) and labels (normalised
-    /// values of the label attribute), and gathers problems: the reader's, label problems, shapes without
-    /// area, and — when <paramref name="imagesDir"/> is given — missing/unreadable images and out-of-image shapes.
+    /// Counts images (each file once, however many entries name it), annotated images, regions, shapes (by the
+    /// file's shape names) and labels (normalised values of the label attribute), and gathers problems: the
+    /// reader's, label problems, shapes without area, file names listed twice, and — when
+    /// <paramref name="imagesDir"/> is given — missing, unreadable (every image is decoded in full) and out-of-folder
+    /// images and out-of-image shapes; and how many images and regions would be left out.
     /// </summary>
     public static ViaSummary Summarize(ViaDocument doc, string? imagesDir = null, LabelOptions? labels = null)
     {
@@ -45,23 +57,47 @@ public static class ViaInspection
         }
 
         List<ViaProblem> problems;
+        int images, imagesSkipped, regionsSkipped;
         if (imagesDir is not null)
         {
-            problems = DatasetLoader.FromDocument(doc, imagesDir, labels with { Unlabeled = labels.Unlabeled == UnlabeledPolicy.Error ? UnlabeledPolicy.Skip : labels.Unlabeled }).Problems.ToList();
+            var options = labels with
+            {
+                Unlabeled = labels.Unlabeled == UnlabeledPolicy.Error ? UnlabeledPolicy.Skip : labels.Unlabeled,
+            };
+            var report = DatasetLoader.FromDocument(doc, imagesDir, options, decode: true).Report();
+            problems = report.Problems.Select(p => new ViaProblem(p.Image, p.Region, p.Message)).ToList();
+            (images, imagesSkipped, regionsSkipped) =
+                (report.ImagesListed, report.ImagesSkipped, report.RegionsSkipped);
         }
         else
         {
             problems = doc.Problems.ToList();
             var known = LabelResolver.KnownNames(labels);
+            var firstKey = new Dictionary<string, string>(StringComparer.Ordinal);
+            int used = 0;
             foreach (var image in doc.Images)
+            {
+                if (firstKey.TryGetValue(image.FileName, out var first))
+                {
+                    problems.Add(new ViaProblem(image.FileName, null, DatasetLoader.ListedAgain(image, first)));
+                    continue;
+                }
+                firstKey[image.FileName] = image.Key;
                 foreach (var r in image.Regions.Where(r => r.Shape is not null))
                 {
                     if (!r.Shape!.HasArea) { problems.Add(new ViaProblem(image.FileName, r.Index, $"{r.ShapeName} has no area; skipped")); continue; }
                     var (id, problem) = LabelResolver.Resolve(r, key, labels, known);
                     if (id is null) problems.Add(new ViaProblem(image.FileName, r.Index, problem + "; region skipped"));
+                    else used++;
                 }
+            }
+            (images, imagesSkipped, regionsSkipped) = (firstKey.Count, 0, regions.Count - used);
         }
-        return new ViaSummary(doc.Flavour.ToName(), doc.Images.Count, doc.Images.Count(i => i.Regions.Count > 0), regions.Count,
-            shapes, classes, key, problems.Select(p => new ProblemEntry(p.Image, p.Region, p.Message)).ToList());
+        var listedOnce = doc.Images.DistinctBy(i => i.FileName).ToList();
+        return new ViaSummary(doc.Flavour.ToName(), images, listedOnce.Count(i => i.Regions.Count > 0), regions.Count,
+            shapes, classes, key, problems.Select(p => new ProblemEntry(p.Image, p.Region, p.Message)).ToList())
+        {
+            ImagesSkipped = imagesSkipped, RegionsSkipped = regionsSkipped,
+        };
     }
 }

@@ -31,6 +31,10 @@ public sealed record EvaluationReport(
     [property: JsonPropertyName("images")] int Images,
     [property: JsonPropertyName("lesions")] int Lesions)
 {
+    /// <summary>The split's images and regions used and left out, with every data problem (on a data folder).</summary>
+    [JsonPropertyName("data"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public DataReport? Data { get; init; }
+
     [JsonIgnore] public CocoMetrics? BboxMetrics { get; init; }
     [JsonIgnore] public CocoMetrics? SegmMetrics { get; init; }
     [JsonIgnore] public ClinicalMetrics? Clinical { get; init; }
@@ -112,6 +116,7 @@ public static class DatasetEvaluation
     {
         var gts = GroundTruth(dataset);
         var dts = Detect(model, dataset, progress);
-        return Report(gts, dts, Enumerable.Range(1, dataset.Count).Select(i => (long)i).ToList(), dataset.Classes, clinicalThreshold);
+        var ids = Enumerable.Range(1, dataset.Count).Select(i => (long)i).ToList();
+        return Report(gts, dts, ids, dataset.Classes, clinicalThreshold) with { Data = dataset.Report() };
     }
 }

@@ -20,12 +20,20 @@ public static class TorchEnvironment
     /// </summary>
     public static NativeRuntimeReport Initialize(int threads = 0)
     {
+        if (threads < 0 || threads > MaxThreads)
+            throw new ArgumentException($"threads: {threads} is outside 0..{MaxThreads} (0: libtorch's default)");
         var report = NativeRuntime.Initialize();
         MemoryRelease.LimitArenas();
         MemoryRelease.ApplyProcessWideSetting();
         if (threads > 0) torch.set_num_threads(threads);
         return report;
     }
+
+    /// <summary>
+    /// The most intra-op threads we set: 4 per processor. More only oversubscribes the cores, and libtorch starts
+    /// them all at once (100000 took a minute with no output, and slowed the whole machine).
+    /// </summary>
+    public static int MaxThreads => 4 * Environment.ProcessorCount;
 
     /// <summary>'cpu', 'cuda', 'cuda:N' or 'auto' (cuda when available, else cpu).</summary>
     public static torch.Device ResolveDevice(string? spec)

@@ -7,6 +7,7 @@ using MaskRcnn.Evaluation;
 using MaskRcnn.Modeling;
 using MaskRcnn.Modeling.Ops;
 using MaskRcnn.Modeling.RoiHeads;
+using MaskRcnn.Modeling.Transform;
 using MaskRcnn.Runtime;
 using MaskRcnn.Weights;
 using TorchSharp;
@@ -64,7 +65,16 @@ public sealed class Trainer(MaskRCNN model, Dataset train, Dataset? val, string 
         var stages = StageSchedule.Parse(s.Stages, s.Epochs, s.LearningRate);
         int epochs = stages.Sum(x => x.Epochs), steps = StepsPerEpoch;
         long total = (long)epochs * steps;
+        // A resume that cannot happen leaves the folder as it was: no folder, config.json or metrics created.
+        if (resume && !Directory.Exists(RunDir))
+            throw new MaskRcnnException($"cannot resume: run folder {RunDir} does not exist");
+        if (resume && !File.Exists(LastCheckpoint))
+            throw new MaskRcnnException($"cannot resume: {LastCheckpoint} does not exist");
+        CheckImageSizes(train);
+        if (val is not null) CheckImageSizes(val);
         Directory.CreateDirectory(RunDir);
+        foreach (var (name, bytes) in RemoveStaleTemporaries())
+            Message?.Invoke($"removed {name} ({bytes / 1e6:F1} MB), left by a checkpoint write that was interrupted");
         File.WriteAllText(Path.Combine(RunDir, "config.json"), Model.Config.ToJson());
 
         using var heap = MemoryRelease.KeepLargeBlocksInHeap();         // steps reuse freed memory instead of page-faulting it again
@@ -72,13 +82,16 @@ public sealed class Trainer(MaskRCNN model, Dataset train, Dataset? val, string 
         var state = new TrainingState(0, 0, 0, null, null);
         if (resume)
         {
-            if (!File.Exists(LastCheckpoint)) throw new MaskRcnnException($"cannot resume: {LastCheckpoint} does not exist");
             var c = Checkpoint.Read(LastCheckpoint);
             StateDicts.Load(Model, c.Model, strict: true, sourceName: LastCheckpoint);
             optimizer.LoadState(c.Optimizer);
             if (c.RngState is not null) torch.set_rng_state(c.RngState);
             state = c.State ?? state;
             Message?.Invoke($"resumed from {LastCheckpoint}: epoch {state.Epoch + 1}, step {state.StepInEpoch}, iteration {state.Iteration}");
+            int dropped = TruncateMetrics(state.Iteration);
+            if (dropped > 0)
+                Message?.Invoke($"{MetricsFile}: removed {dropped} rows written after that checkpoint " +
+                                $"(iteration {state.Iteration}); they are logged again");
             if (state.Finished) return new TrainingResult(RunDir, state, [], File.Exists(FinalModel) ? FinalModel : null, false);
         }
         else
@@ -168,6 +181,95 @@ public sealed class Trainer(MaskRCNN model, Dataset train, Dataset? val, string 
         Checkpoint.Save(FinalModel, Model, optimizer: null, state: state with { Finished = true }, includeRng: false);
         Message?.Invoke($"finished {epochs} epochs ({state.Iteration} iterations) in {clock.Elapsed:hh\\:mm\\:ss}; model: {FinalModel}");
         return new TrainingResult(RunDir, state with { Finished = true }, validations, FinalModel, false);
+    }
+
+    /// <summary>
+    /// The files a training run writes into its folder (config, metrics, checkpoints, final model, TensorBoard
+    /// events, the data report, interrupted checkpoint writes): what <c>train --overwrite</c> replaces and what
+    /// makes a folder "hold a run". Other files (an evaluation's JSON, notes) are not the run's.
+    /// </summary>
+    public static IReadOnlyList<string> RunFiles(string runDir)
+    {
+        if (!Directory.Exists(runDir)) return [];
+        return Directory.EnumerateFiles(runDir).Where(f => IsRunFile(System.IO.Path.GetFileName(f)))
+            .Order(StringComparer.Ordinal).ToList();
+    }
+
+    static bool IsRunFile(string name) =>
+        name is "config.json" or "metrics.jsonl" or DataProblemsFile or "model_final.safetensors"
+        || name.StartsWith("checkpoint_", StringComparison.Ordinal) && name.EndsWith(".safetensors")
+        || name.StartsWith("events.out.tfevents.", StringComparison.Ordinal)
+        || IsCheckpointTemporary(name);
+
+    /// <summary>The skipped data of a run, as <c>train</c> writes it into the run folder.</summary>
+    public const string DataProblemsFile = "data_problems.json";
+
+    /// <summary>
+    /// A temporary that a checkpoint write leaves when the process is killed before its rename
+    /// (<see cref="SafetensorsFile.Write"/>: PATH.PID.tmp), or a metrics rewrite's.
+    /// </summary>
+    static bool IsCheckpointTemporary(string name) =>
+        name == "metrics.jsonl.tmp"
+        || System.Text.RegularExpressions.Regex.IsMatch(name, @"^(checkpoint_\w+|model_final)\.safetensors\.\d+\.tmp$");
+
+    /// <summary>
+    /// Deletes the temporaries of interrupted checkpoint writes in the run folder (up to a checkpoint's size each:
+    /// 130 MB for R50-FPN) and returns their names and sizes. Run by <see cref="Run"/> on every start and resume.
+    /// </summary>
+    public IReadOnlyList<(string Name, long Bytes)> RemoveStaleTemporaries()
+    {
+        var removed = new List<(string, long)>();
+        if (!Directory.Exists(RunDir)) return removed;
+        foreach (var file in Directory.EnumerateFiles(RunDir, "*.tmp").Order(StringComparer.Ordinal).ToList())
+        {
+            string name = System.IO.Path.GetFileName(file);
+            if (!IsCheckpointTemporary(name)) continue;
+            long bytes = new FileInfo(file).Length;
+            File.Delete(file);
+            removed.Add((name, bytes));
+        }
+        return removed;
+    }
+
+    /// <summary>
+    /// Drops the metrics.jsonl rows of iterations after the checkpoint a run resumes from (and a last row cut short
+    /// by a kill): the resumed run logs those iterations again, so they would otherwise appear twice. Returns how
+    /// many rows were dropped; the file is replaced atomically.
+    /// </summary>
+    int TruncateMetrics(long iteration)
+    {
+        if (!File.Exists(MetricsFile)) return 0;
+        var kept = new List<string>();
+        int dropped = 0;
+        foreach (var line in File.ReadLines(MetricsFile))
+        {
+            if (line.Length == 0) continue;
+            long? at = null;
+            try
+            {
+                using var row = JsonDocument.Parse(line);
+                if (row.RootElement.TryGetProperty("iteration", out var v) && v.TryGetInt64(out long i)) at = i;
+            }
+            catch (JsonException) { dropped++; continue; }
+            if (at > iteration) { dropped++; continue; }
+            kept.Add(line);
+        }
+        if (dropped == 0) return 0;
+        string tmp = MetricsFile + ".tmp";
+        File.WriteAllLines(tmp, kept);
+        File.Move(tmp, MetricsFile, overwrite: true);
+        return dropped;
+    }
+
+    /// <summary>
+    /// Every image must survive the model's resize (<see cref="GeneralizedRCNNTransform.SizeProblem"/>): one that
+    /// does not is an error naming it here, before training, rather than libtorch's error in the middle of an epoch.
+    /// </summary>
+    void CheckImageSizes(Dataset data)
+    {
+        foreach (var image in data.Images)
+            if (Model.Transform.SizeProblem(image.Height, image.Width, training: true) is string problem)
+                throw new MaskRcnnException($"{image.Path}: {problem}");
     }
 
     static Stage StageOf(IReadOnlyList<Stage> stages, int epoch)

@@ -35,14 +35,59 @@ public static class StateDicts
         try
         {
             if (IsSafetensors(path)) return Safetensors.LoadStateDict(path);
+            if (!IsZip(path)) throw new MaskRcnnException(NotAnArchive(path));
             var table = PyTorchUnpickler.UnpickleStateDict(path);
             return Flatten(table, path);
         }
         catch (MaskRcnnException) { throw; }
+        catch (Exception e) when (RefusedConstruction(e) is string callable)
+        {
+            // The unpickler builds no object it does not know and calls nothing: a pickle that would call a
+            // function with arguments (os.system, eval, …) ends here. Say so, not the unpickler's advice.
+            throw new MaskRcnnException($"{path}: {Refused} (it would call {callable})", e);
+        }
         catch (Exception e)
         {
             throw new MaskRcnnException($"{path}: not a readable PyTorch state dict or safetensors file ({e.GetType().Name}: {e.Message})", e);
         }
+    }
+
+    /// <summary>What a pickle that is not tensors and plain containers gets, whatever it would have done.</summary>
+    const string Refused = "this file holds code or objects that are not tensors; refused";
+
+    static bool IsZip(string path)
+    {
+        using var f = File.OpenRead(path);
+        Span<byte> head = stackalloc byte[4];
+        return f.Read(head) == 4 && head.SequenceEqual("PK\u0003\u0004"u8);
+    }
+
+    /// <summary>
+    /// torch.save's legacy format (before PyTorch 1.6) starts with the pickled magic number 0x1950a86a20f9469cfc6c;
+    /// any other file here is a bare pickle, which torch.save never writes: code or objects, not a state dict.
+    /// </summary>
+    static string NotAnArchive(string path)
+    {
+        ReadOnlySpan<byte> magic = [0x80, 0x02, 0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19];
+        using var f = File.OpenRead(path);
+        Span<byte> head = stackalloc byte[magic.Length];
+        int n = f.Read(head);
+        if (n == magic.Length && head.SequenceEqual(magic))
+            return $"{path}: saved in PyTorch's legacy format (before 1.6), which is not read here; " +
+                   "re-save it with torch.save in a current PyTorch";
+        if (n > 0 && head[0] == 0x80) return $"{path}: {Refused}";
+        return $"{path}: neither a PyTorch archive (.pth/.pt zip) nor a safetensors file";
+    }
+
+    /// <summary>The callable a pickle asked to be called with arguments ("posix.system"), or null.</summary>
+    static string? RefusedConstruction(Exception e)
+    {
+        for (var x = e; x is not null; x = x.InnerException)
+        {
+            var m = Regex.Match(x.Message, @"construction of ClassDict \(for ([^)]+)\)");
+            if (x.GetType().Name == "PickleException" && m.Success) return m.Groups[1].Value;
+        }
+        return null;
     }
 
     /// <summary>Writes safetensors (by extension .safetensors) or a torch.save-compatible .pth.</summary>
@@ -112,7 +157,7 @@ public static class StateDicts
         var unexpected = new List<string>();
         var mismatched = new List<string>();
         var seen = new HashSet<string>();
-        var pending = new List<(Tensor Target, Tensor Source)>();
+        var pending = new List<(string Key, Tensor Target, Tensor Source)>();
 
         foreach (var (rawKey, value) in source)
         {
@@ -127,7 +172,7 @@ public static class StateDicts
                 mismatched.Add($"{key}: source [{string.Join(", ", value.shape)}] vs model [{string.Join(", ", dest.shape)}]");
                 continue;
             }
-            pending.Add((dest, value));
+            pending.Add((key, dest, value));
             loaded.Add(key);
         }
         var missing = target.Keys.Where(k => !seen.Contains(k) && !k.EndsWith("num_batches_tracked")).ToList();
@@ -141,8 +186,20 @@ public static class StateDicts
                 + List("unexpected", report.Unexpected) + List("wrong shape", report.ShapeMismatches));
         }
 
+        // NaN or ∞ in weights gives no detections (or nonsense) without any error: refuse them, naming the tensor.
+        foreach (var (key, _, value) in pending)
+        {
+            if (!value.is_floating_point()) continue;
+            using var finite = value.isfinite();
+            using var good = finite.sum();
+            long count = value.numel() - good.item<long>();
+            if (count > 0)
+                throw new MaskRcnnException($"{sourceName}: tensor '{key}' holds {count:N0} NaN or infinite " +
+                    $"value{(count == 1 ? "" : "s")} (of {value.numel():N0}); refused");
+        }
+
         using var noGrad = no_grad();
-        foreach (var (dest, value) in pending) dest.copy_(value.to(dest.dtype, dest.device));
+        foreach (var (_, dest, value) in pending) dest.copy_(value.to(dest.dtype, dest.device));
         return report;
     }
 

@@ -48,6 +48,25 @@ public sealed class GeneralizedRCNNTransform(int[] minSize, int maxSize, double[
         return ((long)Math.Floor(h * (double)scale), (long)Math.Floor(w * (double)scale));
     }
 
+    /// <summary>
+    /// Why an image of <paramref name="h"/> × <paramref name="w"/> cannot be resized for the model, or null: a side
+    /// that would come out under 1 px (a 100000×1 strip scaled to 1333×0), for any of the short-side targets
+    /// training picks from. libtorch's error for it would name neither the image nor the sizes.
+    /// </summary>
+    public string? SizeProblem(long h, long w, bool training = false)
+    {
+        if (h < 1 || w < 1) return $"a {w}×{h} image has no pixels";
+        foreach (int size in training ? MinSize : [MinSize[^1]])
+        {
+            var (nh, nw) = ResizedSize(h, w, size);
+            if (nh < 1 || nw < 1) return TooThin(h, w, nh, nw, size);
+        }
+        return null;
+    }
+
+    string TooThin(long h, long w, long nh, long nw, int size) =>
+        $"{w}×{h} would be resized to {nw}×{nh} px (min_size {size}, max_size {MaxSize}): too thin for the model";
+
     /// <summary>Resizes one image (and its training target: boxes scaled, masks nearest-neighbour).</summary>
     public (Tensor Image, TargetTensors? Target) Resize(Tensor image, TargetTensors? target, bool training)
     {
@@ -55,6 +74,7 @@ public sealed class GeneralizedRCNNTransform(int[] minSize, int maxSize, double[
         long h = image.shape[^2], w = image.shape[^1];
         int size = training ? MinSize[(int)(rand(1).item<float>() * MinSize.Length) % MinSize.Length] : MinSize[^1];
         var (nh, nw) = ResizedSize(h, w, size);
+        if (nh < 1 || nw < 1) throw new MaskRcnnException(TooThin(h, w, nh, nw, size));
         var resized = functional.interpolate(image.unsqueeze(0), size: [nh, nw], mode: InterpolationMode.Bilinear, align_corners: false)[0];
         TargetTensors? t = null;
         if (target is not null)
