@@ -14,6 +14,6 @@ Formatter.Register<Figure>((figure, writer) => writer.Write(figure.ToHtml()), "t
 Formatter.Register<ChartHtml>((chart, writer) => writer.Write(chart.Html), "text/html");
 
 /// <summary>True under environment/run-notebooks.sh --quick (CI): notebooks shrink their work.</summary>
-static bool Quick => Environment.GetEnvironmentVariable("MASKRCNN_QUICK") == "1";
+static bool Quick => RuntimeOptions.Quick;
 /// <summary>The repository root (notebooks run from notebooks/).</summary>
 static string Repo => System.IO.Path.GetFullPath("..");

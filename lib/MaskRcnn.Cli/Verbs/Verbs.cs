@@ -58,7 +58,7 @@ static class Verbs
     }
 
     /// <summary>MASKRCNN_DEBUG=1: stack traces after the one-line errors.</summary>
-    public static bool Debugging => Environment.GetEnvironmentVariable("MASKRCNN_DEBUG") == "1";
+    public static bool Debugging => RuntimeOptions.Debug;
 
     /// <summary>The first non-empty line of a message (libtorch's messages go on with "Exception raised from …").</summary>
     public static string FirstLine(string message) =>

@@ -21,8 +21,8 @@ public static class GcPause
     [ThreadStatic] static int _depth;
     static long _budget = 200L << 20;
 
-    /// <summary>Set MASKRCNN_GC_PAUSE=0 to disable (for diagnosis).</summary>
-    public static bool Enabled { get; set; } = Environment.GetEnvironmentVariable("MASKRCNN_GC_PAUSE") != "0";
+    /// <summary>Default true; <see cref="RuntimeOptions.GcPauseEnabled"/> (MASKRCNN_GC_PAUSE=0) disables it, for diagnosis.</summary>
+    public static bool Enabled { get; set; } = RuntimeOptions.GcPauseEnabled;
 
     public static Scope Enter()
     {

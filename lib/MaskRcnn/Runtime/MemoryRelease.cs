@@ -146,7 +146,7 @@ public static unsafe class MemoryRelease
         MallOpt(M_TOP_PAD, SteadyTopPad);
     }
 
-    static string? MallocMode => Environment.GetEnvironmentVariable("MASKRCNN_GLIBC_MALLOC")?.Trim().ToLowerInvariant();
+    static string? MallocMode => RuntimeOptions.GlibcMalloc;
 
     static bool UserTunedMalloc() =>
         new[] { "MALLOC_MMAP_MAX_", "MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_" }.Any(v => Environment.GetEnvironmentVariable(v) is not null)

@@ -27,7 +27,7 @@ public static class MklDispatch
     /// <summary>File name of the shim, shipped next to MaskRcnn.Core.dll.</summary>
     public const string ShimFileName = "libmaskrcnn_mkl_dispatch_shim.so";
     /// <summary>Set to 'vendor' to keep oneMKL's vendor check (the shim is not loaded).</summary>
-    public const string EnvironmentVariable = "MASKRCNN_MKL_DISPATCH";
+    public const string EnvironmentVariable = RuntimeOptions.MklDispatchVariable;
 
     static readonly object Gate = new();
     static MklDispatchReport? _report;
@@ -54,7 +54,7 @@ public static class MklDispatch
         if (!X86Base.IsSupported) return new("not-x86", "Not an x86-64 CPU: there is no oneMKL in libtorch to steer.");
         string vendor = CpuVendor();
         if (vendor == "GenuineIntel") return new("intel", "Intel CPU: oneMKL already picks its kernels by CPU features.");
-        if (Environment.GetEnvironmentVariable(EnvironmentVariable) == "vendor")
+        if (RuntimeOptions.MklVendorDispatch)
             return new("vendor", $"{EnvironmentVariable}=vendor: oneMKL keeps its generic path on this {vendor} CPU.");
         if (!Avx2.IsSupported || !Fma.IsSupported)
             return new("no-avx2", $"This {vendor} CPU lacks AVX2/FMA: oneMKL's generic path is the right one.");

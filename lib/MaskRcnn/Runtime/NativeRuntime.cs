@@ -22,7 +22,7 @@ public sealed class NativeRuntimeException(string message, Exception? inner = nu
 ///     libLibTorchSharp.so itself by full path, so TorchSharp finds it already loaded.
 /// Call <see cref="Initialize"/> before the first TorchSharp call (the CLI, the tests and the notebooks do);
 /// it is idempotent, thread-safe, and a no-op where libstdc++ already has GLIBCXX_3.4.32.
-/// Set MASKRCNN_NATIVE_FIX=0 to skip it. It first lets <see cref="MklDispatch"/> steer oneMKL, which must happen
+/// <see cref="RuntimeOptions.NativeFix"/> (MASKRCNN_NATIVE_FIX=0) skips it. It first lets <see cref="MklDispatch"/> steer oneMKL, which must happen
 /// before libtorch is loaded too.
 /// </summary>
 public static class NativeRuntime
@@ -54,8 +54,8 @@ public static class NativeRuntime
         MklDispatch.Apply(); // before anything loads libtorch
         if (!OperatingSystem.IsLinux())
             return new("not-linux", null, null, "Not Linux: TorchSharp loads its natives itself.");
-        if (Environment.GetEnvironmentVariable("MASKRCNN_NATIVE_FIX") == "0")
-            return new("disabled", null, null, "MASKRCNN_NATIVE_FIX=0: the GLIBCXX fix was skipped.");
+        if (!RuntimeOptions.NativeFix)
+            return new("disabled", null, null, $"{RuntimeOptions.NativeFixVariable}=0: the GLIBCXX fix was skipped.");
 
         string torchDir = Path.GetDirectoryName(typeof(TorchSharp.torch).Assembly.Location)
             ?? throw new NativeRuntimeException("Cannot tell where TorchSharp.dll was loaded from.");

@@ -5,6 +5,7 @@ using System.Runtime.Loader;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using MaskRcnn.Runtime;
 
 namespace MaskRcnn.Visualization;
 
@@ -37,7 +38,7 @@ public static class Charts
     static int _counter;
 
     /// <summary>False when MASKRCNN_CHARTS=static: outputs hold the static picture only.</summary>
-    public static bool Interactive => Environment.GetEnvironmentVariable("MASKRCNN_CHARTS")?.Trim().ToLowerInvariant() != "static";
+    public static bool Interactive => RuntimeOptions.InteractiveCharts;
 
     /// <summary>
     /// Where MaskRcnn.Charts.dll and its dependencies are: $MASKRCNN_CHARTS_DIR, charts/ beside this library, or
@@ -45,7 +46,7 @@ public static class Charts
     /// </summary>
     public static string? Folder()
     {
-        var candidates = new List<string?> { Environment.GetEnvironmentVariable("MASKRCNN_CHARTS_DIR") };
+        var candidates = new List<string?> { RuntimeOptions.ChartsDir };
         string? dir = Path.GetDirectoryName(typeof(Charts).Assembly.Location);
         candidates.Add(dir is null ? null : Path.Combine(dir, "charts"));
         for (var d = dir is null ? null : new DirectoryInfo(dir); d is not null; d = d.Parent)

@@ -1,3 +1,4 @@
+using MaskRcnn.Runtime;
 using System.Security.Cryptography;
 
 namespace MaskRcnn.Weights;
@@ -19,7 +20,7 @@ public static class CocoWeights
 
     /// <summary>~/.cache/maskrcnn/weights (or $MASKRCNN_CACHE/weights, or $XDG_CACHE_HOME/maskrcnn/weights).</summary>
     public static string CacheDir =>
-        Environment.GetEnvironmentVariable("MASKRCNN_CACHE") is { Length: > 0 } c ? Path.Combine(c, "weights")
+        RuntimeOptions.Cache is { } c ? Path.Combine(c, "weights")
         : Path.Combine(Environment.GetEnvironmentVariable("XDG_CACHE_HOME") is { Length: > 0 } x ? x
             : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache"), "maskrcnn", "weights");
 

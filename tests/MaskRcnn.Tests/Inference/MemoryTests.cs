@@ -48,7 +48,7 @@ public class MemoryTests
     {
         // Calls reuse each other's large blocks (MemoryRelease.ReuseBlocksBetweenCalls); a trim every
         // TrimEveryCalls calls hands back the free holes in between, which otherwise creep up RSS over a long batch.
-        if (!OperatingSystem.IsLinux() || Environment.GetEnvironmentVariable("MASKRCNN_GLIBC_MALLOC") is not null) return;
+        if (!OperatingSystem.IsLinux() || RuntimeOptions.GlibcMalloc is not null) return;
         TorchEnvironment.Initialize();
         var config = new MaskRcnnConfig { Arch = "resnet18-fpn", NumClasses = 3, MinSize = [32], MaxSize = 32, RpnPostNmsTopNTest = 10, BoxDetectionsPerImg = 2 };
         using var model = new MaskRCNN(config);

@@ -1,3 +1,4 @@
+using MaskRcnn.Runtime;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -33,19 +34,17 @@ public sealed class WinogradConv2d : Module<Tensor, Tensor>
     /// <summary>Below this many input or output channels the direct convolution is as fast (measured: 64 at 128×128).</summary>
     public const long MinChannels = 128;
 
-    static readonly string? Setting = Environment.GetEnvironmentVariable("MASKRCNN_WINOGRAD")?.Trim().ToLowerInvariant();
-
     /// <summary>
     /// Whether WinogradConv2d layers may take a Winograd path at all (default true; the environment variable
     /// MASKRCNN_WINOGRAD=0 turns it off for the process, e.g. to compare with the direct convolution).
     /// </summary>
-    public static bool Enabled { get; set; } = Setting != "0";
+    public static bool Enabled { get; set; } = RuntimeOptions.Winograd != WinogradMode.Off;
 
     /// <summary>
     /// Whether they may also take it while gradients are recorded (<see cref="WinogradTraining"/>; default true,
     /// MASKRCNN_WINOGRAD=inference keeps training on the direct convolution).
     /// </summary>
-    public static bool InTraining { get; set; } = Setting != "inference";
+    public static bool InTraining { get; set; } = RuntimeOptions.Winograd != WinogradMode.InferenceOnly;
 
     /// <summary>
     /// Fewer output positions, or channels in or out, than these while gradients are recorded: the direct
