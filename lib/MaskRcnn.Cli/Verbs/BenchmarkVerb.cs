@@ -5,7 +5,6 @@ using MaskRcnn.Config;
 using MaskRcnn.Data;
 using MaskRcnn.Inference;
 using MaskRcnn.Modeling;
-using MaskRcnn.Modeling.Ops;
 using MaskRcnn.Modeling.RoiHeads;
 using MaskRcnn.Runtime;
 using MaskRcnn.Training;
@@ -131,7 +130,7 @@ static class BenchmarkVerb
                     optimizer.zero_grad();
                     Dictionary<string, Tensor> l;
                     using (model.PrecisionScope(computePrecision)) l = model.Losses(images, targets);   // backward outside autocast
-                    WinogradTraining.Backward(l.Values.Aggregate((a, b) => a + b));
+                    model.Backward(l.Values.Aggregate((a, b) => a + b));
                     optimizer.step();
                     double t = sw.Elapsed.TotalSeconds;
                     if (i < r.GetValue(warmup)) continue;

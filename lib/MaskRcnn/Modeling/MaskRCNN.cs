@@ -14,7 +14,8 @@ namespace MaskRcnn.Modeling;
 /// <summary>
 /// Mask R-CNN (He et al. 2017) with torchvision's structure and state-dict names: transform → backbone
 /// (ResNet + FPN) → rpn → roi_heads (box + mask) → postprocess. Each stage is a public method so notebooks
-/// can run them one at a time; <see cref="Predict"/> runs them all, <see cref="Losses"/> trains.
+/// can run them one at a time; <see cref="Predict"/> runs them all, <see cref="Losses"/> and <see cref="Backward(Tensor)"/>
+/// train.
 /// </summary>
 public sealed class MaskRCNN : Module
 {
@@ -176,4 +177,17 @@ public sealed class MaskRCNN : Module
         foreach (var (k, v) in rpnOut.Losses) losses[k] = v.MoveToOuterDisposeScope();
         return losses;
     }
+
+    /// <summary>
+    /// The backward pass of a training step: <c>loss.backward()</c> for this model's layers, which also throws the
+    /// errors a layer met inside its own backward pass (libtorch's autograd engine cannot carry exceptions). Train
+    /// with this rather than <c>loss.backward()</c>.
+    /// </summary>
+    public void Backward(Tensor loss) => Layers.Backward(loss);
+
+    /// <summary>
+    /// <c>torch.autograd.backward(tensors, gradients)</c> through this model's layers, with the same error check as
+    /// <see cref="Backward(Tensor)"/>: for a backward pass split into parts (the training-step profiler).
+    /// </summary>
+    public void Backward(IList<Tensor> tensors, IList<Tensor> gradients) => Layers.Backward(tensors, gradients);
 }

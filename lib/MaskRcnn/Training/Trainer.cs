@@ -5,7 +5,6 @@ using MaskRcnn.Data;
 using MaskRcnn.Data.Phantoms;
 using MaskRcnn.Evaluation;
 using MaskRcnn.Modeling;
-using MaskRcnn.Modeling.Ops;
 using MaskRcnn.Modeling.RoiHeads;
 using MaskRcnn.Modeling.Transform;
 using MaskRcnn.Runtime;
@@ -316,7 +315,7 @@ public sealed class Trainer(MaskRCNN model, Dataset train, Dataset? val, string 
         finite = values.Values.All(double.IsFinite);
         if (!finite) return values;
         var total = losses.Values.Aggregate((a, b) => a + b);
-        WinogradTraining.Backward(total);
+        Model.Backward(total);
         var trainable = Model.parameters().Where(p => p.requires_grad && p.grad is not null).ToList();
         if (s.GradClipNorm > 0 && trainable.Count > 0) nn.utils.clip_grad_norm_(trainable, s.GradClipNorm);
         optimizer.Step();

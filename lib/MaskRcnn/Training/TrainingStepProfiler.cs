@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using MaskRcnn.Inference;
 using MaskRcnn.Modeling;
-using MaskRcnn.Modeling.Ops;
 using MaskRcnn.Modeling.RoiHeads;
 using MaskRcnn.Runtime;
 using TorchSharp;
@@ -49,8 +48,8 @@ public static class TrainingStepProfiler
             heads = Time("forward: RoI heads (sampling, RoIAlign, box + mask heads, losses)",
                          () => model.DetectInRois(list, forHeads, rpn.Proposals, resized));
         }
-        Time("backward: RoI heads", () => { WinogradTraining.Backward(Sum(heads.Losses.Values)); return 0; });
-        Time("backward: RPN", () => { WinogradTraining.Backward(Sum(rpn.Losses.Values)); return 0; });
+        Time("backward: RoI heads", () => { model.Backward(Sum(heads.Losses.Values)); return 0; });
+        Time("backward: RPN", () => { model.Backward(Sum(rpn.Losses.Values)); return 0; });
         Time("backward: backbone + FPN", () =>
         {
             var grads = features.Select((f, i) => (forRpn[i].grad, forHeads[i].grad) switch
@@ -60,8 +59,7 @@ public static class TrainingStepProfiler
                 (null, Tensor b) => b,
                 (Tensor a, Tensor b) => a + b,
             }).ToArray();
-            autograd.backward(features, grads);
-            WinogradTraining.ThrowIfBackwardFailed();
+            model.Backward(features, grads);
             return 0;
         });
         Time("optimizer step", () => { optimizer.step(); return 0; });

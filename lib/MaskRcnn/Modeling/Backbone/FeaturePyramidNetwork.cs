@@ -2,7 +2,6 @@ using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
-using MaskRcnn.Modeling.Ops;
 
 namespace MaskRcnn.Modeling.Backbone;
 
@@ -25,7 +24,7 @@ public sealed class FeaturePyramidNetwork : Module<Tensor[], Tensor[]>
         {
             if (cin == 0) throw new ArgumentException("in_channels=0 is not supported");
             inner_blocks.Add(Sequential(Conv2d(cin, outChannels, 1)));
-            layer_blocks.Add(Sequential(new WinogradConv2d(outChannels, outChannels)));
+            layer_blocks.Add(Sequential(Layers.Conv3x3(outChannels, outChannels)));
         }
         RegisterComponents();
         using var noGrad = no_grad();

@@ -2,7 +2,6 @@ using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
-using MaskRcnn.Modeling.Ops;
 
 namespace MaskRcnn.Modeling.Backbone;
 
@@ -15,9 +14,8 @@ static class ResNetBlocks
     public static Module<Tensor, Tensor> Norm(NormKind kind, long channels) =>
         kind == NormKind.Frozen ? new FrozenBatchNorm2d(channels) : new BatchNorm2d(channels);
 
-    /// <summary>A 3×3 convolution; Winograd in inference where it pays (<see cref="WinogradConv2d"/>).</summary>
-    public static WinogradConv2d Conv3x3(long cin, long cout, long stride = 1) =>
-        new(cin, cout, stride: stride, padding: 1, hasBias: false);
+    public static Module<Tensor, Tensor> Conv3x3(long cin, long cout, long stride = 1) =>
+        Layers.Conv3x3(cin, cout, stride, bias: false);
 
     public static Conv2d Conv1x1(long cin, long cout, long stride = 1) =>
         Conv2d(cin, cout, 1, stride: stride, bias: false);
@@ -25,21 +23,21 @@ static class ResNetBlocks
 
 /// <summary>
 /// Two 3×3 convolutions (ResNet-18/34). Keys: conv1, bn1, conv2, bn2, downsample.{0,1}.
-/// <paramref name="padTopLeft"/>: a stride-2 conv1 pads one row above and one column left only (ML.NET's ResNet-18).
 /// </summary>
 public sealed class BasicBlock : Module<Tensor, Tensor>
 {
     public const int Expansion = 1;
-    readonly WinogradConv2d conv1, conv2;
+    readonly Module<Tensor, Tensor> conv1, conv2;
     readonly Module<Tensor, Tensor> bn1, bn2;
     readonly Sequential? downsample;
     readonly bool _padTopLeft;
 
+    /// <param name="padTopLeft">a stride-2 conv1 pads one row above and one column left only (ML.NET's ResNet-18)</param>
     public BasicBlock(long inplanes, long planes, long stride, NormKind norm, bool downsampled, bool padTopLeft = false)
         : base(nameof(BasicBlock))
     {
         _padTopLeft = padTopLeft && stride > 1;
-        conv1 = new WinogradConv2d(inplanes, planes, stride: stride, padding: _padTopLeft ? 0 : 1, hasBias: false);
+        conv1 = Layers.Conv3x3(inplanes, planes, stride, padding: _padTopLeft ? 0 : 1, bias: false);
         bn1 = ResNetBlocks.Norm(norm, planes);
         conv2 = ResNetBlocks.Conv3x3(planes, planes);
         bn2 = ResNetBlocks.Norm(norm, planes);
@@ -63,7 +61,7 @@ public sealed class Bottleneck : Module<Tensor, Tensor>
 {
     public const int Expansion = 4;
     readonly Conv2d conv1, conv3;
-    readonly WinogradConv2d conv2;
+    readonly Module<Tensor, Tensor> conv2;
     readonly Module<Tensor, Tensor> bn1, bn2, bn3;
     readonly Sequential? downsample;
 

@@ -31,19 +31,10 @@ public static class WinogradTraining
     }
 
     /// <summary>
-    /// <c>loss.backward()</c>, then <see cref="ThrowIfBackwardFailed"/>: use it (or call that after your own backward)
-    /// wherever a model with Winograd layers is trained.
-    /// </summary>
-    public static void Backward(Tensor loss)
-    {
-        loss.backward();
-        ThrowIfBackwardFailed();
-    }
-
-    /// <summary>
     /// Throws the error that a Winograd layer's backward pass on this thread met since the last check, if any. An
     /// exception cannot travel back through libtorch's autograd engine (TorchSharp would end the process), so the
-    /// backward pass catches it, returns no gradients for that layer and leaves it here.
+    /// backward pass catches it, returns no gradients for that layer and leaves it here;
+    /// <see cref="Layers.Backward(Tensor)"/> (<see cref="MaskRCNN.Backward(Tensor)"/>) checks it after every backward pass.
     /// </summary>
     public static void ThrowIfBackwardFailed()
     {

@@ -2,7 +2,6 @@ using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
-using MaskRcnn.Modeling.Ops;
 
 namespace MaskRcnn.Modeling.RoiHeads;
 
@@ -29,7 +28,7 @@ public sealed class MaskRCNNHeads : Sequential
         long next = inChannels;
         for (int i = 0; i < layers.Count; i++)
         {
-            modules[i] = (i.ToString(), Sequential(new WinogradConv2d(next, layers[i], padding: dilation, dilation: dilation), ReLU()));
+            modules[i] = (i.ToString(), Sequential(Layers.Conv3x3(next, layers[i], padding: dilation, dilation: dilation), ReLU()));
             next = layers[i];
         }
         return modules;

@@ -76,10 +76,7 @@ public sealed class RoIHeads : Module
                     long maskDilation, RoiHeadSettings settings, bool withMask = true) : base(nameof(RoIHeads))
     {
         Settings = settings;
-        BoxRoiPool = new MultiScaleRoIAlign(settings.BoxPoolSize, settings.SamplingRatio)
-        {
-            ChannelsLastOutput = FlattenedLinear.PrefersChannelsLastInput,
-        };
+        BoxRoiPool = Layers.RoIAlignForLinear(settings.BoxPoolSize, settings.SamplingRatio);   // feeds fc6
         MaskRoiPool = new MultiScaleRoIAlign(settings.MaskPoolSize, settings.SamplingRatio);
         box_head = new TwoMLPHead(inChannels * settings.BoxPoolSize * settings.BoxPoolSize, representationSize);
         box_predictor = new FastRCNNPredictor(representationSize, numClasses);

@@ -2,7 +2,6 @@ using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
-using MaskRcnn.Modeling.Ops;
 
 namespace MaskRcnn.Modeling.Rpn;
 
@@ -17,7 +16,7 @@ public sealed class RPNHead : Module<Tensor[], (Tensor[] Objectness, Tensor[] De
 
     public RPNHead(long inChannels, long numAnchors) : base(nameof(RPNHead))
     {
-        conv = Sequential(Sequential(new WinogradConv2d(inChannels, inChannels), ReLU()));
+        conv = Sequential(Sequential(Layers.Conv3x3(inChannels, inChannels), ReLU()));
         cls_logits = Conv2d(inChannels, numAnchors, 1);
         bbox_pred = Conv2d(inChannels, numAnchors * 4, 1);
         RegisterComponents();
