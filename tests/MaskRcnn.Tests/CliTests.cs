@@ -103,8 +103,8 @@ public class CliTests
     public void Inference_calls_reuse_the_previous_call_s_memory()
     {
         // R18-FPN at 512 px, random weights: 100 detections, so the mask head's activations (80 MB) and the pasted
-        // masks (105 MB) are blocks above glibc's own mmap limit, mapped afresh in every call. TorchEnvironment.Initialize
-        // raises the limits (MemoryRelease.ReuseBlocksBetweenCalls), so a call reuses the last one's pages.
+        // masks (105 MB) are blocks above glibc's own mmap limit, mapped afresh in every call. The CLI opts
+        // into the tuned allocator (MemoryRelease.TuneAllocator: ReuseBlocksBetweenCalls), so a call reuses the last one's pages.
         double Faults(string[] env)
         {
             string json = Path.Combine(Path.GetTempPath(), $"bench-{Guid.NewGuid():N}.json");

@@ -13,9 +13,13 @@ public sealed class BuildConfigurationAttribute(string name) : Attribute { publi
 
 static class TestSupport
 {
-    /// <summary>Native start-up before any test touches TorchSharp.</summary>
+    /// <summary>Native start-up before any test touches TorchSharp, and the allocator policy, as the CLI starts.</summary>
     [ModuleInitializer]
-    internal static void InitializeNatives() => TorchEnvironment.Initialize();
+    internal static void InitializeNatives()
+    {
+        TorchEnvironment.Initialize();
+        MemoryRelease.TuneAllocator();
+    }
 
     public static string RepoRoot { get; } =
         typeof(TestSupport).Assembly.GetCustomAttribute<RepoRootAttribute>()!.Path;

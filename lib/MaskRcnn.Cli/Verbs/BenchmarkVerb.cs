@@ -57,7 +57,7 @@ static class BenchmarkVerb
         };
         cmd.SetAction(r => Verbs.Run(() =>
         {
-            TorchEnvironment.Initialize(r.GetValue(threads));
+            Verbs.InitializeTorch(r.GetValue(threads));
             int side = r.GetValue(size) ?? r.GetValue(minSize) ?? 512;
             var config = new MaskRcnnConfig
             {

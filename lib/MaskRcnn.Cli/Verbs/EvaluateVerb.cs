@@ -47,7 +47,7 @@ static class EvaluateVerb
             {
                 string dataDir = r.GetValue(data) ?? throw new ArgumentException("give --data DIR --weights … or --gt FILE --dt FILE");
                 string weightsPath = r.GetValue(weights) ?? throw new ArgumentException("--data needs --weights (a run folder, checkpoint or weights file)");
-                TorchEnvironment.Initialize(r.GetValue(threads));
+                Verbs.InitializeTorch(r.GetValue(threads));
                 var dev = TorchEnvironment.ResolveDevice(r.GetValue(device));
                 // Every detection counts for AP: evaluate with torchvision's low score threshold, whatever the model's.
                 var (model, description) = ModelLoader.Load(weightsPath, c => c with { BoxScoreThresh = Math.Min(c.BoxScoreThresh, 0.05) });

@@ -43,7 +43,7 @@ static class PredictVerb
         });
         cmd.SetAction(r => Verbs.Run(() =>
         {
-            TorchEnvironment.Initialize(r.GetValue(threads));
+            Verbs.InitializeTorch(r.GetValue(threads));
             var dev = TorchEnvironment.ResolveDevice(r.GetValue(device));
             MaskRcnnConfig Adjust(MaskRcnnConfig config)
             {

@@ -60,7 +60,7 @@ static class TrainVerb
             string run = r.GetValue(outDir)!, dataDir = r.GetValue(data)!;
             bool resuming = r.GetValue(resume), replacing = r.GetValue(overwrite);
             CheckRunFolder(run, resuming, replacing);
-            TorchEnvironment.Initialize(r.GetValue(threads));
+            Verbs.InitializeTorch(r.GetValue(threads));
             var dev = TorchEnvironment.ResolveDevice(r.GetValue(device));
             MaskRcnnConfig cfg;
             if (resuming && File.Exists(Path.Combine(run, "config.json"))) cfg = MaskRcnnConfig.Load(Path.Combine(run, "config.json"));

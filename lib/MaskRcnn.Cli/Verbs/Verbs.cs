@@ -79,6 +79,17 @@ static class Verbs
     }
 
     /// <summary>
+    /// The start of every verb that runs the model: the natives and libtorch's threads
+    /// (<see cref="TorchEnvironment.Initialize"/>), and the allocator policy the command line opts into
+    /// (<see cref="MemoryRelease.TuneAllocator"/>: calls and training steps reuse each other's memory; PERFORMANCE.md).
+    /// </summary>
+    public static void InitializeTorch(int threads)
+    {
+        TorchEnvironment.Initialize(threads);
+        MemoryRelease.TuneAllocator();
+    }
+
+    /// <summary>
     /// --threads, as every verb takes it: 0 (libtorch's default) up to <see cref="TorchEnvironment.MaxThreads"/>;
     /// more only oversubscribes the cores (100000 threads took a minute to start, with no output).
     /// </summary>

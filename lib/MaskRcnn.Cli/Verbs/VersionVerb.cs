@@ -16,7 +16,7 @@ static class VersionVerb
         };
         cmd.SetAction(r => Verbs.Run(() =>
         {
-            TorchEnvironment.Initialize(r.GetValue(threads));
+            Verbs.InitializeTorch(r.GetValue(threads));
             var info = TorchEnvironment.Describe(r.GetValue(device));
             Console.WriteLine($"maskrcnn     {info.Library}");
             Console.WriteLine($"TorchSharp   {info.TorchSharp} ({info.Backend} backend)");

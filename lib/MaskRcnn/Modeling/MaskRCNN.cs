@@ -150,7 +150,7 @@ public sealed class MaskRCNN : Module
         finally
         {
             if (wasTraining) train();
-            MemoryRelease.AfterInferenceCall();
+            ProcessHooks.EndInferenceCall();       // per-call work the host process hooked in
         }
     }
 

@@ -14,17 +14,15 @@ public static class TorchEnvironment
 {
     /// <summary>
     /// Prepares the natives (<see cref="NativeRuntime.Initialize"/>) and, when <paramref name="threads"/> &gt; 0,
-    /// sets libtorch's intra-op thread count; caps glibc's malloc arenas (<see cref="MemoryRelease.LimitArenas"/>) and lets inference calls reuse
-    /// each other's large blocks (<see cref="MemoryRelease.ReuseBlocksBetweenCalls"/>; with MASKRCNN_GLIBC_MALLOC=keep,
-    /// <see cref="MemoryRelease.KeepLargeBlocksInHeap"/> for the whole process). Safe to call many times.
+    /// sets libtorch's intra-op thread count. Safe to call many times. It leaves the C allocator alone: a process
+    /// opts into the library's allocator policy with <see cref="MemoryRelease.TuneAllocator"/> (the CLI and the
+    /// notebooks do).
     /// </summary>
     public static NativeRuntimeReport Initialize(int threads = 0)
     {
         if (threads < 0 || threads > MaxThreads)
             throw new ArgumentException($"threads: {threads} is outside 0..{MaxThreads} (0: libtorch's default)");
         var report = NativeRuntime.Initialize();
-        MemoryRelease.LimitArenas();
-        MemoryRelease.ApplyProcessWideSetting();
         if (threads > 0) torch.set_num_threads(threads);
         return report;
     }

@@ -76,7 +76,7 @@ public sealed class Trainer(MaskRCNN model, Dataset train, Dataset? val, string 
             Message?.Invoke($"removed {name} ({bytes / 1e6:F1} MB), left by a checkpoint write that was interrupted");
         File.WriteAllText(Path.Combine(RunDir, "config.json"), Model.Config.ToJson());
 
-        using var heap = MemoryRelease.KeepLargeBlocksInHeap();         // steps reuse freed memory instead of page-faulting it again
+        using var heap = MemoryRelease.KeepLargeBlocksInHeap();   // in a tuned process: steps reuse each other's pages
         var optimizer = new Sgd(Model.named_parameters(), s.Momentum, s.WeightDecay);
         var state = new TrainingState(0, 0, 0, null, null);
         if (resume)
@@ -173,7 +173,7 @@ public sealed class Trainer(MaskRCNN model, Dataset train, Dataset? val, string 
                 }
             }
             Checkpoint.Save(LastCheckpoint, Model, optimizer, state with { Finished = epoch + 1 == epochs });
-            MemoryRelease.Release();
+            MemoryRelease.AfterTrainingEpoch();
             LogEpoch(epoch, state.Iteration, clock.Elapsed, clock.Elapsed - validating.Elapsed);
         }
 

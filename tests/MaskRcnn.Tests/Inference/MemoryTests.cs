@@ -50,6 +50,7 @@ public class MemoryTests
         // TrimEveryCalls calls hands back the free holes in between, which otherwise creep up RSS over a long batch.
         if (!OperatingSystem.IsLinux() || RuntimeOptions.GlibcMalloc is not null) return;
         TorchEnvironment.Initialize();
+        MemoryRelease.TuneAllocator();                                        // as the CLI and the notebooks opt in
         var config = new MaskRcnnConfig { Arch = "resnet18-fpn", NumClasses = 3, MinSize = [32], MaxSize = 32, RpnPostNmsTopNTest = 10, BoxDetectionsPerImg = 2 };
         using var model = new MaskRCNN(config);
         model.eval();
