@@ -6,6 +6,13 @@ namespace MaskRcnn;
 /// <summary>Small conveniences over TorchSharp used across the model code.</summary>
 public static class TensorExtensions
 {
+    /// <summary>
+    /// Moves every tensor to the outer dispose scope (each must belong to the current one), as the records that
+    /// stages return do with their fields; returns them as an array.
+    /// </summary>
+    public static Tensor[] MoveToOuterDisposeScope(this IEnumerable<Tensor> tensors) =>
+        tensors.Select(t => t.MoveToOuterDisposeScope()).ToArray();
+
     /// <summary>Rows [start, end) along dimension 0 (a view).</summary>
     public static Tensor Rows(this Tensor t, long start, long end) => t.narrow(0, start, end - start);
 

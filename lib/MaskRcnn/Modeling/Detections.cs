@@ -20,7 +20,22 @@ public sealed record Detections(Tensor Boxes, Tensor Labels, Tensor Scores, Tens
 
     public void Dispose()
     {
-        Boxes.Dispose(); Labels.Dispose(); Scores.Dispose(); MaskProbs?.Dispose(); Masks?.Dispose();
+        Boxes.Dispose();
+        Labels.Dispose();
+        Scores.Dispose();
+        MaskProbs?.Dispose();
+        Masks?.Dispose();
+    }
+
+    /// <summary>Moves every tensor to the outer dispose scope (they must belong to the current one); returns this.</summary>
+    public Detections MoveToOuterDisposeScope()
+    {
+        Boxes.MoveToOuterDisposeScope();
+        Labels.MoveToOuterDisposeScope();
+        Scores.MoveToOuterDisposeScope();
+        MaskProbs?.MoveToOuterDisposeScope();
+        Masks?.MoveToOuterDisposeScope();
+        return this;
     }
 
     /// <summary>Host copies: boxes as [D][4], labels, scores.</summary>

@@ -113,8 +113,8 @@ public sealed class MaskRCNN : Module
             probs = MaskOps.PasteMasksInImage(d.MaskProbs, boxes, originalSize);
             masks = probs.select(1, 0).gt(Config.MaskThreshold);
         }
-        return new Detections(boxes.MoveToOuterDisposeScope(), d.Labels.clone().MoveToOuterDisposeScope(),
-            d.Scores.clone().MoveToOuterDisposeScope(), probs?.MoveToOuterDisposeScope(), masks?.MoveToOuterDisposeScope(), originalSize);
+        var detections = new Detections(boxes, d.Labels.clone(), d.Scores.clone(), probs, masks, originalSize);
+        return detections.MoveToOuterDisposeScope();
     }
 
     // ---- whole model -----------------------------------------------------------------------------
@@ -141,9 +141,8 @@ public sealed class MaskRCNN : Module
             var results = new List<Detections>();
             for (int i = 0; i < images.Count; i++)
             {
-                var d = Postprocess(heads.Detections[i], list.ImageSizes[i], (images[i].shape[^2], images[i].shape[^1]));
-                results.Add(new Detections(d.Boxes.MoveToOuterDisposeScope(), d.Labels.MoveToOuterDisposeScope(),
-                    d.Scores.MoveToOuterDisposeScope(), d.MaskProbs?.MoveToOuterDisposeScope(), d.Masks?.MoveToOuterDisposeScope(), d.ImageSize));
+                var original = (images[i].shape[^2], images[i].shape[^1]);
+                results.Add(Postprocess(heads.Detections[i], list.ImageSizes[i], original).MoveToOuterDisposeScope());
             }
             return results;
         }
@@ -172,9 +171,8 @@ public sealed class MaskRCNN : Module
         var features = Features(list.Tensors);
         var rpnOut = ProposeRegions(list, features, resizedTargets);
         var heads = DetectInRois(list, features, rpnOut.Proposals, resizedTargets);
-        var losses = new Dictionary<string, Tensor>();
-        foreach (var (k, v) in heads.Losses) losses[k] = v.MoveToOuterDisposeScope();
-        foreach (var (k, v) in rpnOut.Losses) losses[k] = v.MoveToOuterDisposeScope();
+        var losses = heads.Losses.Concat(rpnOut.Losses).ToDictionary(kv => kv.Key, kv => kv.Value);
+        losses.Values.MoveToOuterDisposeScope();
         return losses;
     }
 

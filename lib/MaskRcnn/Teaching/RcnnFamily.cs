@@ -124,12 +124,11 @@ public static class RcnnFamily
                 ? BoxOps.ResizeBoxes(ClassicalProposals(image, maxProposals), original, size)
                 : model.ProposeRegions(list, features).Proposals[0];
             var pooled = MultiScaleRoIPool(model, features[..MaskRCNN.PooledLevels], [regions], [size], model.RoiHeads.BoxRoiPool.OutputSize);
-            (classLogits, boxRegression) = model.RoiHeads.BoxPredictor.call(model.RoiHeads.BoxHead.call(pooled));
+            (classLogits, boxRegression) = model.RoiHeads.ClassifyBoxes(pooled);
         }
         var found = model.RoiHeads.PostprocessDetections(classLogits, boxRegression, [regions], [size]).Detections[0];
         var boxes = BoxOps.ResizeBoxes(found.Boxes, size, original);
-        var result = new Detections(boxes.MoveToOuterDisposeScope(), found.Labels.MoveToOuterDisposeScope(),
-            found.Scores.MoveToOuterDisposeScope(), null, null, original);
+        var result = new Detections(boxes, found.Labels, found.Scores, null, null, original).MoveToOuterDisposeScope();
         return new GenerationRun(generation, result, sw.Elapsed.TotalSeconds, (int)regions.shape[0]);
     }
 
@@ -147,8 +146,8 @@ public static class RcnnFamily
             var crop = batch[.., .., y1..y2, x1..x2];
             var warped = nn.functional.interpolate(crop, size: [warp, warp], mode: InterpolationMode.Bilinear, align_corners: false);
             var features = model.Features(warped);                                // one CNN per region: the cost R-CNN paid
-            var pooled = model.RoiHeads.BoxRoiPool.Forward(features[..MaskRCNN.PooledLevels], [whole], [(warp, warp)]);
-            var (l, d) = model.RoiHeads.BoxPredictor.call(model.RoiHeads.BoxHead.call(pooled));
+            var pooled = model.RoiHeads.PoolBoxFeatures(features[..MaskRCNN.PooledLevels], [whole], [(warp, warp)]);
+            var (l, d) = model.RoiHeads.ClassifyBoxes(pooled);
             logits.Add(l);
             deltas.Add(d);
         }
@@ -250,7 +249,7 @@ public static class RcnnFamily
             var labels = d.Labels[keep];
             var aligned = model.RoiHeads.MaskLogits(features, [boxes], [size]);
             var pooledFeatures = MultiScaleRoIPool(model, features, [boxes], [size], model.RoiHeads.MaskRoiPool.OutputSize);
-            var pooled = model.RoiHeads.MaskPredictor!.call(model.RoiHeads.MaskHead!.call(pooledFeatures));
+            var pooled = model.RoiHeads.MaskLogits(pooledFeatures);
             var originalBoxes = BoxOps.ResizeBoxes(boxes, size, original);
             // Each detection is judged against the lesion its box overlaps most (IoU ≥ 0.5), the same for both poolings.
             var (bestIou, lesion) = BoxOps.BoxIou(originalBoxes, sample.Boxes).max(1);

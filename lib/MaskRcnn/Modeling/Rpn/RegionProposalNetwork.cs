@@ -23,7 +23,20 @@ public sealed record RpnSettings(
 /// <param name="Losses">"loss_objectness", "loss_rpn_box_reg" in training, else empty</param>
 public sealed record RpnOutput(Tensor Anchors, long[] AnchorsPerLevel, Tensor Objectness, Tensor Deltas,
                                IReadOnlyList<Tensor> Proposals, IReadOnlyList<Tensor> ProposalScores,
-                               IReadOnlyDictionary<string, Tensor> Losses);
+                               IReadOnlyDictionary<string, Tensor> Losses)
+{
+    /// <summary>Moves every tensor to the outer dispose scope (they must belong to the current one); returns this.</summary>
+    public RpnOutput MoveToOuterDisposeScope()
+    {
+        Anchors.MoveToOuterDisposeScope();
+        Objectness.MoveToOuterDisposeScope();
+        Deltas.MoveToOuterDisposeScope();
+        Proposals.MoveToOuterDisposeScope();
+        ProposalScores.MoveToOuterDisposeScope();
+        Losses.Values.MoveToOuterDisposeScope();
+        return this;
+    }
+}
 
 /// <summary>Anchor labels for training: 1 positive, 0 negative, −1 ignored; and each anchor's matched GT box.</summary>
 public sealed record RpnTargets(IReadOnlyList<Tensor> Labels, IReadOnlyList<Tensor> MatchedGtBoxes);
@@ -81,12 +94,10 @@ public sealed class RegionProposalNetwork : Module
             var targets = AssignTargetsToAnchors(anchors, gtBoxes);
             var regressionTargets = targets.MatchedGtBoxes.Select(m => BoxCoder.Encode(m, anchors)).ToArray();
             var (lossObj, lossBox) = ComputeLoss(objectness, deltas, targets.Labels, regressionTargets);
-            losses["loss_objectness"] = lossObj.MoveToOuterDisposeScope();
-            losses["loss_rpn_box_reg"] = lossBox.MoveToOuterDisposeScope();
+            losses["loss_objectness"] = lossObj;
+            losses["loss_rpn_box_reg"] = lossBox;
         }
-        return new RpnOutput(anchors.MoveToOuterDisposeScope(), perLevel, objectness.MoveToOuterDisposeScope(),
-            deltas.MoveToOuterDisposeScope(), boxes.Select(b => b.MoveToOuterDisposeScope()).ToArray(),
-            scores.Select(s => s.MoveToOuterDisposeScope()).ToArray(), losses);
+        return new RpnOutput(anchors, perLevel, objectness, deltas, boxes, scores, losses).MoveToOuterDisposeScope();
     }
 
     /// <summary>One image's proposals before and after NMS (resized-image pixels).</summary>
@@ -95,7 +106,20 @@ public sealed class RegionProposalNetwork : Module
     /// <param name="CandidateLevels">FPN level index [C]</param>
     /// <param name="Boxes">after NMS per level and the post-NMS top-n [P, 4]</param>
     /// <param name="Scores">[P]</param>
-    public sealed record ProposalSet(Tensor Candidates, Tensor CandidateScores, Tensor CandidateLevels, Tensor Boxes, Tensor Scores);
+    public sealed record ProposalSet(Tensor Candidates, Tensor CandidateScores, Tensor CandidateLevels, Tensor Boxes,
+        Tensor Scores)
+    {
+        /// <summary>Moves every tensor to the outer dispose scope; returns this.</summary>
+        public ProposalSet MoveToOuterDisposeScope()
+        {
+            Candidates.MoveToOuterDisposeScope();
+            CandidateScores.MoveToOuterDisposeScope();
+            CandidateLevels.MoveToOuterDisposeScope();
+            Boxes.MoveToOuterDisposeScope();
+            Scores.MoveToOuterDisposeScope();
+            return this;
+        }
+    }
 
     /// <summary>Per image: top-n per level, sigmoid, clip, remove small, score threshold, NMS per level, post top-n.</summary>
     public (List<Tensor> Boxes, List<Tensor> Scores) FilterProposals(Tensor proposals, Tensor objectness,
@@ -147,8 +171,7 @@ public sealed class RegionProposalNetwork : Module
             (boxes, scores, lvl) = (boxes[keep], scores[keep], lvl[keep]);
             keep = Nms.Batched(boxes, scores, lvl, Settings.NmsThresh);
             keep = keep.narrow(0, 0, Math.Min(PostNmsTopN, keep.shape[0]));
-            result.Add(new ProposalSet(boxes.MoveToOuterDisposeScope(), scores.MoveToOuterDisposeScope(), lvl.MoveToOuterDisposeScope(),
-                boxes[keep].MoveToOuterDisposeScope(), scores[keep].MoveToOuterDisposeScope()));
+            result.Add(new ProposalSet(boxes, scores, lvl, boxes[keep], scores[keep]).MoveToOuterDisposeScope());
         }
         return result;
     }
