@@ -89,7 +89,7 @@ static class TrainVerb
             // The start-up check: every image decoded in full, within the pixel budget (ImageIO) and big enough for
             // the model's resize; what fails is left out and reported here and in RUN/data_problems.json rather than
             // met in the middle of an epoch.
-            var resize = new GeneralizedRCNNTransform(cfg.MinSize, cfg.MaxSize, cfg.ImageMean, cfg.ImageStd);
+            var resize = cfg.ToTransform();
             Dataset Load(string split) => Verbs.Resizable(
                 DatasetLoader.LoadSplit(dataDir, split, labels, decode: true), resize,
                 training: true);

@@ -37,19 +37,24 @@ public sealed class MaskRCNN : Module
         TorchEnvironment.Initialize();
         config.Validate();
         Config = config;
-        Transform = new GeneralizedRCNNTransform(config.MinSize, config.MaxSize, config.ImageMean, config.ImageStd, config.SizeDivisible);
-        backbone = new BackboneWithFPN(config.BackboneDepth, config.FrozenBatchNorm ? NormKind.Frozen : NormKind.Batch, config.FpnOutChannels, config.StrideInOneByOne);
+        // The parts in torchvision's order (their random initialisation draws in this order); settings: ConfigMapping.
+        Transform = config.ToTransform();
+        backbone = new BackboneWithFPN(
+            depth: config.BackboneDepth,
+            norm: config.ToNormKind(),
+            outChannels: config.FpnOutChannels,
+            strideInOneByOne: config.StrideInOneByOne);
         backbone.SetTrainableLayers(config.TrainableBackboneLayers);
-        var anchors = new AnchorGenerator(config.AnchorSizes, config.AspectRatios);
-        rpn = new RegionProposalNetwork(anchors, new RPNHead(config.FpnOutChannels, anchors.NumAnchorsPerLocation[0]),
-            new RpnSettings(config.RpnPreNmsTopNTrain, config.RpnPreNmsTopNTest, config.RpnPostNmsTopNTrain,
-                config.RpnPostNmsTopNTest, config.RpnNmsThresh, config.RpnFgIouThresh, config.RpnBgIouThresh,
-                config.RpnBatchSizePerImage, config.RpnPositiveFraction, config.RpnScoreThresh));
-        roi_heads = new RoIHeads(config.NumClasses, config.FpnOutChannels, config.RepresentationSize,
-            config.MaskLayers.Select(l => (long)l).ToArray(), config.MaskDilation,
-            new RoiHeadSettings(config.BoxFgIouThresh, config.BoxBgIouThresh, config.BoxBatchSizePerImage,
-                config.BoxPositiveFraction, config.BboxRegWeights, config.BoxScoreThresh, config.BoxNmsThresh,
-                config.BoxDetectionsPerImg, config.BoxRoiPoolSize, config.MaskRoiPoolSize, config.RoiSamplingRatio));
+        var anchors = config.ToAnchorGenerator();
+        var rpnHead = new RPNHead(inChannels: config.FpnOutChannels, numAnchors: anchors.NumAnchorsPerLocation[0]);
+        rpn = new RegionProposalNetwork(anchors, rpnHead, config.ToRpnSettings());
+        roi_heads = new RoIHeads(
+            numClasses: config.NumClasses,
+            inChannels: config.FpnOutChannels,
+            representationSize: config.RepresentationSize,
+            maskLayers: config.MaskLayers.Select(l => (long)l).ToArray(),
+            maskDilation: config.MaskDilation,
+            settings: config.ToRoiHeadSettings());
         RegisterComponents();
     }
 

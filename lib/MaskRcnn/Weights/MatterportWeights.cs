@@ -132,7 +132,7 @@ public static class MatterportWeights
         // ResNet body.
         ConvBn("conv1", "bn_conv1", "backbone.body.conv1", "backbone.body.bn1");
         if (Get("conv1/bias") is not null) notes.Add("conv1's bias is folded into bn1 (torchvision's conv1 has none)");
-        int[] blocks = cfg.BackboneDepth == "resnet101" ? [3, 4, 23, 3] : [3, 4, 6, 3];
+        int[] blocks = Modeling.Backbone.ResNetBody.Layouts[cfg.BackboneDepth].Blocks;
         for (int stage = 2; stage <= 5; stage++)
             for (int k = 0; k < blocks[stage - 2]; k++)
             {
