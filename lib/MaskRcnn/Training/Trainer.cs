@@ -32,7 +32,7 @@ public sealed class TrainingDivergedException(string message) : MaskRcnnExceptio
 /// Trains a model on a dataset with SGD + momentum + weight decay, linear warm-up, a step or cosine schedule,
 /// gradient clipping, matterport-style stages of layer groups, end-of-epoch validation, checkpoints every
 /// epoch (atomic; last and best), exact resume, non-finite-loss protection, and progress events, metrics.jsonl
-/// and TensorBoard scalars in the run folder.
+/// and TensorBoard events (scalars; weight histograms and prediction images at every validation) in the run folder.
 /// </summary>
 public sealed class Trainer(MaskRCNN model, Dataset train, Dataset? val, string runDir)
 {
@@ -99,7 +99,7 @@ public sealed class Trainer(MaskRCNN model, Dataset train, Dataset? val, string 
             if (File.Exists(MetricsFile)) File.Delete(MetricsFile);
         }
 
-        using var tensorboard = new TensorBoardWriter(RunDir);
+        var tensorboard = new TensorBoardLog(RunDir);
         var validations = new List<ValidationResult>();
         var clock = Stopwatch.StartNew();
         var validating = new Stopwatch();      // validation time, left out of the training time that recipes are compared by
@@ -160,6 +160,8 @@ public sealed class Trainer(MaskRCNN model, Dataset train, Dataset? val, string 
             {
                 validating.Start();
                 var v = Validate(epoch);
+                tensorboard.WeightHistograms(state.Iteration, Model);
+                tensorboard.Predictions(state.Iteration, Model, val);
                 validating.Stop();
                 validations.Add(v);
                 LogValidation(v, state.Iteration, clock.Elapsed, clock.Elapsed - validating.Elapsed, tensorboard);
@@ -354,7 +356,7 @@ public sealed class Trainer(MaskRCNN model, Dataset train, Dataset? val, string 
 
     void AppendMetrics(object line) => File.AppendAllText(MetricsFile, JsonSerializer.Serialize(line, MetricsJson) + "\n");
 
-    void Log(TrainingProgress p, TensorBoardWriter tb)
+    void Log(TrainingProgress p, TensorBoardLog tb)
     {
         var line = new Dictionary<string, object>
         {
@@ -363,7 +365,7 @@ public sealed class Trainer(MaskRCNN model, Dataset train, Dataset? val, string 
             ["elapsed_s"] = Math.Round(p.Elapsed.TotalSeconds, 1), ["rss_mb"] = Math.Round(Environment.WorkingSet / 1e6, 1),
         };
         AppendMetrics(line);
-        tb.Scalars(p.Iteration, p.Losses.Where(kv => double.IsFinite(kv.Value)).Select(kv => ($"train/{kv.Key}", kv.Value))
+        tb.Scalars(p.Iteration, p.Losses.Select(kv => ($"train/{kv.Key}", kv.Value))
             .Append(("train/loss", p.Loss)).Append(("train/lr", p.LearningRate)));
     }
 
@@ -381,7 +383,7 @@ public sealed class Trainer(MaskRCNN model, Dataset train, Dataset? val, string 
 
     /// <param name="elapsed">wall time of this run so far</param>
     /// <param name="training">the same without validation: the time training itself took</param>
-    void LogValidation(ValidationResult v, long iteration, TimeSpan elapsed, TimeSpan training, TensorBoardWriter tb)
+    void LogValidation(ValidationResult v, long iteration, TimeSpan elapsed, TimeSpan training, TensorBoardLog tb)
     {
         var line = new Dictionary<string, object?>
         {
