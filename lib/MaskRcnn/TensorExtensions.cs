@@ -18,8 +18,8 @@ public static class TensorExtensions
 
     /// <summary>
     /// The same [N, C, H, W] values stored channels-last (NHWC strides; TorchSharp has no memory_format
-    /// argument). libtorch's oneDNN convolutions run ~1.4× faster on such tensors and keep the layout in
-    /// their outputs. Non-CPU tensors and tensors that are already channels-last are returned as they are.
+    /// argument): oneDNN's preferred layout, which its convolutions run faster on and keep in their outputs
+    /// (PERFORMANCE.md). Non-CPU tensors and tensors that are already channels-last are returned as they are.
     /// </summary>
     public static Tensor ChannelsLast(this Tensor t)
     {

@@ -40,7 +40,7 @@ public sealed record MaskRcnnConfig
     /// <summary>
     /// The memory budget of the model's input: min_size and max_size stay at or below this many pixels, so a
     /// resized image is at most 4096 × 4096 (16.8 megapixels). The input alone is then 200 MB in float32 and
-    /// R50-FPN's activations a few GB; min_size = max_size = 100000 tried to allocate 120 GB for the input.
+    /// R50-FPN's activations a few GB.
     /// </summary>
     public const int MaxImageSide = 4096;
     public double[] ImageMean { get; init; } = [0.485, 0.456, 0.406];

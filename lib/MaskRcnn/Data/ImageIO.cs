@@ -24,10 +24,8 @@ public static class ImageIO
     /// <summary>
     /// The memory budget of an image: at most 4096 × 4096 = 16.8 megapixels are decoded (the side the model's input
     /// may reach, MaskRcnnConfig.MaxImageSide). Training and inference hold an image at full resolution — as a float
-    /// tensor, with a mask per lesion, and with a pasted mask per detection — so memory grows with its pixels. Measured
-    /// at the limit (2 cores, cpu-quick model): a training step on two such images peaks at 3.0 GB, a prediction with
-    /// 20 detections at 2.4 GB (each further detection adds 67 MB). The old 100-megapixel limit let one 10000 × 10000
-    /// image take 12 GB in predict and an 8000 × 8000 one 10.4 GB in a training step.
+    /// tensor, with a mask per lesion, and with a pasted mask per detection — so memory grows with its pixels; what
+    /// an image at the limit takes is in README.md ("What the CLI guarantees").
     /// </summary>
     public const long DefaultMaxPixels = 4096L * 4096;
 

@@ -61,7 +61,7 @@ public sealed class MaskRCNN : Module
     /// <summary>
     /// The number format <see cref="Predict(IReadOnlyList{Tensor})"/> computes in: <see cref="ComputePrecision.Float32"/>
     /// (default, torchvision's results) or <see cref="ComputePrecision.BFloat16"/> (convolutions and fully connected
-    /// layers in bfloat16 through libtorch's autocast; ~1.5–2× faster on CPUs with native BF16, see
+    /// layers in bfloat16 through libtorch's autocast; faster on CPUs with native BF16, see
     /// <see cref="Autocast.Describe"/>). Training's precision is <see cref="TrainingSettings.Precision"/>.
     /// </summary>
     public ComputePrecision Precision { get; set; } = ComputePrecision.Float32;

@@ -15,9 +15,9 @@ public enum ComputePrecision
     /// <summary>
     /// Convolutions and fully connected layers in bfloat16 (libtorch's autocast, as Python's
     /// <c>torch.autocast("cpu", dtype=torch.bfloat16)</c>); anchors, box decoding, RoIAlign, NMS, the box predictor,
-    /// the losses and mask pasting stay float32, and so do the weights and their gradients (mixed precision). About
-    /// 1.5–2× faster where the CPU has native BF16 (AVX512_BF16, AMX), slower where it has not; scores and boxes
-    /// differ slightly from float32's (PERFORMANCE.md measures by how much).
+    /// the losses and mask pasting stay float32, and so do the weights and their gradients (mixed precision). Faster
+    /// where the CPU has native BF16 (AVX512_BF16, AMX), slower where it has not; scores and boxes differ slightly
+    /// from float32's (PERFORMANCE.md, "Opt-in bfloat16", measures both).
     /// </summary>
     BFloat16,
 }

@@ -15,8 +15,8 @@ public sealed record MklDispatchReport(string Status, string Detail);
 /// <summary>
 /// Lets oneMKL, which libtorch's CPU build links in for dense matrix products (nn.Linear, matmul), choose its
 /// kernels by the CPU's features on x86-64 CPUs that are not Intel's. Left alone, oneMKL keeps those CPUs on a
-/// generic path (its "compatible" branch): on the AMD EPYC (Zen 5) of our benchmarks the box head's fc6 SGEMM runs at ~200 GFLOP/s
-/// instead of ~460. The shim <c>libmaskrcnn_mkl_dispatch_shim.so</c> defines the one oneMKL function that asks
+/// generic path (its "compatible" branch), where the box head's fc6 ran at less than half its speed on the AMD EPYC of
+/// our benchmarks (PERFORMANCE.md). The shim <c>libmaskrcnn_mkl_dispatch_shim.so</c> defines the one oneMKL function that asks
 /// "is this an Intel CPU?" and is loaded RTLD_GLOBAL before libtorch, so that libtorch's calls reach it (see
 /// Runtime/Native/mkl_dispatch_shim.c). Results are the same sums rounded in another order.
 /// <see cref="NativeRuntime.Initialize"/> calls <see cref="Apply"/> first thing; MASKRCNN_MKL_DISPATCH=vendor

@@ -29,7 +29,7 @@ public static class TorchEnvironment
 
     /// <summary>
     /// The most intra-op threads we set: 4 per processor. More only oversubscribes the cores, and libtorch starts
-    /// them all at once (100000 took a minute with no output, and slowed the whole machine).
+    /// them all at once.
     /// </summary>
     public static int MaxThreads => 4 * Environment.ProcessorCount;
 

@@ -15,8 +15,8 @@ public static class BoxOps
     /// <summary>Pairwise IoU, [N, M] for boxes1 [N, 4] and boxes2 [M, 4].</summary>
     /// <remarks>
     /// torchvision's arithmetic (w = min(x2) − max(x1) clamped at 0, likewise h; inter = w·h; union = area1 + area2 − inter;
-    /// inter / union), bit for bit, but on one coordinate at a time and in place: no [N, M, 2] temporaries, 2.6–3×
-    /// faster on NMS-sized blocks (256 × 2000).
+    /// inter / union), bit for bit, but on one coordinate at a time and in place: no [N, M, 2] temporaries, which
+    /// makes NMS-sized blocks (256 × 2000) faster (PERFORMANCE.md).
     /// </remarks>
     public static Tensor BoxIou(Tensor boxes1, Tensor boxes2)
     {

@@ -11,9 +11,8 @@ namespace MaskRcnn.Modeling.Ops;
 /// initialisation and state-dict keys (<see cref="Layers.Linear"/> makes it). Where oneMKL's SGEMM does not run the
 /// kernels made for this CPU (<see cref="MklDispatch.FeatureKernels"/> false, e.g. MASKRCNN_MKL_DISPATCH=vendor on an AMD
 /// CPU), [N, C, H, W] channels-last CPU input (what the RoI poolers give) runs as a H×W convolution with the
-/// weight viewed as [out, C, H, W]: the same sums, done by oneDNN, ~1.3× faster than that SGEMM for fc6
-/// (12544 → 1024). With the CPU's own SGEMM kernels the plain product is ~1.4× (inference) to 1.6× (training
-/// step, forward + backward) faster than the convolution, so it is used.
+/// weight viewed as [out, C, H, W]: the same sums, done by oneDNN, faster than oneMKL's generic SGEMM. With the
+/// CPU's own SGEMM kernels the plain product is the faster of the two (PERFORMANCE.md, "What each change gained").
 /// </summary>
 public sealed class FlattenedLinear : Module<Tensor, Tensor>
 {

@@ -85,8 +85,8 @@ public static class Winograd
 
     /// <summary>
     /// Tiles transformed and multiplied per step: bounds the two step buffers to this × channels × 36 floats each
-    /// (4.7 MB for 256 channels), which keeps them in L3; at least one row of tiles per step. R50-FPN 512: 128 tiles
-    /// 0.504 s a call, 256 0.525 s, 512 0.524 s.
+    /// (4.7 MB for 256 channels), which keeps them in L3; at least one row of tiles per step. The fastest of the sizes
+    /// tried (PERFORMANCE.md, Winograd convolutions).
     /// </summary>
     public const long TilesPerStep = 128;
 

@@ -15,12 +15,14 @@ namespace MaskRcnn.Modeling.Ops;
 /// <item>no gradient to record, ≥ <see cref="MinPositions"/> output positions: the inference path — transformed
 /// filters kept between calls (4× the weights' size: ~130 MB for R50-FPN at 512×512) and recomputed when the weights
 /// change (a fingerprint of their values is checked on every call). At 512×512: the mask head, the FPN's and RPN
-/// head's three finest levels, ResNet's layer2–3. R50-FPN 512×512, 2 threads: 0.64 → 0.50 s a call, same detections;</item>
+/// head's three finest levels, ResNet's layer2–3;</item>
 /// <item>a gradient to record, ≥ <see cref="MinTrainingPositions"/> and ≥ <see cref="MinTrainingChannels"/>: <see cref="WinogradTraining"/> (Winograd forward and
 /// input gradient, the weight gradient as nine GEMMs; filters transformed at every call). At 512×512 with two images:
 /// the FPN's and RPN head's two finest levels;</item>
 /// <item>otherwise the plain convolution.</item>
 /// </list>
+/// The thresholds are where Winograd measured faster than oneDNN's direct convolution on our CPU; what each path
+/// gains is in PERFORMANCE.md (Winograd convolutions).
 /// </summary>
 public sealed class WinogradConv2d : Module<Tensor, Tensor>
 {
@@ -31,7 +33,7 @@ public sealed class WinogradConv2d : Module<Tensor, Tensor>
     readonly object _filterLock = new();
     (IntPtr Weight, double Fingerprint) _filterOf;
 
-    /// <summary>Below this many input or output channels the direct convolution is as fast (measured: 64 at 128×128).</summary>
+    /// <summary>Below this many input or output channels the direct convolution is as fast.</summary>
     public const long MinChannels = 128;
 
     /// <summary>
@@ -48,9 +50,8 @@ public sealed class WinogradConv2d : Module<Tensor, Tensor>
 
     /// <summary>
     /// Fewer output positions, or channels in or out, than these while gradients are recorded: the direct
-    /// convolution. Measured (2 images, 2 threads, forward + backward): 256 channels at 128×128 292 → 205 ms, at
-    /// 64×64 64 → 51 ms; at 32×32, or 128 channels at 64×64, no faster — there the direct convolution keeps its
-    /// (different) rounding, so training runs it, unchanged.
+    /// convolution. Below them Winograd's forward + backward measured no faster, so training keeps the direct
+    /// convolution and its rounding there (the cpu-quick preset's 128-channel FPN trains unchanged).
     /// </summary>
     public const long MinTrainingPositions = 8192, MinTrainingChannels = 256;
 

@@ -140,8 +140,8 @@ static unsafe class WinogradTransforms
     }
 
     /// <summary>
-    /// Runs body(image, tile row) for the step's rows on as many .NET threads as libtorch uses (R50-FPN 512, 2 threads:
-    /// 0.52 s a call against 0.56 s on the calling thread alone).
+    /// Runs body(image, tile row) for the step's rows on as many .NET threads as libtorch uses: the transforms are
+    /// ours, so libtorch's threads do not run them (PERFORMANCE.md, Winograd convolutions).
     /// </summary>
     static void RunRows(Step step, Action<long, long> body)
     {
