@@ -59,129 +59,212 @@ public sealed class Trainer(MaskRCNN model, Dataset train, Dataset? val, string 
     /// <param name="stopAfterIteration">stop (and checkpoint) once this many iterations are done</param>
     public TrainingResult Run(bool resume = false, CancellationToken cancel = default, long? stopAfterIteration = null)
     {
-        if (train.Count == 0) throw new MaskRcnnException($"training set '{train.Name}' has no usable images");
-        var s = Settings;
-        var stages = StageSchedule.Parse(s.Stages, s.Epochs, s.LearningRate);
-        int epochs = stages.Sum(x => x.Epochs), steps = StepsPerEpoch;
-        long total = (long)epochs * steps;
-        // A resume that cannot happen leaves the folder as it was: no folder, config.json or metrics created.
+        var stages = PrepareRunFolder(resume);
+        using var heap = MemoryRelease.KeepLargeBlocksInHeap();   // in a tuned process: steps reuse each other's pages
+        var optimizer = new Sgd(Model.named_parameters(), Settings.Momentum, Settings.WeightDecay);
+        var state = resume ? Resume(optimizer) : StartAfresh();
+        if (state.Finished)
+            return new TrainingResult(RunDir, state, [], File.Exists(FinalModel) ? FinalModel : null, false);
+
+        var run = new RunProgress(stages, StepsPerEpoch, optimizer, state, new TensorBoardLog(RunDir),
+            Settings.Augment ? new Augmenter() : null);
+        for (int epoch = run.State.Epoch; epoch < run.Epochs; epoch++)
+        {
+            if (!TrainEpoch(run, epoch, cancel, stopAfterIteration))
+                return new TrainingResult(RunDir, run.State, run.Validations, null, true);
+            EndEpoch(run, epoch);
+        }
+
+        var final = run.State with { Finished = true };
+        Checkpoint.Save(FinalModel, Model, optimizer: null, state: final, includeRng: false);
+        Message?.Invoke($"finished {run.Epochs} epochs ({final.Iteration} iterations) in {run.Clock.Elapsed:hh\\:mm\\:ss}; " +
+                        $"model: {FinalModel}");
+        return new TrainingResult(RunDir, final, run.Validations, FinalModel, false);
+    }
+
+    /// <summary>A run's schedule and what it has done so far, carried from step to step.</summary>
+    sealed class RunProgress(IReadOnlyList<Stage> stages, int steps, Sgd optimizer, TrainingState state,
+                             TensorBoardLog tensorboard, Augmenter? augmenter)
+    {
+        public IReadOnlyList<Stage> Stages { get; } = stages;
+        public int Epochs { get; } = stages.Sum(x => x.Epochs);
+        public int Steps { get; } = steps;
+        public long TotalIterations => (long)Epochs * Steps;
+        public Sgd Optimizer { get; } = optimizer;
+        public TrainingState State { get; set; } = state;
+        public TensorBoardLog TensorBoard { get; } = tensorboard;
+        public Augmenter? Augmenter { get; } = augmenter;
+        public List<ValidationResult> Validations { get; } = [];
+        public Stopwatch Clock { get; } = Stopwatch.StartNew();
+        /// <summary>Validation time, left out of the training time that recipes are compared by.</summary>
+        public Stopwatch Validating { get; } = new();
+        public long IterationsThisRun { get; set; }
+        public string? CurrentGroup { get; set; }
+        public int ConsecutiveNonFinite { get; set; } = state.ConsecutiveNonFinite;
+    }
+
+    /// <summary>
+    /// Checks what a run needs before touching the folder (a resume that cannot happen leaves it as it was: no folder,
+    /// config.json or metrics created), then creates it, removes interrupted writes and writes config.json.
+    /// </summary>
+    /// <returns>the run's stages</returns>
+    IReadOnlyList<Stage> PrepareRunFolder(bool resume)
+    {
+        if (train.Count == 0)
+            throw new MaskRcnnException($"training set '{train.Name}' has no usable images");
+        var stages = StageSchedule.Parse(Settings.Stages, Settings.Epochs, Settings.LearningRate);
         if (resume && !Directory.Exists(RunDir))
             throw new MaskRcnnException($"cannot resume: run folder {RunDir} does not exist");
         if (resume && !File.Exists(LastCheckpoint))
             throw new MaskRcnnException($"cannot resume: {LastCheckpoint} does not exist");
         CheckImageSizes(train);
-        if (val is not null) CheckImageSizes(val);
+        if (val is not null)
+            CheckImageSizes(val);
         Directory.CreateDirectory(RunDir);
         foreach (var (name, bytes) in RemoveStaleTemporaries())
             Message?.Invoke($"removed {name} ({bytes / 1e6:F1} MB), left by a checkpoint write that was interrupted");
         File.WriteAllText(Path.Combine(RunDir, "config.json"), Model.Config.ToJson());
+        return stages;
+    }
 
-        using var heap = MemoryRelease.KeepLargeBlocksInHeap();   // in a tuned process: steps reuse each other's pages
-        var optimizer = new Sgd(Model.named_parameters(), s.Momentum, s.WeightDecay);
-        var state = new TrainingState(0, 0, 0, null, null);
-        if (resume)
+    /// <summary>
+    /// Loads checkpoint_last (model, optimizer, random state) and drops the metrics rows written after it, which the
+    /// resumed run logs again.
+    /// </summary>
+    TrainingState Resume(Sgd optimizer)
+    {
+        var c = Checkpoint.Read(LastCheckpoint);
+        StateDicts.Load(Model, c.Model, strict: true, sourceName: LastCheckpoint);
+        optimizer.LoadState(c.Optimizer);
+        if (c.RngState is not null)
+            torch.set_rng_state(c.RngState);
+        var state = c.State ?? new TrainingState(0, 0, 0, null, null);
+        Message?.Invoke($"resumed from {LastCheckpoint}: epoch {state.Epoch + 1}, step {state.StepInEpoch}, " +
+                        $"iteration {state.Iteration}");
+        int dropped = TruncateMetrics(state.Iteration);
+        if (dropped > 0)
+            Message?.Invoke($"{MetricsFile}: removed {dropped} rows written after that checkpoint " +
+                            $"(iteration {state.Iteration}); they are logged again");
+        return state;
+    }
+
+    /// <summary>A new run: the seed set, an empty metrics file.</summary>
+    TrainingState StartAfresh()
+    {
+        torch.manual_seed(Settings.Seed);
+        if (File.Exists(MetricsFile))
+            File.Delete(MetricsFile);
+        return new TrainingState(0, 0, 0, null, null);
+    }
+
+    /// <summary>
+    /// The epoch's steps from where the run stands: each a training step, a progress report and, every log_every
+    /// iterations and at the epoch's end, a metrics row.
+    /// </summary>
+    /// <returns>false when the run stopped (cancelled or at <paramref name="stopAfterIteration"/>) with a checkpoint</returns>
+    bool TrainEpoch(RunProgress run, int epoch, CancellationToken cancel, long? stopAfterIteration)
+    {
+        var s = Settings;
+        var stage = StageOf(run.Stages, epoch);
+        if (stage.Group != run.CurrentGroup)
         {
-            var c = Checkpoint.Read(LastCheckpoint);
-            StateDicts.Load(Model, c.Model, strict: true, sourceName: LastCheckpoint);
-            optimizer.LoadState(c.Optimizer);
-            if (c.RngState is not null) torch.set_rng_state(c.RngState);
-            state = c.State ?? state;
-            Message?.Invoke($"resumed from {LastCheckpoint}: epoch {state.Epoch + 1}, step {state.StepInEpoch}, iteration {state.Iteration}");
-            int dropped = TruncateMetrics(state.Iteration);
-            if (dropped > 0)
-                Message?.Invoke($"{MetricsFile}: removed {dropped} rows written after that checkpoint " +
-                                $"(iteration {state.Iteration}); they are logged again");
-            if (state.Finished) return new TrainingResult(RunDir, state, [], File.Exists(FinalModel) ? FinalModel : null, false);
+            long n = LayerGroups.Apply(Model, stage.Group);
+            run.CurrentGroup = stage.Group;
+            Message?.Invoke($"epoch {epoch + 1}: training layer group '{stage.Group}' ({n:N0} parameters) " +
+                            $"at learning rate {stage.LearningRate}");
         }
-        else
+        Model.train();
+        LayerGroups.FreezeBatchNormOutside(Model, stage.Group);
+        var order = train.Order(epoch, s.Seed);
+        int firstStep = epoch == run.State.Epoch ? run.State.StepInEpoch : 0;
+        for (int step = firstStep; step < run.Steps; step++)
         {
-            torch.manual_seed(s.Seed);
-            if (File.Exists(MetricsFile)) File.Delete(MetricsFile);
+            if (cancel.IsCancellationRequested || (stopAfterIteration is long stop && run.State.Iteration >= stop))
+            {
+                run.State = run.State with
+                {
+                    Epoch = epoch, StepInEpoch = step, ConsecutiveNonFinite = run.ConsecutiveNonFinite,
+                };
+                Checkpoint.Save(LastCheckpoint, Model, run.Optimizer, run.State);
+                Message?.Invoke($"stopped at epoch {epoch + 1}, step {step}; checkpoint {LastCheckpoint} " +
+                                "(resume with --resume)");
+                return false;
+            }
+            run.Optimizer.LearningRate = LearningRate(stage.LearningRate, run.State.Iteration, run.TotalIterations);
+            var losses = TrainStep(run.Optimizer, order, epoch, step, run.Augmenter, out bool finite);
+            CountNonFinite(run, losses, finite, epoch, step);
+            run.State = run.State with
+            {
+                Iteration = run.State.Iteration + 1, StepInEpoch = step + 1,
+                ConsecutiveNonFinite = run.ConsecutiveNonFinite,
+            };
+            run.IterationsThisRun++;
+
+            double seconds = run.Clock.Elapsed.TotalSeconds;
+            double perIteration = seconds / run.IterationsThisRun;
+            double imagesPerSecond = run.IterationsThisRun * s.ImagesPerBatch / Math.Max(1e-9, seconds);
+            var eta = TimeSpan.FromSeconds(perIteration * (run.TotalIterations - run.State.Iteration));
+            var progress = new TrainingProgress(epoch, run.Epochs, step + 1, run.Steps, run.State.Iteration,
+                run.TotalIterations, stage.Group, losses, losses.Values.Where(double.IsFinite).Sum(),
+                run.Optimizer.LearningRate, imagesPerSecond, run.Clock.Elapsed, eta);
+            Progress?.Invoke(progress);
+            if (run.State.Iteration % s.LogEvery == 0 || step + 1 == run.Steps)
+                Log(progress, run.TensorBoard);
         }
+        return true;
+    }
 
-        var tensorboard = new TensorBoardLog(RunDir);
-        var validations = new List<ValidationResult>();
-        var clock = Stopwatch.StartNew();
-        var validating = new Stopwatch();      // validation time, left out of the training time that recipes are compared by
-        long iterationsThisRun = 0;
-        var augmenter = s.Augment ? new Augmenter() : null;
-        string? currentGroup = null;
-        int consecutiveNonFinite = state.ConsecutiveNonFinite;
-
-        for (int epoch = state.Epoch; epoch < epochs; epoch++)
+    /// <summary>Counts consecutive non-finite losses (their steps were skipped); too many stop the run.</summary>
+    void CountNonFinite(RunProgress run, Dictionary<string, double> losses, bool finite, int epoch, int step)
+    {
+        if (finite)
         {
-            var stage = StageOf(stages, epoch);
-            if (stage.Group != currentGroup)
-            {
-                long n = LayerGroups.Apply(Model, stage.Group);
-                currentGroup = stage.Group;
-                Message?.Invoke($"epoch {epoch + 1}: training layer group '{stage.Group}' ({n:N0} parameters) at learning rate {stage.LearningRate}");
-            }
-            Model.train();
-            LayerGroups.FreezeBatchNormOutside(Model, stage.Group);
-            var order = train.Order(epoch, s.Seed);
-            int firstStep = epoch == state.Epoch ? state.StepInEpoch : 0;
-            for (int step = firstStep; step < steps; step++)
-            {
-                if (cancel.IsCancellationRequested || (stopAfterIteration is long stop && state.Iteration >= stop))
-                {
-                    state = state with { Epoch = epoch, StepInEpoch = step, ConsecutiveNonFinite = consecutiveNonFinite };
-                    Checkpoint.Save(LastCheckpoint, Model, optimizer, state);
-                    Message?.Invoke($"stopped at epoch {epoch + 1}, step {step}; checkpoint {LastCheckpoint} (resume with --resume)");
-                    return new TrainingResult(RunDir, state, validations, null, true);
-                }
-                optimizer.LearningRate = LearningRate(stage.LearningRate, state.Iteration, total);
-                var losses = TrainStep(optimizer, order, epoch, step, augmenter, out bool finite);
-                if (!finite)
-                {
-                    consecutiveNonFinite++;
-                    string bad = string.Join(", ", losses.Where(kv => !double.IsFinite(kv.Value)).Select(kv => $"{kv.Key} = {kv.Value}"));
-                    Message?.Invoke($"iteration {state.Iteration + 1}: non-finite loss ({bad}); step skipped");
-                    if (consecutiveNonFinite >= s.MaxNonFiniteSteps)
-                        throw new TrainingDivergedException($"training stopped after {consecutiveNonFinite} consecutive non-finite losses ({bad}) at epoch {epoch + 1}, step {step + 1}; " +
-                            $"last good checkpoint: {(File.Exists(LastCheckpoint) ? LastCheckpoint : "none (no epoch finished)")}. Lower the learning rate or check the data.");
-                }
-                else consecutiveNonFinite = 0;
-                state = state with { Iteration = state.Iteration + 1, StepInEpoch = step + 1, ConsecutiveNonFinite = consecutiveNonFinite };
-                iterationsThisRun++;
-
-                double seconds = clock.Elapsed.TotalSeconds;
-                double perIteration = seconds / iterationsThisRun;
-                var progress = new TrainingProgress(epoch, epochs, step + 1, steps, state.Iteration, total, stage.Group, losses,
-                    losses.Values.Where(double.IsFinite).Sum(), optimizer.LearningRate, iterationsThisRun * s.ImagesPerBatch / Math.Max(1e-9, seconds),
-                    clock.Elapsed, TimeSpan.FromSeconds(perIteration * (total - state.Iteration)));
-                Progress?.Invoke(progress);
-                if (state.Iteration % s.LogEvery == 0 || step + 1 == steps) Log(progress, tensorboard);
-            }
-
-            // End of epoch: validate, checkpoint (last, best).
-            state = state with { Epoch = epoch + 1, StepInEpoch = 0 };
-            if (val is not null && val.Count > 0 && s.ValidateEvery > 0 && ((epoch + 1) % s.ValidateEvery == 0 || epoch + 1 == epochs))
-            {
-                validating.Start();
-                var v = Validate(epoch);
-                tensorboard.WeightHistograms(state.Iteration, Model);
-                tensorboard.Predictions(state.Iteration, Model, val);
-                validating.Stop();
-                validations.Add(v);
-                LogValidation(v, state.Iteration, clock.Elapsed, clock.Elapsed - validating.Elapsed, tensorboard);
-                Validated?.Invoke(v);
-                double? metric = v.Report?.Segm?.AP ?? v.Report?.Bbox.AP;
-                if (metric is double m && (state.BestMetric is null || m > state.BestMetric))
-                {
-                    state = state with { BestMetric = m, BestMetricName = v.Report?.Segm is not null ? "val segm AP" : "val bbox AP" };
-                    Checkpoint.Save(BestCheckpoint, Model, optimizer, state);
-                    Message?.Invoke($"epoch {epoch + 1}: new best {state.BestMetricName} = {m:F4} → {BestCheckpoint}");
-                }
-            }
-            Checkpoint.Save(LastCheckpoint, Model, optimizer, state with { Finished = epoch + 1 == epochs });
-            MemoryRelease.AfterTrainingEpoch();
-            LogEpoch(epoch, state.Iteration, clock.Elapsed, clock.Elapsed - validating.Elapsed);
+            run.ConsecutiveNonFinite = 0;
+            return;
         }
+        run.ConsecutiveNonFinite++;
+        string bad = string.Join(", ", losses.Where(kv => !double.IsFinite(kv.Value)).Select(kv => $"{kv.Key} = {kv.Value}"));
+        Message?.Invoke($"iteration {run.State.Iteration + 1}: non-finite loss ({bad}); step skipped");
+        if (run.ConsecutiveNonFinite < Settings.MaxNonFiniteSteps)
+            return;
+        string lastGood = File.Exists(LastCheckpoint) ? LastCheckpoint : "none (no epoch finished)";
+        throw new TrainingDivergedException(
+            $"training stopped after {run.ConsecutiveNonFinite} consecutive non-finite losses ({bad}) at epoch " +
+            $"{epoch + 1}, step {step + 1}; last good checkpoint: {lastGood}. Lower the learning rate or check the data.");
+    }
 
-        Checkpoint.Save(FinalModel, Model, optimizer: null, state: state with { Finished = true }, includeRng: false);
-        Message?.Invoke($"finished {epochs} epochs ({state.Iteration} iterations) in {clock.Elapsed:hh\\:mm\\:ss}; model: {FinalModel}");
-        return new TrainingResult(RunDir, state with { Finished = true }, validations, FinalModel, false);
+    /// <summary>
+    /// The end of an epoch: validation when due (loss, COCO and clinical report, TensorBoard histograms and images; a
+    /// better metric saves checkpoint_best), checkpoint_last, the memory release and the epoch's metrics row.
+    /// </summary>
+    void EndEpoch(RunProgress run, int epoch)
+    {
+        var s = Settings;
+        run.State = run.State with { Epoch = epoch + 1, StepInEpoch = 0 };
+        bool due = s.ValidateEvery > 0 && ((epoch + 1) % s.ValidateEvery == 0 || epoch + 1 == run.Epochs);
+        if (val is not null && val.Count > 0 && due)
+        {
+            run.Validating.Start();
+            var v = Validate(epoch);
+            run.TensorBoard.WeightHistograms(run.State.Iteration, Model);
+            run.TensorBoard.Predictions(run.State.Iteration, Model, val);
+            run.Validating.Stop();
+            run.Validations.Add(v);
+            var elapsed = run.Clock.Elapsed;
+            LogValidation(v, run.State.Iteration, elapsed, elapsed - run.Validating.Elapsed, run.TensorBoard);
+            Validated?.Invoke(v);
+            double? metric = v.Report?.Segm?.AP ?? v.Report?.Bbox.AP;
+            if (metric is double m && (run.State.BestMetric is null || m > run.State.BestMetric))
+            {
+                string name = v.Report?.Segm is not null ? "val segm AP" : "val bbox AP";
+                run.State = run.State with { BestMetric = m, BestMetricName = name };
+                Checkpoint.Save(BestCheckpoint, Model, run.Optimizer, run.State);
+                Message?.Invoke($"epoch {epoch + 1}: new best {run.State.BestMetricName} = {m:F4} → {BestCheckpoint}");
+            }
+        }
+        Checkpoint.Save(LastCheckpoint, Model, run.Optimizer, run.State with { Finished = epoch + 1 == run.Epochs });
+        MemoryRelease.AfterTrainingEpoch();
+        LogEpoch(epoch, run.State.Iteration, run.Clock.Elapsed, run.Clock.Elapsed - run.Validating.Elapsed);
     }
 
     /// <summary>
