@@ -61,97 +61,32 @@ static class BenchmarkVerb
             int side = r.GetValue(size) ?? r.GetValue(minSize) ?? 512;
             var config = new MaskRcnnConfig
             {
-                Arch = r.GetValue(arch)!, NumClasses = r.GetValue(classes), FrozenBatchNorm = r.GetValue(bn) != "batch", TrainableBackboneLayers = 5,
-                MinSize = [r.GetValue(size) ?? r.GetValue(minSize) ?? 512], MaxSize = r.GetValue(size) ?? r.GetValue(maxSize) ?? 512,
+                Arch = r.GetValue(arch)!,
+                NumClasses = r.GetValue(classes),
+                FrozenBatchNorm = r.GetValue(bn) != "batch",
+                TrainableBackboneLayers = 5,
+                MinSize = [r.GetValue(size) ?? r.GetValue(minSize) ?? 512],
+                MaxSize = r.GetValue(size) ?? r.GetValue(maxSize) ?? 512,
             };
             manual_seed(r.GetValue(seed));
-            MaskRCNN model = r.GetValue(weights) is string w ? ModelLoader.Load(w, c => c with { MinSize = config.MinSize, MaxSize = config.MaxSize, FrozenBatchNorm = config.FrozenBatchNorm }).Model : new MaskRCNN(config);
+            MaskRCNN model = r.GetValue(weights) is string w
+                ? ModelLoader.Load(w, c => c with
+                {
+                    MinSize = config.MinSize, MaxSize = config.MaxSize, FrozenBatchNorm = config.FrozenBatchNorm,
+                }).Model
+                : new MaskRCNN(config);
             using var _ = model;
+            var run = new Protocol(r.GetValue(runs), r.GetValue(warmup), r.GetValue(stages),
+                ComputePrecisionNames.Parse(r.GetValue(precision)!));
             var result = new Dictionary<string, object?>();
-            var times = new List<double>();
             string m = r.GetValue(mode)!;
-            var computePrecision = ComputePrecisionNames.Parse(r.GetValue(precision)!);
-            if (m == "infer")
+            var times = m switch
             {
-                model.eval();
-                model.Precision = computePrecision;
-                var img = LoadImage(r.GetValue(image), side);
-                var detections = new List<int>();
-                var faults = new List<double>();
-                for (int i = 0; i < r.GetValue(warmup) + r.GetValue(runs); i++)
-                {
-                    long faults0 = MemoryRelease.MinorPageFaults();
-                    var sw = Stopwatch.StartNew();
-                    using var d = model.Predict(img);
-                    double t = sw.Elapsed.TotalSeconds;
-                    if (i < r.GetValue(warmup)) continue;
-                    times.Add(t);
-                    faults.Add(MemoryRelease.MinorPageFaults() - faults0);   // the previous call's results are freed by now
-                    detections.Add(d.Count);
-                    if (i == r.GetValue(warmup) + r.GetValue(runs) - 1)
-                    {
-                        var (b, l, s) = d.ToArrays();
-                        result["last_detections"] = Enumerable.Range(0, b.Length).Select(k => new { box = b[k].Select(v => Math.Round(v, 4)), label = l[k], score = Math.Round(s[k], 4) }).ToList();
-                    }
-                }
-                result["detections"] = detections;
-                result["page_faults_per_call"] = Statistics.Median(faults);   // first touches of fresh memory (Linux)
-                result["peak_rss_mb"] = Math.Round(PeakRssMb(), 1);        // the timed runs only: stages and memory calls come after
-                if (r.GetValue(stages))
-                    result["stages"] = StageTable(Enumerable.Range(0, Math.Max(1, r.GetValue(runs))).Select(_ => StageProfiler.Profile(model, img)).ToList());
-                if (r.GetValue(memoryCalls) > 0) result["memory"] = MemoryGrowth(model, img, r.GetValue(memoryCalls), r.GetValue(memoryWarmup));
-            }
-            else if (m == "train")
-            {
-                model.train();
-                using var heap = MemoryRelease.KeepLargeBlocksInHeap();     // as the trainer does
-                var gen = new Generator((ulong)r.GetValue(seed) + 1);
-                var images = new[] { rand(new long[] { 3, side, side }, generator: gen), rand(new long[] { 3, side, side }, generator: gen) };
-                var targets = new[] { Targets(1, side, gen), Targets(2, side, gen) };
-                var initial = model.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.clone());
-                var parameters = model.parameters().Where(p => p.requires_grad).ToList();
-                var losses = new List<Dictionary<string, double>>();
-                var faults = new List<double>();
-                optim.Optimizer? current = null;
-                optim.Optimizer Reset()                     // untimed: the initial weights and a fresh optimizer
-                {
-                    // Free the previous optimizer's momentum buffers now (the peer's Python frees them when it drops
-                    // the old SGD), not whenever the GC finalizes them: else every step's new buffers are fresh pages.
-                    current?.Dispose();
-                    using (no_grad()) foreach (var (k, v) in model.state_dict()) v.copy_(initial[k]);
-                    return current = optim.SGD(parameters, 0.01, momentum: 0.9);
-                }
-                for (int i = 0; i < r.GetValue(warmup) + r.GetValue(runs); i++)
-                {
-                    var optimizer = Reset();
-                    long faults0 = MemoryRelease.MinorPageFaults();
-                    var sw = Stopwatch.StartNew();
-                    using var scope = NewDisposeScope();
-                    optimizer.zero_grad();
-                    Dictionary<string, Tensor> l;
-                    using (model.PrecisionScope(computePrecision)) l = model.Losses(images, targets);   // backward outside autocast
-                    model.Backward(l.Values.Aggregate((a, b) => a + b));
-                    optimizer.step();
-                    double t = sw.Elapsed.TotalSeconds;
-                    if (i < r.GetValue(warmup)) continue;
-                    times.Add(t);
-                    faults.Add(MemoryRelease.MinorPageFaults() - faults0);
-                    losses.Add(l.ToDictionary(kv => kv.Key, kv => Math.Round((double)kv.Value.item<float>(), 4)));
-                }
-                result["losses"] = losses;
-                result["page_faults_per_step"] = Statistics.Median(faults);   // first touches of fresh memory (Linux)
-                result["batch"] = 2;
-                result["peak_rss_mb"] = Math.Round(PeakRssMb(), 1);        // the timed steps only: stages come after
-                if (r.GetValue(stages))
-                {
-                    var profiles = new List<IReadOnlyList<StageTime>>();
-                    for (int i = 0; i < Math.Max(1, r.GetValue(runs)); i++)
-                        profiles.Add(TrainingStepProfiler.Profile(model, images, targets, Reset(), computePrecision));
-                    result["stages"] = StageTable(profiles);
-                }
-                current?.Dispose();
-            }
-            else throw new ArgumentException($"--mode must be infer or train, not '{m}'");
+                "infer" => Infer(model, LoadImage(r.GetValue(image), side), run, r.GetValue(memoryCalls),
+                    r.GetValue(memoryWarmup), result),
+                "train" => Train(model, side, r.GetValue(seed), run, result),
+                _ => throw new ArgumentException($"--mode must be infer or train, not '{m}'"),
+            };
 
             result["median_s"] = Math.Round(Statistics.Median(times), 4);
             result["min_s"] = Math.Round(times.Min(), 4);
@@ -160,14 +95,137 @@ static class BenchmarkVerb
             result["threads"] = get_num_threads();
             result["libtorch"] = __version__;
             result["mkl_dispatch"] = MklDispatch.Report?.Status ?? "not run";
-            result["precision"] = computePrecision.ShortName();
-            result["arch"] = config.Arch; result["size"] = side; result["mode"] = m; result["bn"] = r.GetValue(bn);
+            result["precision"] = run.Precision.ShortName();
+            result["arch"] = config.Arch;
+            result["size"] = side;
+            result["mode"] = m;
+            result["bn"] = r.GetValue(bn);
             string text = JsonSerializer.Serialize(result);
             Console.WriteLine(text);
-            if (r.GetValue(json) is string path) File.WriteAllText(path, text);
+            if (r.GetValue(json) is string path)
+                File.WriteAllText(path, text);
             return 0;
         }));
         return cmd;
+    }
+
+    /// <summary>The protocol's counts: warm-up calls (untimed), timed runs, whether to profile stages, the precision.</summary>
+    sealed record Protocol(int Runs, int Warmup, bool Stages, ComputePrecision Precision)
+    {
+        public int Calls => Warmup + Runs;
+    }
+
+    /// <summary>
+    /// Inference: Predict on one image, timed after the warm-up; the detections of the last call, page faults and peak
+    /// memory; then, if asked, the stage table and the memory over more calls.
+    /// </summary>
+    /// <returns>the timed runs' seconds</returns>
+    static List<double> Infer(MaskRCNN model, Tensor image, Protocol run, int memoryCalls, int memoryWarmup,
+                              Dictionary<string, object?> result)
+    {
+        model.eval();
+        model.Precision = run.Precision;
+        var times = new List<double>();
+        var detections = new List<int>();
+        var faults = new List<double>();
+        for (int i = 0; i < run.Calls; i++)
+        {
+            long faults0 = MemoryRelease.MinorPageFaults();
+            var sw = Stopwatch.StartNew();
+            using var d = model.Predict(image);
+            double t = sw.Elapsed.TotalSeconds;
+            if (i < run.Warmup)
+                continue;
+            times.Add(t);
+            faults.Add(MemoryRelease.MinorPageFaults() - faults0);   // the previous call's results are freed by now
+            detections.Add(d.Count);
+            if (i == run.Calls - 1)
+                result["last_detections"] = LastDetections(d);
+        }
+        result["detections"] = detections;
+        result["page_faults_per_call"] = Statistics.Median(faults);   // first touches of fresh memory (Linux)
+        result["peak_rss_mb"] = Math.Round(PeakRssMb(), 1);        // the timed runs only: stages and memory calls come after
+        if (run.Stages)
+        {
+            var profiles = Enumerable.Range(0, Math.Max(1, run.Runs)).Select(_ => StageProfiler.Profile(model, image));
+            result["stages"] = StageTable(profiles.ToList());
+        }
+        if (memoryCalls > 0)
+            result["memory"] = MemoryGrowth(model, image, memoryCalls, memoryWarmup);
+        return times;
+    }
+
+    static object LastDetections(Detections d)
+    {
+        var (b, l, s) = d.ToArrays();
+        return Enumerable.Range(0, b.Length)
+            .Select(k => new { box = b[k].Select(v => Math.Round(v, 4)), label = l[k], score = Math.Round(s[k], 4) })
+            .ToList();
+    }
+
+    /// <summary>
+    /// A training step as the peer times it: zero_grad, forward, backward and an SGD step (lr 0.01, momentum 0.9) on two
+    /// random images with one and two box targets, from the initial weights and a fresh optimizer (restored untimed
+    /// before every step); then, if asked, the step's phases.
+    /// </summary>
+    /// <returns>the timed steps' seconds</returns>
+    static List<double> Train(MaskRCNN model, int side, int seed, Protocol run, Dictionary<string, object?> result)
+    {
+        model.train();
+        using var heap = MemoryRelease.KeepLargeBlocksInHeap();     // as the trainer does
+        var gen = new Generator((ulong)seed + 1);
+        var images = new[] { rand(new long[] { 3, side, side }, generator: gen), rand(new long[] { 3, side, side }, generator: gen) };
+        var targets = new[] { Targets(1, side, gen), Targets(2, side, gen) };
+        var initial = model.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.clone());
+        var parameters = model.parameters().Where(p => p.requires_grad).ToList();
+        var times = new List<double>();
+        var losses = new List<Dictionary<string, double>>();
+        var faults = new List<double>();
+        optim.Optimizer? current = null;
+        optim.Optimizer Reset()                     // untimed: the initial weights and a fresh optimizer
+        {
+            // Free the previous optimizer's momentum buffers now (the peer's Python frees them when it drops
+            // the old SGD), not whenever the GC finalizes them: else every step's new buffers are fresh pages.
+            current?.Dispose();
+            using (no_grad())
+            {
+                foreach (var (k, v) in model.state_dict())
+                    v.copy_(initial[k]);
+            }
+            return current = optim.SGD(parameters, 0.01, momentum: 0.9);
+        }
+        for (int i = 0; i < run.Calls; i++)
+        {
+            var optimizer = Reset();
+            long faults0 = MemoryRelease.MinorPageFaults();
+            var sw = Stopwatch.StartNew();
+            using var scope = NewDisposeScope();
+            optimizer.zero_grad();
+            Dictionary<string, Tensor> l;
+            using (model.PrecisionScope(run.Precision))
+                l = model.Losses(images, targets);   // backward outside autocast
+            model.Backward(l.Values.Aggregate((a, b) => a + b));
+            optimizer.step();
+            double t = sw.Elapsed.TotalSeconds;
+            if (i < run.Warmup)
+                continue;
+            times.Add(t);
+            faults.Add(MemoryRelease.MinorPageFaults() - faults0);
+            losses.Add(l.ToDictionary(kv => kv.Key, kv => Math.Round((double)kv.Value.item<float>(), 4)));
+        }
+        result["losses"] = losses;
+        result["page_faults_per_step"] = Statistics.Median(faults);   // first touches of fresh memory (Linux)
+        result["batch"] = 2;
+        result["peak_rss_mb"] = Math.Round(PeakRssMb(), 1);        // the timed steps only: stages come after
+        if (run.Stages)
+        {
+            var profiles = new List<IReadOnlyList<StageTime>>();
+            for (int i = 0; i < Math.Max(1, run.Runs); i++)
+                profiles.Add(TrainingStepProfiler.Profile(model, images, targets, Reset(), run.Precision));
+            result["stages"] = StageTable(profiles);
+        }
+        current?.Dispose();
+        return times;
     }
 
     /// <summary>Median time of each stage over the profiles, with its FLOPs (where counted) and share of the total.</summary>
