@@ -41,7 +41,7 @@ static class BenchmarkVerb
         var seed = new Option<int>("--seed") { DefaultValueFactory = _ => 0 };
         var precision = Verbs.InferencePrecisionOption();
         var json = new Option<string?>("--json") { Description = "write the result here (also printed)" };
-        var stages = new Option<bool>("--stages") { Description = "also time each stage, median over --runs more runs (infer: and count its FLOPs; train: forward stages, backward in three parts, optimizer step)" };
+        var stages = new Option<bool>("--stages") { Description = "also time each stage, median over --runs more runs (infer: and count its FLOPs; train: forward " + "stages, backward in three parts, optimizer step)" };
         var memoryCalls = Verbs.Range(new Option<int>("--memory-calls")
         {
             Description = "infer: after the timed runs, make N more Predict calls and report the RSS growth (target < 5 %), " +

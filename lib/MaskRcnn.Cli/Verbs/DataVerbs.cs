@@ -39,7 +39,7 @@ static class DataVerbs
             var labels = new LabelOptions(r.GetValue(classes)!.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries));
             var ds = DatasetLoader.LoadSplit(r.GetValue(data)!, r.GetValue(split)!, labels);
             CocoInstances.Write(r.GetValue(output)!, ds, r.GetValue(rle));
-            Console.WriteLine($"wrote {ds.Count} images, {ds.Images.Sum(i => i.Instances.Count)} instances to {r.GetValue(output)} ({ds.Problems.Count} problems)");
+            Console.WriteLine($"wrote {ds.Count} images, {ds.Images.Sum(i => i.Instances.Count)} instances to " + $"{r.GetValue(output)} ({ds.Problems.Count} problems)");
             return 0;
         }));
         return cmd;

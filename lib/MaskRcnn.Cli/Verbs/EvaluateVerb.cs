@@ -71,10 +71,10 @@ static class EvaluateVerb
             string outPath = r.GetValue(json)!;
             Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(outPath))!);
             File.WriteAllText(outPath, JsonSerializer.Serialize(report, Json));
-            Console.WriteLine($"bbox: AP {report.Bbox.AP:F3}  AP50 {report.Bbox.AP50:F3}  AP75 {report.Bbox.AP75:F3}  AR100 {report.Bbox.AR100:F3}");
+            Console.WriteLine($"bbox: AP {report.Bbox.AP:F3}  AP50 {report.Bbox.AP50:F3}  AP75 {report.Bbox.AP75:F3}  AR100 " + $"{report.Bbox.AR100:F3}");
             if (report.Segm is { } s) Console.WriteLine($"segm: AP {s.AP:F3}  AP50 {s.AP50:F3}  AP75 {s.AP75:F3}  AR100 {s.AR100:F3}");
             foreach (var (name, c) in report.PerClass) Console.WriteLine($"  {name,-10} bbox AP50 {c.BboxAP50:F3}  segm AP50 {c.SegmAP50:F3}");
-            Console.WriteLine($"at confidence {report.ScoreThreshold}: sensitivity {report.Sensitivity:F3}, FP/image {report.FpPerImage:F3}, Dice {report.Dice:F3}, image accuracy {report.ImageClassificationAccuracy:F3}");
+            Console.WriteLine($"at confidence {report.ScoreThreshold}: sensitivity {report.Sensitivity:F3}, FP/image " + $"{report.FpPerImage:F3}, Dice {report.Dice:F3}, image accuracy " + $"{report.ImageClassificationAccuracy:F3}");
             if (report.Data is { } d) Console.WriteLine(d.Describe("evaluated"));
             Console.WriteLine($"wrote {outPath}");
             return 0;

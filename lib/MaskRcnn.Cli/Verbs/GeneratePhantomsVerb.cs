@@ -31,9 +31,11 @@ static class GeneratePhantomsVerb
         {
             var summary = PhantomDataset.Write(r.GetValue(outDir)!, r.GetValue(seed), r.GetValue(train), r.GetValue(val), r.GetValue(test),
                 r.GetValue(size), r.GetValue(difficulty)!);
-            Console.WriteLine($"wrote {string.Join(", ", summary.Images.Select(kv => $"{kv.Key} {kv.Value}"))} images to {r.GetValue(outDir)}");
-            Console.WriteLine($"  lesions: {string.Join(", ", summary.Lesions.OrderBy(k => k.Key).Select(kv => $"{kv.Key} {kv.Value}"))}");
-            Console.WriteLine($"  images:  {string.Join(", ", summary.ImageClasses.OrderBy(k => k.Key).Select(kv => $"{kv.Key} {kv.Value}"))}");
+            static string Counts(IEnumerable<KeyValuePair<string, int>> counts) =>
+                string.Join(", ", counts.Select(kv => $"{kv.Key} {kv.Value}"));
+            Console.WriteLine($"wrote {Counts(summary.Images)} images to {r.GetValue(outDir)}");
+            Console.WriteLine($"  lesions: {Counts(summary.Lesions.OrderBy(k => k.Key))}");
+            Console.WriteLine($"  images:  {Counts(summary.ImageClasses.OrderBy(k => k.Key))}");
             return 0;
         }));
         return cmd;

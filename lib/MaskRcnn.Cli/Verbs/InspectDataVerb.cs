@@ -33,9 +33,11 @@ static class InspectDataVerb
                 Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(outPath))!);
                 File.WriteAllText(outPath, text);
             }
-            Console.WriteLine($"{doc.Source}: VIA {summary.Format}, {summary.Images} images ({summary.ImagesWithRegions} with regions), {summary.Regions} regions");
+            Console.WriteLine($"{doc.Source}: VIA {summary.Format}, {summary.Images} images ({summary.ImagesWithRegions} with " + $"regions), {summary.Regions} regions");
             Console.WriteLine($"  shapes:  {string.Join(", ", summary.Shapes.Select(kv => $"{kv.Key} {kv.Value}"))}");
-            Console.WriteLine($"  classes: {string.Join(", ", summary.Classes.Select(kv => $"{kv.Key} {kv.Value}"))}{(summary.LabelKey is null ? "" : $"  (from '{summary.LabelKey}')")}");
+            string classNames = string.Join(", ", summary.Classes.Select(kv => $"{kv.Key} {kv.Value}"));
+            string labelSource = summary.LabelKey is null ? "" : $"  (from '{summary.LabelKey}')";
+            Console.WriteLine($"  classes: {classNames}{labelSource}");
             static string Count(int n, string what) => $"{n} {what}{(n == 1 ? "" : "s")}";
             string unchecked_ = r.GetValue(images) is null ? " (without --images the image files are not checked)" : "";
             string leftOut = $"{Count(summary.ImagesSkipped, "image")}, {Count(summary.RegionsSkipped, "region")}";

@@ -26,8 +26,8 @@ static class TrainVerb
         var config = new Option<string?>("--config") { Description = "configuration JSON (as written to RUN_DIR/config.json)" };
         var weights = new Option<string?>("--weights")
         {
-            Description = "start point: none (from scratch), coco (torchvision COCO weights), imagenet (ML.NET's ImageNet ResNet-18 " +
-                          "backbone, for arch resnet18-mlnet-fpn), or a weights/checkpoint file (default: the config's " +
+            Description = "start point: none (from scratch), coco (torchvision COCO weights), imagenet (ML.NET's ImageNet " +
+                          "ResNet-18 backbone, for arch resnet18-mlnet-fpn), or a weights/checkpoint file (default: the " + "config's " +
                           "training.start_from: imagenet for the walkthrough preset, none for the others)",
         };
         var stages = new Option<string?>("--stages") { Description = "stage schedule, e.g. heads:10,4+:10,all:10@0.0001" };
@@ -108,9 +108,9 @@ static class TrainVerb
             using var model = new MaskRCNN(cfg);
             if (!resuming) Console.WriteLine(StartPoint.Apply(model, r.GetValue(weights) ?? cfg.Training.StartFrom));
             model.to(dev);
-            Console.WriteLine($"model: {cfg.Arch}, {cfg.NumClasses} classes, {model.parameters().Sum(p => p.numel()):N0} parameters; device {dev}, {torch.get_num_threads()} threads");
+            Console.WriteLine($"model: {cfg.Arch}, {cfg.NumClasses} classes, {model.parameters().Sum(p => p.numel()):N0} " + $"parameters; device {dev}, {torch.get_num_threads()} threads");
             if (cfg.Training.ComputePrecision != ComputePrecision.Float32)
-                Console.WriteLine($"precision: {cfg.Training.ComputePrecision.ShortName()} mixed precision ({Autocast.Describe()})");
+                Console.WriteLine($"precision: {cfg.Training.ComputePrecision.ShortName()} mixed precision " + $"({Autocast.Describe()})");
 
             if (replacing)   // only now that data and model are ready: a failed start leaves the old run as it was
             {
@@ -131,8 +131,8 @@ static class TrainVerb
             trainer.Validated += v =>
             {
                 if (v.Report is { } rep)
-                    Console.WriteLine($"  validation epoch {v.Epoch + 1}: loss {v.Loss:F3}  bbox AP50 {rep.Bbox.AP50:F3}  segm AP50 {rep.Segm?.AP50:F3}  segm AP {rep.Segm?.AP:F3}  " +
-                                      $"sensitivity@{rep.ScoreThreshold} {rep.Sensitivity:F3}  FP/image {rep.FpPerImage:F2}  dice {rep.Dice:F3}");
+                    Console.WriteLine($"  validation epoch {v.Epoch + 1}: loss {v.Loss:F3}  bbox AP50 {rep.Bbox.AP50:F3}  segm " + $"AP50 {rep.Segm?.AP50:F3}  segm AP {rep.Segm?.AP:F3}  " +
+                                      $"sensitivity@{rep.ScoreThreshold} {rep.Sensitivity:F3}  FP/image " + $"{rep.FpPerImage:F2}  dice {rep.Dice:F3}");
             };
             // SIGTERM (timeout, docker stop, job schedulers) is handled as Ctrl+C is: stop after the current step
             // with a resumable checkpoint, and exit with the shell's code for the signal (128 + its number) so that
@@ -194,7 +194,7 @@ static class ProgressPrinter
     {
         if (p.Iteration % 10 != 0 && p.Step != p.StepsPerEpoch) return;
         string losses = string.Join(" ", p.Losses.OrderBy(k => k.Key).Select(kv => $"{kv.Key.Replace("loss_", "")} {kv.Value:F3}"));
-        Console.WriteLine($"epoch {p.Epoch + 1}/{p.Epochs} step {p.Step}/{p.StepsPerEpoch} [{p.Stage}] loss {p.Loss:F3} ({losses}) lr {p.LearningRate:G3} " +
+        Console.WriteLine($"epoch {p.Epoch + 1}/{p.Epochs} step {p.Step}/{p.StepsPerEpoch} [{p.Stage}] loss {p.Loss:F3} ({losses}) " + $"lr {p.LearningRate:G3} " +
                           $"{p.ImagesPerSecond:F1} img/s ETA {p.Eta:hh\\:mm\\:ss}");
     }
 }

@@ -151,7 +151,7 @@ public sealed record MaskRcnnConfig
         if (AspectRatios.Length != AnchorSizes.Length)
             yield return $"aspect_ratios: {AspectRatios.Length} levels for {AnchorSizes.Length} anchor levels";
         else if (AnchorSizes.Select((s, i) => s.Length * AspectRatios[i].Length).Distinct().Count() > 1)
-            yield return "anchor_sizes/aspect_ratios: every level needs the same number of anchors per location (one shared RPN head)";
+            yield return "anchor_sizes/aspect_ratios: every level needs the same number of anchors per location (one " + "shared RPN head)";
         if (AnchorSizes.Any(l => l.Length == 0 || l.Any(s => s <= 0))) yield return "anchor_sizes: sizes must be positive";
         if (AspectRatios.Any(l => l.Length == 0 || l.Any(r => r <= 0))) yield return "aspect_ratios: ratios must be positive";
         foreach (var (name, value) in Fractions())

@@ -133,7 +133,7 @@ public sealed class Dataset(string name, IReadOnlyList<string> classes, IReadOnl
         using var scope = NewDisposeScope();
         var image = ImageIO.ReadTensor(item.Path, maxPixels);
         if (image.shape[1] != item.Height || image.shape[2] != item.Width)
-            throw new MaskRcnnException($"{item.Path}: image is {image.shape[2]}×{image.shape[1]} but was annotated as {item.Width}×{item.Height}");
+            throw new MaskRcnnException($"{item.Path}: image is {image.shape[2]}×{image.shape[1]} but was annotated as " + $"{item.Width}×{item.Height}");
         int n = item.Instances.Count;
         var masks = n == 0
             ? zeros(new long[] { 0, item.Height, item.Width }, dtype: ScalarType.Byte)
@@ -178,7 +178,7 @@ public static class DatasetLoader
         string dir = System.IO.Path.Combine(dataDir, split);
         string file = System.IO.Path.Combine(dir, AnnotationFile);
         if (!File.Exists(file))
-            throw new MaskRcnnException($"{dataDir}: no '{split}' split ({file} not found); a data folder holds {string.Join(", ", Splits.Select(s => s + "/" + AnnotationFile))}");
+            throw new MaskRcnnException($"{dataDir}: no '{split}' split ({file} not found); a data folder holds " + $"{string.Join(", ", Splits.Select(s => s + "/" + AnnotationFile))}");
         string name = $"{System.IO.Path.GetFileName(System.IO.Path.GetFullPath(dataDir).TrimEnd('/'))}/{split}";
         return FromVia(file, dir, labels, maxPixels, name, decode);
     }

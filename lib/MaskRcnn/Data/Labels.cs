@@ -65,7 +65,7 @@ public static class LabelResolver
             .Any(r => Values(r.Attributes, k).Any(v => known.ContainsKey(Normalize(v))))).ToList();
         if (matching.Count == 1) return matching[0];
         if (matching.Count > 1)
-            throw new MaskRcnnException($"{doc.Source}: several region attributes hold class names ({string.Join(", ", matching)}); name the label attribute explicitly");
+            throw new MaskRcnnException($"{doc.Source}: several region attributes hold class names ({string.Join(", ", matching)}); name the " + "label attribute explicitly");
         return keys.Count == 1 ? keys[0] : null;
     }
 
@@ -88,7 +88,7 @@ public static class LabelResolver
             return options.Unlabeled switch
             {
                 UnlabeledPolicy.DefaultClass when options.DefaultClass is not null && known.TryGetValue(Normalize(options.DefaultClass), out var id) => (id, null),
-                UnlabeledPolicy.DefaultClass => (null, $"no label and the default class '{options.DefaultClass}' is not one of {string.Join(", ", options.Classes)}"),
+                UnlabeledPolicy.DefaultClass => (null, $"no label and the default class '{options.DefaultClass}' is not one of " + $"{string.Join(", ", options.Classes)}"),
                 _ => (null, labelKey is null ? "no label attribute" : $"no label in '{labelKey}'"),
             };
         }

@@ -69,12 +69,12 @@ public static class NativeRuntime
         string ourDir = Path.GetDirectoryName(typeof(NativeRuntime).Assembly.Location) ?? torchDir;
         string shim = new[] { ourDir, torchDir }.Select(d => Path.Combine(d, ShimFileName)).FirstOrDefault(File.Exists)
             ?? throw new NativeRuntimeException(
-                $"The GLIBCXX shim '{ShimFileName}' is missing next to MaskRcnn.Core.dll ({ourDir}). Rebuild the project " +
-                "(it is copied from lib/MaskRcnn/Runtime/Native/) or run environment/build-shim.sh.");
+                $"The GLIBCXX shim '{ShimFileName}' is missing next to MaskRcnn.Core.dll ({ourDir}). Rebuild the " +
+                "project (it is copied from lib/MaskRcnn/Runtime/Native/) or run environment/build-shim.sh.");
         Dl.OpenGlobal(shim, "the GLIBCXX shim");
         Dl.OpenGlobal(libTorchSharp, "TorchSharp's native library");
         return new("applied", libTorchSharp, shim,
-            $"{LibStdCxx} lacks {NeededVersion}: marked it weak in {Path.GetFileName(libTorchSharp)} and loaded {ShimFileName}.");
+            $"{LibStdCxx} lacks {NeededVersion}: marked it weak in {Path.GetFileName(libTorchSharp)} and loaded " + $"{ShimFileName}.");
     }
 
     static string FindLibTorchSharp(string torchDir) =>
@@ -137,8 +137,8 @@ public static class NativeRuntime
             try { File.Delete(tmp); } catch { /* best effort */ }
             throw new NativeRuntimeException(
                 $"This system's {LibStdCxx} lacks {NeededVersion}, which TorchSharp's '{path}' requires, and that " +
-                $"file could not be patched ({e.Message}). Make its folder writable and run once more (the patched " +
-                "file is kept, so later runs need no write access), or run environment/setup.sh.", e);
+                $"file could not be patched ({e.Message}). Make its folder writable and run once more (the " +
+                "patched file is kept, so later runs need no write access), or run environment/setup.sh.", e);
         }
     }
 }

@@ -42,7 +42,7 @@ public static class TorchEnvironment
         if (spec.StartsWith("cuda") && !torch.cuda.is_available())
             throw new ArgumentException(
                 $"Device '{spec}' was requested but CUDA is not available: this build uses the '{Backend}' TorchSharp " +
-                "backend (rebuild with -p:TorchBackend=cuda on a machine with an NVIDIA driver) or no GPU is visible.");
+                "backend (rebuild with -p:TorchBackend=cuda on a machine with an NVIDIA driver) or no GPU is " + "visible.");
         try { return torch.device(spec); }
         catch (Exception e) { throw new ArgumentException($"Unknown device '{spec}' (use cpu, cuda, cuda:N or auto).", e); }
     }

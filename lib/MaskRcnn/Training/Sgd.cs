@@ -59,7 +59,7 @@ public sealed class Sgd(IEnumerable<(string Name, TorchSharp.Modules.Parameter P
         foreach (var (name, t) in state)
         {
             if (!known.TryGetValue(name, out var p)) throw new MaskRcnnException($"optimizer state names an unknown parameter '{name}'");
-            if (!p.shape.SequenceEqual(t.shape)) throw new MaskRcnnException($"optimizer state for '{name}' has shape [{string.Join(", ", t.shape)}], the parameter [{string.Join(", ", p.shape)}]");
+            if (!p.shape.SequenceEqual(t.shape)) throw new MaskRcnnException($"optimizer state for '{name}' has shape [{string.Join(", ", t.shape)}], the parameter " + $"[{string.Join(", ", p.shape)}]");
             _buffers[name] = t.to(p.dtype, p.device).clone().DetachFromDisposeScope();
         }
     }

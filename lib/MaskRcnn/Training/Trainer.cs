@@ -230,7 +230,7 @@ public sealed class Trainer(MaskRCNN model, Dataset train, Dataset? val, string 
         string lastGood = File.Exists(LastCheckpoint) ? LastCheckpoint : "none (no epoch finished)";
         throw new TrainingDivergedException(
             $"training stopped after {run.ConsecutiveNonFinite} consecutive non-finite losses ({bad}) at epoch " +
-            $"{epoch + 1}, step {step + 1}; last good checkpoint: {lastGood}. Lower the learning rate or check the data.");
+            $"{epoch + 1}, step {step + 1}; last good checkpoint: {lastGood}. Lower the learning rate or check " + "the data.");
     }
 
     /// <summary>

@@ -14,7 +14,7 @@ public sealed class Figure(byte[] png, int width, int height, string caption = "
     public string Caption { get; } = caption;
 
     public string ToHtml() =>
-        $"<figure style=\"margin:4px\"><img src=\"data:image/png;base64,{Convert.ToBase64String(Png)}\" width=\"{Width}\" height=\"{Height}\"/>" +
+        $"<figure style=\"margin:4px\"><img src=\"data:image/png;base64,{Convert.ToBase64String(Png)}\" " + $"width=\"{Width}\" height=\"{Height}\"/>" +
         (Caption.Length > 0 ? $"<figcaption style=\"font-size:small\">{System.Net.WebUtility.HtmlEncode(Caption)}</figcaption>" : "") + "</figure>";
 
     public void Save(string path)

@@ -64,14 +64,14 @@ public static class CocoWeights
             }
             string hash = Convert.ToHexString(sha256.GetHashAndReset()).ToLowerInvariant();   // hashed while copying: no second pass
             if (!hash.StartsWith(sha256Prefix, StringComparison.OrdinalIgnoreCase))
-                throw new MaskRcnnException($"downloaded {url} but its SHA-256 {hash[..16]}… does not start with {sha256Prefix}; the file was discarded");
+                throw new MaskRcnnException($"downloaded {url} but its SHA-256 {hash[..16]}… does not start with {sha256Prefix}; the file " + "was discarded");
             File.Move(tmp, target, overwrite: true);
             return target;
         }
         catch (Exception e) when (e is HttpRequestException or TaskCanceledException or IOException or UriFormatException or UnauthorizedAccessException)
         {
             throw new MaskRcnnException($"could not download the COCO weights from {url} ({e.Message}). Offline? Put {FileName} " +
-                $"at {target} (or {TorchHubPath}), or pass --weights FILE, or train from scratch with --weights none.", e);
+                $"at {target} (or {TorchHubPath}), or pass --weights FILE, or train from scratch with " + "--weights none.", e);
         }
         finally
         {

@@ -148,14 +148,14 @@ public static class ImageNetWeights
         static bool Close(double[] a, double[] b) => a.Length == b.Length && a.Zip(b).All(p => Math.Abs(p.First - p.Second) < 1e-4);
         if (!Close(config.ImageMean, ImageMean) || !Close(config.ImageStd, ImageStd))
             throw new MaskRcnnException("--weights imagenet: image_mean/image_std must be the network's own " +
-                                        $"([{string.Join(", ", ImageMean.Select(v => v.ToString("F4")))}] / 1/255; the walkthrough preset sets them)");
+                                        $"([{string.Join(", ", ImageMean.Select(v => v.ToString("F4")))}] / 1/255; the walkthrough " + "preset sets them)");
         onnxPath ??= Ensure();
         var state = ReadBackbone(onnxPath);
         try
         {
             var report = StateDicts.Load(model, state, strict: false, sourceName: onnxPath);
             if (report.Unexpected.Count > 0 || report.ShapeMismatches.Count > 0 || report.Loaded.Count != state.Count)
-                throw new MaskRcnnException($"{onnxPath} does not fit the backbone: {string.Join("; ", report.Unexpected.Concat(report.ShapeMismatches))}");
+                throw new MaskRcnnException($"{onnxPath} does not fit the backbone: " + $"{string.Join("; ", report.Unexpected.Concat(report.ShapeMismatches))}");
             return new PretrainedReport($"{Path.GetFileName(onnxPath)} (ImageNet ResNet-18, {PackageId} {PackageVersion})",
                 report.Loaded.Count, [], []);
         }

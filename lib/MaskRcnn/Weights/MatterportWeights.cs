@@ -11,8 +11,8 @@ public sealed record MatterportImportReport(IReadOnlyList<string> Loaded, IReadO
                                            IReadOnlyList<string> UnusedLayers, IReadOnlyList<string> Notes)
 {
     public override string ToString() =>
-        $"matterport weights: {Loaded.Count} tensors loaded; {NotInFile.Count} model tensors not in the file (left as initialised); " +
-        $"{UnusedLayers.Count} file layers unused ({string.Join(", ", UnusedLayers.Take(8))}{(UnusedLayers.Count > 8 ? ", …" : "")})" +
+        $"matterport weights: {Loaded.Count} tensors loaded; {NotInFile.Count} model tensors not in the file (left " +
+        $"as initialised); {UnusedLayers.Count} file layers unused " + $"({string.Join(", ", UnusedLayers.Take(8))}{(UnusedLayers.Count > 8 ? ", …" : "")})" +
         (Notes.Count > 0 ? "\n  " + string.Join("\n  ", Notes) : "");
 }
 
@@ -88,7 +88,7 @@ public static class MatterportWeights
         var cfg = model.Config;
         if (cfg.BackboneDepth is not ("resnet50" or "resnet101"))
             throw new MaskRcnnException($"matterport's models are ResNet-50/101-FPN; this model is {cfg.Arch}");
-        if (!cfg.StrideInOneByOne) notes.Add("the model strides in the 3×3 conv (torchvision); matterport strides in the 1×1: use MatterportWeights.ConfigFor for identical backbone features");
+        if (!cfg.StrideInOneByOne) notes.Add("the model strides in the 3×3 conv (torchvision); matterport strides in the 1×1: use " + "MatterportWeights.ConfigFor for identical backbone features");
 
         using var scope = NewDisposeScope();
         Tensor? Get(string name)
@@ -194,11 +194,11 @@ public static class MatterportWeights
             foreach (var (key, value) in values)
             {
                 if (!target.TryGetValue(key, out var dest))
-                    throw new MaskRcnnException($"{path}: maps to '{key}', which this model does not have (is it a Mask R-CNN with torchvision's layout?)");
+                    throw new MaskRcnnException($"{path}: maps to '{key}', which this model does not have (is it a Mask R-CNN with " + "torchvision's layout?)");
                 if (!dest.shape.SequenceEqual(value.shape))
                 {
-                    if (StartPoint.ClassSpecificPrefixes.Any(key.StartsWith)) { notes.Add($"{key}: {value.shape[0]} classes in the file, {cfg.NumClasses} in the model — left initialised"); continue; }
-                    throw new MaskRcnnException($"{path}: '{key}' has shape [{string.Join(", ", value.shape)}] in the file but [{string.Join(", ", dest.shape)}] in the model");
+                    if (StartPoint.ClassSpecificPrefixes.Any(key.StartsWith)) { notes.Add($"{key}: {value.shape[0]} classes in the file, {cfg.NumClasses} in the model — left " + "initialised"); continue; }
+                    throw new MaskRcnnException($"{path}: '{key}' has shape [{string.Join(", ", value.shape)}] in the file but " + $"[{string.Join(", ", dest.shape)}] in the model");
                 }
                 dest.copy_(value);
                 loaded.Add(key);

@@ -43,7 +43,7 @@ public static class ModelLoader
             string p = Path.Combine(dir, name);
             if (File.Exists(p)) return p;
         }
-        throw new MaskRcnnException($"{dir}: a run folder without model_final.safetensors, checkpoint_best.safetensors or checkpoint_last.safetensors");
+        throw new MaskRcnnException($"{dir}: a run folder without model_final.safetensors, checkpoint_best.safetensors or " + "checkpoint_last.safetensors");
     }
 
     /// <summary>
@@ -72,7 +72,7 @@ public static class ModelLoader
             finally { DisposeAll(c); }
         }
         var (m, report) = FromStateDictFile(path, adjust?.Invoke(new MaskRcnnConfig()), arch, numClasses);
-        return (m, $"{Path.GetFileName(path)}: torchvision layout, {m.Config.Arch}, {m.Config.NumClasses} classes, {report.Loaded.Count} tensors");
+        return (m, $"{Path.GetFileName(path)}: torchvision layout, {m.Config.Arch}, {m.Config.NumClasses} classes, " + $"{report.Loaded.Count} tensors");
     }
 
     static void DisposeAll(CheckpointContents c)

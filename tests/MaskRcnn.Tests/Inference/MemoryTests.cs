@@ -39,7 +39,7 @@ public class MemoryTests
         Assert.True(detections > 0, "the mask branch ran");
         Assert.True(result.LiveTensorsAfter <= result.LiveTensorsBefore, $"live tensors {result.LiveTensorsBefore} → {result.LiveTensorsAfter}");
         Assert.True(result.RetainedGrowthPercent < 5,
-            $"released RSS {result.RetainedBeforeMb} MB → {result.RetainedAfterMb} MB ({result.RetainedGrowthPercent} %) over {result.RetainedCalls} calls; " +
+            $"released RSS {result.RetainedBeforeMb} MB → {result.RetainedAfterMb} MB " + $"({result.RetainedGrowthPercent} %) over {result.RetainedCalls} calls; " +
             $"raw RSS {result.FirstMb} → {result.LastMb} MB; " + string.Join(" ", File.ReadLines("/proc/self/status").Where(l => l.StartsWith("Rss") || l.StartsWith("Threads"))));
     }
 

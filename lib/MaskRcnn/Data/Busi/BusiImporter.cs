@@ -45,7 +45,7 @@ public static class BusiImporter
                 instances[cls] = instances.GetValueOrDefault(cls) + entry.Regions.Count;
             }
         }
-        if (found == 0) throw new MaskRcnnException($"{busiDir}: no images under benign/, malignant/ or normal/ — is this the BUSI folder (Dataset_BUSI_with_GT)?");
+        if (found == 0) throw new MaskRcnnException($"{busiDir}: no images under benign/, malignant/ or normal/ — is this the BUSI folder " + "(Dataset_BUSI_with_GT)?");
         foreach (var (split, entries) in perSplit)
             ViaWriter.Write(Path.Combine(outDir, split, DatasetLoader.AnnotationFile), entries.OrderBy(e => e.FileName, StringComparer.Ordinal));
         return new Report(images, instances, problems);
@@ -68,7 +68,7 @@ public static class BusiImporter
             byte[] rgb; ImageSize msize;
             try { (rgb, msize) = ImageIO.ReadRgb(maskPath); }
             catch (ImageReadException e) { problems.Add(new ViaProblem(name, null, e.Message + "; mask ignored")); continue; }
-            if (msize != size) { problems.Add(new ViaProblem(name, null, $"{Path.GetFileName(maskPath)} is {msize.Width}×{msize.Height}, the image {size.Width}×{size.Height}; mask ignored")); continue; }
+            if (msize != size) { problems.Add(new ViaProblem(name, null, $"{Path.GetFileName(maskPath)} is {msize.Width}×{msize.Height}, the image " + $"{size.Width}×{size.Height}; mask ignored")); continue; }
             var binary = new byte[msize.Pixels];
             for (long p = 0; p < binary.Length; p++) binary[p] = (byte)(rgb[p * 3] > 127 || rgb[p * 3 + 1] > 127 || rgb[p * 3 + 2] > 127 ? 1 : 0);
             var (labels, sizes) = Contours.Components(binary, size.Width, size.Height);

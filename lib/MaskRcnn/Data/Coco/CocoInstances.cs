@@ -82,7 +82,7 @@ public static class CocoInstances
             long id = (long)(ViaReader.Number(c["id"]) ?? -1);
             string name = c["name"]?.ToString() ?? "";
             if (known.TryGetValue(LabelResolver.Normalize(name), out var cls)) catToClass[id] = cls;
-            else problems.Add(new ViaProblem(path, null, $"category {id} '{name}' is not one of {string.Join(", ", labels.Classes)}; its annotations are skipped"));
+            else problems.Add(new ViaProblem(path, null, $"category {id} '{name}' is not one of {string.Join(", ", labels.Classes)}; its annotations " + "are skipped"));
         }
         var byImage = anns.OfType<JsonObject>().GroupBy(a => (long)(ViaReader.Number(a["image_id"]) ?? -1)).ToDictionary(g => g.Key, g => g.ToList());
         var images = new List<AnnotatedImage>();

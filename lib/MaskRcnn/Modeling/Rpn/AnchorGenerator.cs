@@ -19,7 +19,7 @@ public sealed class AnchorGenerator
     public AnchorGenerator(IReadOnlyList<double[]> sizes, IReadOnlyList<double[]> aspectRatios)
     {
         if (sizes.Count != aspectRatios.Count)
-            throw new ArgumentException($"anchor sizes ({sizes.Count} levels) and aspect ratios ({aspectRatios.Count} levels) must have one entry per feature level");
+            throw new ArgumentException($"anchor sizes ({sizes.Count} levels) and aspect ratios ({aspectRatios.Count} levels) must have one " + "entry per feature level");
         Sizes = sizes;
         AspectRatios = aspectRatios;
         CellAnchors = sizes.Zip(aspectRatios, GenerateCellAnchors).ToArray();
