@@ -10,11 +10,12 @@ using MaskRcnn.Visualization;
 using Microsoft.DotNet.Interactive.Formatting;
 
 TorchEnvironment.Initialize();
-MemoryRelease.TuneAllocator();     // inference calls and training steps reuse each other's memory (PERFORMANCE.md)
+MemoryRelease.TuneAllocator(); // inference calls and training steps reuse each other's memory (PERFORMANCE.md)
 Formatter.Register<Figure>((figure, writer) => writer.Write(figure.ToHtml()), "text/html");
 Formatter.Register<ChartHtml>((chart, writer) => writer.Write(chart.Html), "text/html");
 
 /// <summary>True under environment/run-notebooks.sh --quick (CI): notebooks shrink their work.</summary>
 static bool Quick => RuntimeOptions.Quick;
+
 /// <summary>The repository root (notebooks run from notebooks/).</summary>
 static string Repo => System.IO.Path.GetFullPath("..");

@@ -23,7 +23,8 @@ public static class TensorExtensions
     /// </summary>
     public static Tensor ChannelsLast(this Tensor t)
     {
-        if (t.device_type != DeviceType.CPU || t.dim() != 4 || IsChannelsLast(t)) return t.alias();
+        if (t.device_type != DeviceType.CPU || t.dim() != 4 || IsChannelsLast(t))
+            return t.alias();
         return t.permute(0, 2, 3, 1).contiguous().permute(0, 3, 1, 2);
     }
 
@@ -34,22 +35,26 @@ public static class TensorExtensions
     public static Tensor FullPrecision(this Tensor t) =>
         t.dtype.FullPrecision() is var full && full != t.dtype ? t.to(full) : t.alias();
 
-    /// <summary>Float32 for bfloat16/float16, the type itself otherwise (the type anchors and boxes are made in).</summary>
+    /// <summary>Float32 for bfloat16/float16, the type itself otherwise (the type anchors and boxes are made
+    /// in).</summary>
     public static ScalarType FullPrecision(this ScalarType t) =>
         t is ScalarType.BFloat16 or ScalarType.Float16 ? ScalarType.Float32 : t;
 
     /// <summary>Whether a 4-d tensor is stored NHWC-contiguously.</summary>
     public static bool IsChannelsLast(this Tensor t)
     {
-        if (t.dim() != 4) return false;
+        if (t.dim() != 4)
+            return false;
         var (size, stride) = (t.shape, t.stride());
         return stride[1] == 1 && stride[3] == size[1] && stride[2] == size[1] * size[3];
     }
 
-    /// <summary>Values of an integer tensor on the host, flattened (TorchSharp's accessor fails on empty tensors).</summary>
+    /// <summary>Values of an integer tensor on the host, flattened (TorchSharp's accessor fails on empty
+    /// tensors).</summary>
     public static long[] ToLongArray(this Tensor t)
     {
-        if (t.numel() == 0) return [];
+        if (t.numel() == 0)
+            return [];
         using var c = t.cpu().to(int64).contiguous();
         return c.data<long>().ToArray();
     }
@@ -57,7 +62,8 @@ public static class TensorExtensions
     /// <summary>Values of a float tensor on the host, flattened.</summary>
     public static float[] ToFloatArray(this Tensor t)
     {
-        if (t.numel() == 0) return [];
+        if (t.numel() == 0)
+            return [];
         using var c = t.cpu().to(float32).contiguous();
         return c.data<float>().ToArray();
     }

@@ -19,7 +19,10 @@ public class SourceRulesTests
         var modeling = Path.Combine(Lib, "MaskRcnn", "Modeling");
         var speedUp = new Regex(@"Winograd|MklDispatch|oneMKL|MemoryRelease|malloc|glibc");
         var offenders = Sources(modeling)
-            .Where(f => Relative(f) is not "lib/MaskRcnn/Modeling/Layers.cs" && !Relative(f).StartsWith("lib/MaskRcnn/Modeling/Ops/"))
+            .Where(f =>
+                Relative(f) is not "lib/MaskRcnn/Modeling/Layers.cs"
+                && !Relative(f).StartsWith("lib/MaskRcnn/Modeling/Ops/")
+            )
             .SelectMany(f => File.ReadLines(f).Select((line, i) => (File: Relative(f), Line: i + 1, Text: line)))
             .Where(l => speedUp.IsMatch(l.Text))
             .Select(l => $"{l.File}:{l.Line}: {l.Text.Trim()}")
@@ -30,7 +33,8 @@ public class SourceRulesTests
     [Fact]
     public void Only_RuntimeOptions_reads_MASKRCNN_switches()
     {
-        var readers = Sources(Lib).Append(Path.Combine(TestSupport.RepoRoot, "notebooks", "setup.csx"))
+        var readers = Sources(Lib)
+            .Append(Path.Combine(TestSupport.RepoRoot, "notebooks", "setup.csx"))
             .Where(f => File.ReadAllText(f).Contains("\"MASKRCNN_"))
             .Select(Relative)
             .ToList();

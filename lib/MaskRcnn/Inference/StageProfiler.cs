@@ -52,23 +52,31 @@ public static class StageProfiler
                 stages.Add(new StageTime(stage, sw.Elapsed.TotalSeconds, flops - before));
                 return result;
             }
-            // A sub-stage that pools RoI features and then runs a head: timed as two stages, split when the head starts.
-            T TimePooledHead<T>(string pooling, string head, nn.Module<Tensor, Tensor> headModule, int samplingRatio,
-                                Func<T> run)
+            // A sub-stage that pools RoI features and then runs a head: timed as two stages, split when the head
+            // starts.
+            T TimePooledHead<T>(
+                string pooling,
+                string head,
+                nn.Module<Tensor, Tensor> headModule,
+                int samplingRatio,
+                Func<T> run
+            )
             {
                 double before = flops;
                 double splitFlops = 0;
                 double poolingFlops = 0;
                 double split = 0;
                 var sw = Stopwatch.StartNew();
-                var hook = headModule.register_forward_pre_hook((_, pooled) =>
-                {
-                    Synchronize();
-                    split = sw.Elapsed.TotalSeconds;
-                    splitFlops = flops;
-                    poolingFlops = RoIAlignFlops(pooled, samplingRatio);
-                    return pooled;
-                });
+                var hook = headModule.register_forward_pre_hook(
+                    (_, pooled) =>
+                    {
+                        Synchronize();
+                        split = sw.Elapsed.TotalSeconds;
+                        splitFlops = flops;
+                        poolingFlops = RoIAlignFlops(pooled, samplingRatio);
+                        return pooled;
+                    }
+                );
                 try
                 {
                     var result = run();
@@ -89,14 +97,29 @@ public static class StageProfiler
             var features = Time("backbone + FPN", () => model.Features(list.Tensors));
             var pooledLevels = features[..MaskRCNN.PooledLevels];
             var rpn = Time("RPN (head, decode, NMS)", () => model.ProposeRegions(list, features));
-            var boxes = TimePooledHead("box RoIAlign", "box head (2 FC + predictor)", heads.BoxHead,
-                heads.BoxRoiPool.SamplingRatio, () => heads.ClassifyBoxes(pooledLevels, rpn.Proposals, list.ImageSizes));
-            var detections = Time("box postprocess (decode, NMS)", () => heads.PostprocessDetections(boxes.ClassLogits,
-                boxes.BoxRegression, rpn.Proposals, list.ImageSizes).Detections);
+            var boxes = TimePooledHead(
+                "box RoIAlign",
+                "box head (2 FC + predictor)",
+                heads.BoxHead,
+                heads.BoxRoiPool.SamplingRatio,
+                () => heads.ClassifyBoxes(pooledLevels, rpn.Proposals, list.ImageSizes)
+            );
+            var detections = Time(
+                "box postprocess (decode, NMS)",
+                () =>
+                    heads
+                        .PostprocessDetections(boxes.ClassLogits, boxes.BoxRegression, rpn.Proposals, list.ImageSizes)
+                        .Detections
+            );
             if (heads.HasMask)
             {
-                var masks = TimePooledHead("mask RoIAlign", "mask head (4 conv + deconv + predictor)", heads.MaskHead!,
-                    heads.MaskRoiPool.SamplingRatio, () => heads.PredictMasks(pooledLevels, detections, list.ImageSizes));
+                var masks = TimePooledHead(
+                    "mask RoIAlign",
+                    "mask head (4 conv + deconv + predictor)",
+                    heads.MaskHead!,
+                    heads.MaskRoiPool.SamplingRatio,
+                    () => heads.PredictMasks(pooledLevels, detections, list.ImageSizes)
+                );
                 detections = masks.Detections.ToList();
             }
             var original = (image.shape[^2], image.shape[^1]);
@@ -116,7 +139,8 @@ public static class StageProfiler
     static double RoIAlignFlops(Tensor pooled, int samplingRatio) =>
         pooled.numel() * 8.0 * Math.Max(1, samplingRatio) * Math.Max(1, samplingRatio);
 
-    /// <summary>weight [out, in/groups, kh, kw]: each output element is a dot product of in/groups·kh·kw terms.</summary>
+    /// <summary>weight [out, in/groups, kh, kw]: each output element is a dot product of in/groups·kh·kw
+    /// terms.</summary>
     static double ConvolutionFlops(Tensor weight, Tensor output) =>
         2.0 * output.numel() * weight.shape[1] * weight.shape[2] * weight.shape[3];
 
@@ -131,17 +155,24 @@ public static class StageProfiler
                 // counted as the direct convolution it computes (the Winograd path does ~4× fewer multiply-adds)
                 WinogradConv2d conv => (input, output) => ConvolutionFlops(conv.weight, output),
                 // weight [in, out/groups, kh, kw]: each input element is scattered
-                ConvTranspose2d deconv => (input, output) => { var w = deconv.weight!.shape; return 2.0 * input.numel() * w[1] * w[2] * w[3]; },
+                ConvTranspose2d deconv => (input, output) =>
+                {
+                    var w = deconv.weight!.shape;
+                    return 2.0 * input.numel() * w[1] * w[2] * w[3];
+                },
                 FlattenedLinear flattened => (input, output) => 2.0 * output.numel() * flattened.InFeatures,
                 Linear linear => (input, output) => 2.0 * output.numel() * linear.weight!.shape[1],
                 _ => null,
             };
-            if (count is null) continue;
-            var hook = ((nn.Module<Tensor, Tensor>)module).register_forward_hook((m, input, output) =>
-            {
-                add(count(input, output));
-                return null!;   // keep the output
-            });
+            if (count is null)
+                continue;
+            var hook = ((nn.Module<Tensor, Tensor>)module).register_forward_hook(
+                (m, input, output) =>
+                {
+                    add(count(input, output));
+                    return null!; // keep the output
+                }
+            );
             hooks.Add(() => hook.remove());
         }
         return hooks;

@@ -18,11 +18,14 @@ public sealed class InspectionResult : IDisposable
     /// <summary>[3, H, W] the input, original pixels.</summary>
     public required Tensor Image { get; init; }
     public required (long H, long W) OriginalSize { get; init; }
+
     /// <summary>[3, Hp, Wp] normalised, resized and padded — what the backbone sees.</summary>
     public required Tensor Input { get; init; }
     public required (long H, long W) ResizedSize { get; init; }
+
     /// <summary>[3, h, w] the resized image in [0, 1] (what boxes in the resized frame are drawn on).</summary>
     public required Tensor ResizedImage { get; init; }
+
     /// <summary>resized / original.</summary>
     public required double Scale { get; init; }
 
@@ -32,43 +35,58 @@ public sealed class InspectionResult : IDisposable
     /// <summary>[A, 4] all anchors (resized frame), level by level.</summary>
     public required Tensor Anchors { get; init; }
     public required long[] AnchorsPerLevel { get; init; }
+
     /// <summary>[A] RPN objectness logits and [A, 4] box deltas, in anchor order.</summary>
     public required Tensor Objectness { get; init; }
     public required Tensor RpnDeltas { get; init; }
+
     /// <summary>[A, 4] every anchor refined by its deltas (resized frame).</summary>
     public required Tensor RefinedAnchors { get; init; }
+
     /// <summary>Proposals that went into the RPN's NMS (after top-n per level, clipping, small-box removal).</summary>
     public required Tensor ProposalsBeforeNms { get; init; }
     public required Tensor ProposalScoresBeforeNms { get; init; }
     public required Tensor ProposalLevelsBeforeNms { get; init; }
+
     /// <summary>[P, 4] and [P] the proposals passed to the RoI heads.</summary>
     public required Tensor Proposals { get; init; }
     public required Tensor ProposalScores { get; init; }
 
     /// <summary>[P, K] softmax class probabilities of every proposal (column 0 = background).</summary>
     public required Tensor ClassProbabilities { get; init; }
+
     /// <summary>[P, K, 4] each proposal refined for every class (clipped, resized frame).</summary>
     public required Tensor RefinedBoxes { get; init; }
+
     /// <summary>Candidates above the score threshold, before per-class NMS (resized frame).</summary>
     public required RoiDetections AfterScoreThreshold { get; init; }
+
     /// <summary>After per-class NMS and the detections-per-image limit (resized frame).</summary>
     public required RoiDetections AfterNms { get; init; }
-    /// <summary>[D, K, 28, 28] mask logits of the final detections and [D, 1, 28, 28] their own class's probabilities.</summary>
+
+    /// <summary>[D, K, 28, 28] mask logits of the final detections and [D, 1, 28, 28] their own class's
+    /// probabilities.</summary>
     public required Tensor MaskLogits { get; init; }
     public required Tensor MaskProbabilities { get; init; }
-    /// <summary>The final detections in original pixels — identical to <see cref="MaskRCNN.Predict(Tensor)"/>.</summary>
+
+    /// <summary>The final detections in original pixels — identical to <see
+    /// cref="MaskRCNN.Predict(Tensor)"/>.</summary>
     public required Detections Detections { get; init; }
 
-    /// <summary>With ground truth: per anchor 1 (positive), 0 (negative), −1 (ignored), and the regression targets [A, 4].</summary>
+    /// <summary>With ground truth: per anchor 1 (positive), 0 (negative), −1 (ignored), and the regression targets [A,
+    /// 4].</summary>
     public Tensor? AnchorLabels { get; init; }
     public Tensor? AnchorTargetDeltas { get; init; }
     public Tensor? AnchorMatchedBoxes { get; init; }
-    /// <summary>With ground truth: the RoIs sampled for training, their labels (0 = background), box targets and mask targets [Pos, 28, 28].</summary>
+
+    /// <summary>With ground truth: the RoIs sampled for training, their labels (0 = background), box targets and mask
+    /// targets [Pos, 28, 28].</summary>
     public Tensor? SampledRois { get; init; }
     public Tensor? SampledRoiLabels { get; init; }
     public Tensor? SampledRoiTargets { get; init; }
     public Tensor? MaskTargetRois { get; init; }
     public Tensor? MaskTargets { get; init; }
+
     /// <summary>Ground truth in the resized frame (boxes [G, 4], masks [G, h, w]).</summary>
     public TargetTensors? GroundTruth { get; init; }
 
@@ -80,23 +98,32 @@ public sealed class InspectionResult : IDisposable
         foreach (var p in GetType().GetProperties())
         {
             var v = p.GetValue(this);
-            if (v is Tensor t) t.Dispose();
-            if (v is IDisposable d and not InspectionResult) d.Dispose();
+            if (v is Tensor t)
+                t.Dispose();
+            if (v is IDisposable d and not InspectionResult)
+                d.Dispose();
         }
-        foreach (var (_, m, _) in Features) m.Dispose();
-        foreach (var a in Activations.Values) a.Dispose();
+        foreach (var (_, m, _) in Features)
+            m.Dispose();
+        foreach (var a in Activations.Values)
+            a.Dispose();
     }
 }
 
-/// <summary>Runs the model stage by stage on one image and keeps everything (see <see cref="InspectionResult"/>).</summary>
+/// <summary>Runs the model stage by stage on one image and keeps everything (see <see
+/// cref="InspectionResult"/>).</summary>
 public static class Inspector
 {
     /// <param name="model">the model, put in evaluation mode for the call</param>
     /// <param name="image">[3, H, W] float in [0, 1]</param>
     /// <param name="groundTruth">optional, original pixels: adds RPN and RoI training targets</param>
     /// <param name="layers">module names whose outputs to keep (see model.named_modules())</param>
-    public static InspectionResult Inspect(MaskRCNN model, Tensor image, TargetTensors? groundTruth = null,
-                                           IEnumerable<string>? layers = null)
+    public static InspectionResult Inspect(
+        MaskRCNN model,
+        Tensor image,
+        TargetTensors? groundTruth = null,
+        IEnumerable<string>? layers = null
+    )
     {
         bool wasTraining = model.training;
         model.eval();
@@ -115,15 +142,24 @@ public static class Inspector
             var rpn = model.Rpn;
             var rpnOut = rpn.Forward(list.Tensors, list.ImageSizes, features);
             var refined = rpn.BoxCoder.DecodeSingle(rpnOut.Deltas, rpnOut.Anchors);
-            var sets = rpn.FilterProposalsDetailed(refined.view(1, -1, 4), rpnOut.Objectness, list.ImageSizes,
-                rpnOut.AnchorsPerLevel);
+            var sets = rpn.FilterProposalsDetailed(
+                refined.view(1, -1, 4),
+                rpnOut.Objectness,
+                list.ImageSizes,
+                rpnOut.AnchorsPerLevel
+            );
             var proposals = sets[0].Boxes;
 
             // The RoI heads' inference sub-stages, as RoIHeads.Forward runs them.
             var heads = model.RoiHeads;
             var pooled = features[..MaskRCNN.PooledLevels];
             var boxes = heads.ClassifyBoxes(pooled, [proposals], list.ImageSizes);
-            var post = heads.PostprocessDetections(boxes.ClassLogits, boxes.BoxRegression, [proposals], list.ImageSizes);
+            var post = heads.PostprocessDetections(
+                boxes.ClassLogits,
+                boxes.BoxRegression,
+                [proposals],
+                list.ImageSizes
+            );
             var masks = heads.HasMask ? heads.PredictMasks(pooled, post.Detections, list.ImageSizes) : null;
             var final = masks?.Detections[0] ?? post.Detections[0];
             var detections = model.Postprocess(final, resized, original);
@@ -143,8 +179,12 @@ public static class Inspector
                 samples = heads.SelectTrainingSamples([proposals], targets);
                 var (positives, positiveMatched) = samples.Positives();
                 maskRois = positives[0];
-                maskTargets = MaskOps.ProjectMasksOnBoxes(targets[0].Masks, maskRois, positiveMatched[0],
-                    heads.Settings.MaskPoolSize * 2);
+                maskTargets = MaskOps.ProjectMasksOnBoxes(
+                    targets[0].Masks,
+                    maskRois,
+                    positiveMatched[0],
+                    heads.Settings.MaskPoolSize * 2
+                );
             }
 
             var strides = features.Select(f => (int)(list.Tensors.shape[2] / f.shape[2])).ToArray();
@@ -177,8 +217,14 @@ public static class Inspector
                 AfterNms = Keep(post.Detections[0]),
                 MaskLogits = Keep(masks?.Logits ?? zeros(0)),
                 MaskProbabilities = Keep(final.MaskProbs ?? zeros(0)),
-                Detections = new Detections(Keep(detections.Boxes), Keep(detections.Labels), Keep(detections.Scores),
-                    KeepOptional(detections.MaskProbs), KeepOptional(detections.Masks), detections.ImageSize),
+                Detections = new Detections(
+                    Keep(detections.Boxes),
+                    Keep(detections.Labels),
+                    Keep(detections.Scores),
+                    KeepOptional(detections.MaskProbs),
+                    KeepOptional(detections.Masks),
+                    detections.ImageSize
+                ),
                 AnchorLabels = KeepOptional(anchorLabels),
                 AnchorTargetDeltas = KeepOptional(anchorDeltas),
                 AnchorMatchedBoxes = KeepOptional(anchorMatched),
@@ -207,7 +253,8 @@ public static class Inspector
 
     static Tensor? KeepOptional(Tensor? t) => t is null ? null : Keep(t);
 
-    static RoiDetections Keep(RoiDetections d) => new(Keep(d.Boxes), Keep(d.Scores), Keep(d.Labels), KeepOptional(d.MaskProbs));
+    static RoiDetections Keep(RoiDetections d) =>
+        new(Keep(d.Boxes), Keep(d.Scores), Keep(d.Labels), KeepOptional(d.MaskProbs));
 
     /// <summary>Forward hooks that keep a CPU copy of each named layer's output; returns their removers.</summary>
     static List<Action> HookLayers(MaskRCNN model, HashSet<string> wanted, Dictionary<string, Tensor> activations)
@@ -220,11 +267,13 @@ public static class Inspector
         {
             if (!wanted.Contains(name) || module is not nn.Module<Tensor, Tensor> layer)
                 continue;
-            var handle = layer.register_forward_hook((_, _, output) =>
-            {
-                activations[name] = output.detach().cpu().clone().DetachFromDisposeScope();
-                return output;
-            });
+            var handle = layer.register_forward_hook(
+                (_, _, output) =>
+                {
+                    activations[name] = output.detach().cpu().clone().DetachFromDisposeScope();
+                    return output;
+                }
+            );
             hooks.Add(handle.remove);
         }
         return hooks;

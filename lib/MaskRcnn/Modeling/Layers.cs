@@ -18,9 +18,14 @@ public static class Layers
     /// that pays (<see cref="WinogradConv2d"/>), else as the direct convolution.
     /// </summary>
     /// <returns>a module mapping [N, inChannels, H, W] to [N, outChannels, H', W']</returns>
-    public static Module<Tensor, Tensor> Conv3x3(long inChannels, long outChannels, long stride = 1, long padding = 1,
-                                                 long dilation = 1, bool bias = true) =>
-        new WinogradConv2d(inChannels, outChannels, stride, padding, dilation, bias);
+    public static Module<Tensor, Tensor> Conv3x3(
+        long inChannels,
+        long outChannels,
+        long stride = 1,
+        long padding = 1,
+        long dilation = 1,
+        bool bias = true
+    ) => new WinogradConv2d(inChannels, outChannels, stride, padding, dilation, bias);
 
     /// <summary>
     /// nn.Linear applied to <c>x.flatten(1)</c> (keys weight [out, in], bias): takes pooled RoI features [R, C, h, w]

@@ -14,7 +14,8 @@ namespace MaskRcnn.Modeling;
 /// <summary>
 /// Mask R-CNN (He et al. 2017) with torchvision's structure and state-dict names: transform → backbone
 /// (ResNet + FPN) → rpn → roi_heads (box + mask) → postprocess. Each stage is a public method so notebooks
-/// can run them one at a time; <see cref="Predict"/> runs them all, <see cref="Losses"/> and <see cref="Backward(Tensor)"/>
+/// can run them one at a time; <see cref="Predict"/> runs them all, <see cref="Losses"/> and <see
+/// cref="Backward(Tensor)"/>
 /// train.
 /// </summary>
 public sealed class MaskRCNN : Module
@@ -32,7 +33,8 @@ public sealed class MaskRCNN : Module
     /// <summary>Number of FPN levels the RoI poolers read ('0'..'3'; 'pool' is for the RPN only).</summary>
     public const int PooledLevels = 4;
 
-    public MaskRCNN(MaskRcnnConfig config) : base(nameof(MaskRCNN))
+    public MaskRCNN(MaskRcnnConfig config)
+        : base(nameof(MaskRCNN))
     {
         TorchEnvironment.Initialize();
         config.Validate();
@@ -43,7 +45,8 @@ public sealed class MaskRCNN : Module
             depth: config.BackboneDepth,
             norm: config.ToNormKind(),
             outChannels: config.FpnOutChannels,
-            strideInOneByOne: config.StrideInOneByOne);
+            strideInOneByOne: config.StrideInOneByOne
+        );
         backbone.SetTrainableLayers(config.TrainableBackboneLayers);
         var anchors = config.ToAnchorGenerator();
         var rpnHead = new RPNHead(inChannels: config.FpnOutChannels, numAnchors: anchors.NumAnchorsPerLocation[0]);
@@ -54,12 +57,14 @@ public sealed class MaskRCNN : Module
             representationSize: config.RepresentationSize,
             maskLayers: config.MaskLayers.Select(l => (long)l).ToArray(),
             maskDilation: config.MaskDilation,
-            settings: config.ToRoiHeadSettings());
+            settings: config.ToRoiHeadSettings()
+        );
         RegisterComponents();
     }
 
     /// <summary>
-    /// The number format <see cref="Predict(IReadOnlyList{Tensor})"/> computes in: <see cref="ComputePrecision.Float32"/>
+    /// The number format <see cref="Predict(IReadOnlyList{Tensor})"/> computes in: <see
+    /// cref="ComputePrecision.Float32"/>
     /// (default, torchvision's results) or <see cref="ComputePrecision.BFloat16"/> (convolutions and fully connected
     /// layers in bfloat16 through libtorch's autocast; faster on CPUs with native BF16, see
     /// <see cref="Autocast.Describe"/>). Training's precision is <see cref="TrainingSettings.Precision"/>.
@@ -85,8 +90,10 @@ public sealed class MaskRCNN : Module
     // ---- stages -------------------------------------------------------------------------------------
 
     /// <summary>Stage 1: normalise, resize, pad. Images are [3, H, W] floats in [0, 1] (any device).</summary>
-    public (ImageList Images, IReadOnlyList<TargetTensors>? Targets) Preprocess(IReadOnlyList<Tensor> images,
-        IReadOnlyList<TargetTensors>? targets = null)
+    public (ImageList Images, IReadOnlyList<TargetTensors>? Targets) Preprocess(
+        IReadOnlyList<Tensor> images,
+        IReadOnlyList<TargetTensors>? targets = null
+    )
     {
         var dev = Device;
         var onDevice = images.Select(i => i.to(dev)).ToArray();
@@ -98,21 +105,28 @@ public sealed class MaskRCNN : Module
     public Tensor[] Features(Tensor batch) => backbone.call(batch);
 
     /// <summary>Stage 3: anchors, objectness, proposals (and RPN losses in training).</summary>
-    public RpnOutput ProposeRegions(ImageList images, Tensor[] features, IReadOnlyList<TargetTensors>? targets = null) =>
-        rpn.Forward(images.Tensors, images.ImageSizes, features, targets?.Select(t => t.Boxes).ToArray());
+    public RpnOutput ProposeRegions(
+        ImageList images,
+        Tensor[] features,
+        IReadOnlyList<TargetTensors>? targets = null
+    ) => rpn.Forward(images.Tensors, images.ImageSizes, features, targets?.Select(t => t.Boxes).ToArray());
 
     /// <summary>Stage 4: box and mask heads on the proposals (detections in resized-image pixels, or losses).</summary>
-    public RoiHeadsOutput DetectInRois(ImageList images, Tensor[] features, IReadOnlyList<Tensor> proposals,
-        IReadOnlyList<TargetTensors>? targets = null) =>
-        roi_heads.Forward(features[..PooledLevels], proposals, images.ImageSizes, targets);
+    public RoiHeadsOutput DetectInRois(
+        ImageList images,
+        Tensor[] features,
+        IReadOnlyList<Tensor> proposals,
+        IReadOnlyList<TargetTensors>? targets = null
+    ) => roi_heads.Forward(features[..PooledLevels], proposals, images.ImageSizes, targets);
 
     /// <summary>Stage 5: boxes back to the original size, masks pasted and binarised.</summary>
     public Detections Postprocess(RoiDetections d, (long H, long W) resizedSize, (long H, long W) originalSize)
     {
         using var scope = NewDisposeScope();
-        using var fullPrecision = Autocast.Suspend(d.Boxes.device_type);   // pasting's products stay float32
+        using var fullPrecision = Autocast.Suspend(d.Boxes.device_type); // pasting's products stay float32
         var boxes = BoxOps.ResizeBoxes(d.Boxes, resizedSize, originalSize);
-        Tensor? probs = null, masks = null;
+        Tensor? probs = null,
+            masks = null;
         if (d.MaskProbs is not null)
         {
             probs = MaskOps.PasteMasksInImage(d.MaskProbs, boxes, originalSize);
@@ -130,9 +144,11 @@ public sealed class MaskRCNN : Module
     /// </summary>
     public IReadOnlyList<Detections> Predict(IReadOnlyList<Tensor> images)
     {
-        if (images.Count == 0) return [];
+        if (images.Count == 0)
+            return [];
         bool wasTraining = training;
-        if (wasTraining) eval();
+        if (wasTraining)
+            eval();
         using var gcPause = GcPause.Enter();
         try
         {
@@ -153,8 +169,9 @@ public sealed class MaskRCNN : Module
         }
         finally
         {
-            if (wasTraining) train();
-            ProcessHooks.EndInferenceCall();       // per-call work the host process hooked in
+            if (wasTraining)
+                train();
+            ProcessHooks.EndInferenceCall(); // per-call work the host process hooked in
         }
     }
 
@@ -168,8 +185,10 @@ public sealed class MaskRCNN : Module
     /// </summary>
     public Dictionary<string, Tensor> Losses(IReadOnlyList<Tensor> images, IReadOnlyList<TargetTensors> targets)
     {
-        if (!training) throw new InvalidOperationException("Losses needs training mode: call model.train() first");
-        if (images.Count != targets.Count) throw new ArgumentException($"{images.Count} images but {targets.Count} targets");
+        if (!training)
+            throw new InvalidOperationException("Losses needs training mode: call model.train() first");
+        if (images.Count != targets.Count)
+            throw new ArgumentException($"{images.Count} images but {targets.Count} targets");
         using var gcPause = GcPause.Enter();
         using var scope = NewDisposeScope();
         var (list, resizedTargets) = Preprocess(images, targets);

@@ -17,11 +17,17 @@ namespace MaskRcnn.Runtime;
 /// </summary>
 public static unsafe class MemoryRelease
 {
-    static readonly nint LibC = OperatingSystem.IsLinux() && NativeLibrary.TryLoad("libc.so.6", out var libc) ? libc : 0;
+    static readonly nint LibC =
+        OperatingSystem.IsLinux() && NativeLibrary.TryLoad("libc.so.6", out var libc) ? libc : 0;
     static readonly delegate* unmanaged<nuint, int> MallocTrim = (delegate* unmanaged<nuint, int>)Export("malloc_trim");
     static readonly delegate* unmanaged<int, int, int> MallOpt = (delegate* unmanaged<int, int, int>)Export("mallopt");
-    const int M_TRIM_THRESHOLD = -1, M_TOP_PAD = -2, M_MMAP_THRESHOLD = -3, M_MMAP_MAX = -4, M_ARENA_MAX = -8;
-    static int _arenasLimited, _tuned;
+    const int M_TRIM_THRESHOLD = -1,
+        M_TOP_PAD = -2,
+        M_MMAP_THRESHOLD = -3,
+        M_MMAP_MAX = -4,
+        M_ARENA_MAX = -8;
+    static int _arenasLimited,
+        _tuned;
 
     static nint Export(string name) => LibC != 0 && NativeLibrary.TryGetExport(LibC, name, out var f) ? f : 0;
 
@@ -64,10 +70,10 @@ public static unsafe class MemoryRelease
     }
 
     /// <summary>
-    /// In a tuned process (<see cref="TuneAllocator"/>), until the returned scope is disposed: glibc serves large blocks
-    /// from its heap instead of fresh mmap'd pages and never trims on free (M_MMAP_MAX = 0, M_TRIM_THRESHOLD = −1),
-    /// so a training step reuses the last step's pages instead of page-faulting them in again; on dispose the steady
-    /// limits come back and the heap is trimmed. Resident memory stays at the high-water mark meanwhile. Nested
+    /// In a tuned process (<see cref="TuneAllocator"/>), until the returned scope is disposed: glibc serves large
+    /// blocks from its heap instead of fresh mmap'd pages and never trims on free (M_MMAP_MAX = 0, M_TRIM_THRESHOLD =
+    /// −1), so a training step reuses the last step's pages instead of page-faulting them in again; on dispose the
+    /// steady limits come back and the heap is trimmed. Resident memory stays at the high-water mark meanwhile. Nested
     /// scopes share one setting. Elsewhere (not tuned, MASKRCNN_GLIBC_MALLOC=default, malloc tuned through glibc's
     /// own variables, another C library) a scope that does nothing.
     /// </summary>
@@ -127,7 +133,8 @@ public static unsafe class MemoryRelease
 
     /// <summary>How many times <see cref="AfterInferenceCall"/> has trimmed the heap in this process.</summary>
     public static long InferenceTrims => Interlocked.Read(ref _inferenceTrims);
-    static long _inferenceCalls, _inferenceTrims;
+    static long _inferenceCalls,
+        _inferenceTrims;
     static int _reuseApplied;
 
     /// <summary>
@@ -157,7 +164,7 @@ public static unsafe class MemoryRelease
     static void SetKeepLimits()
     {
         MallOpt(M_MMAP_MAX, 0);
-        MallOpt(M_TRIM_THRESHOLD, -1);      // -1: never trim on free (mallopt(3))
+        MallOpt(M_TRIM_THRESHOLD, -1); // -1: never trim on free (mallopt(3))
     }
 
     static void SetSteadyLimits()
@@ -171,8 +178,9 @@ public static unsafe class MemoryRelease
     static string? MallocMode => RuntimeOptions.GlibcMalloc;
 
     static bool UserTunedMalloc() =>
-        new[] { "MALLOC_MMAP_MAX_", "MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_" }
-            .Any(v => Environment.GetEnvironmentVariable(v) is not null)
+        new[] { "MALLOC_MMAP_MAX_", "MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_" }.Any(v =>
+            Environment.GetEnvironmentVariable(v) is not null
+        )
         || (Environment.GetEnvironmentVariable("GLIBC_TUNABLES") ?? "").Contains("glibc.malloc.")
         || MallocMode == "default";
 
@@ -198,9 +206,7 @@ public static unsafe class MemoryRelease
     {
         public static readonly NoScope Instance = new();
 
-        public void Dispose()
-        {
-        }
+        public void Dispose() { }
     }
 
     /// <summary>Minor page faults of this process so far (Linux; −1 elsewhere): first touches of fresh pages.</summary>
@@ -208,11 +214,15 @@ public static unsafe class MemoryRelease
     {
         try
         {
-            if (!OperatingSystem.IsLinux()) return -1;
+            if (!OperatingSystem.IsLinux())
+                return -1;
             var stat = File.ReadAllText("/proc/self/stat");
-            return long.Parse(stat[(stat.LastIndexOf(')') + 2)..].Split(' ')[7]);     // field 10, minflt
+            return long.Parse(stat[(stat.LastIndexOf(')') + 2)..].Split(' ')[7]); // field 10, minflt
         }
-        catch (Exception e) when (e is IOException or FormatException or UnauthorizedAccessException) { return -1; }
+        catch (Exception e) when (e is IOException or FormatException or UnauthorizedAccessException)
+        {
+            return -1;
+        }
     }
 
     /// <summary>

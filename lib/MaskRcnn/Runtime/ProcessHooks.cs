@@ -7,7 +7,8 @@ namespace MaskRcnn.Runtime;
 /// </summary>
 public static class ProcessHooks
 {
-    /// <summary>Raised on the caller's thread as every <c>MaskRCNN.Predict</c> call returns (also when it throws).</summary>
+    /// <summary>Raised on the caller's thread as every <c>MaskRCNN.Predict</c> call returns (also when it
+    /// throws).</summary>
     public static event Action? InferenceCallEnded;
 
     /// <summary>Raises <see cref="InferenceCallEnded"/>.</summary>

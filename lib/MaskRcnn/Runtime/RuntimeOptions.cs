@@ -5,8 +5,10 @@ public enum WinogradMode
 {
     /// <summary>Inference and training paths where they pay (the default).</summary>
     On,
+
     /// <summary>MASKRCNN_WINOGRAD=inference: training keeps the direct convolution.</summary>
     InferenceOnly,
+
     /// <summary>MASKRCNN_WINOGRAD=0: the direct convolution everywhere.</summary>
     Off,
 }
@@ -42,12 +44,13 @@ public static class RuntimeOptions
     /// as the defaults of <see cref="Modeling.Ops.WinogradConv2d.Enabled"/> and
     /// <see cref="Modeling.Ops.WinogradConv2d.InTraining"/>.
     /// </summary>
-    public static WinogradMode Winograd => Read("MASKRCNN_WINOGRAD")?.Trim().ToLowerInvariant() switch
-    {
-        "0" => WinogradMode.Off,
-        "inference" => WinogradMode.InferenceOnly,
-        _ => WinogradMode.On,
-    };
+    public static WinogradMode Winograd =>
+        Read("MASKRCNN_WINOGRAD")?.Trim().ToLowerInvariant() switch
+        {
+            "0" => WinogradMode.Off,
+            "inference" => WinogradMode.InferenceOnly,
+            _ => WinogradMode.On,
+        };
 
     /// <summary>
     /// MASKRCNN_GLIBC_MALLOC (<see cref="MemoryRelease"/>): keep holds large blocks in glibc's heap for the whole
@@ -81,5 +84,6 @@ public static class RuntimeOptions
     public static bool Quick => Read("MASKRCNN_QUICK") == "1";
 
     /// <summary>The value, or null when unset or empty.</summary>
-    static string? Read(string name) => Environment.GetEnvironmentVariable(name) is { Length: > 0 } value ? value : null;
+    static string? Read(string name) =>
+        Environment.GetEnvironmentVariable(name) is { Length: > 0 } value ? value : null;
 }

@@ -36,14 +36,15 @@ public sealed class TensorBoardLog
             _writer.add_scalar(tag, (float)value, Step(step), walltime: WallTime());
     }
 
-    /// <summary>A histogram of every trainable weight (convolution kernels, fully connected matrices): "weights/NAME".</summary>
+    /// <summary>A histogram of every trainable weight (convolution kernels, fully connected matrices):
+    /// "weights/NAME".</summary>
     public void WeightHistograms(long step, MaskRCNN model)
     {
         foreach (var (name, parameter) in model.named_parameters())
         {
             if (!parameter.requires_grad || parameter.dim() < 2)
                 continue;
-            using var scope = NewDisposeScope();   // the writer's float64 copy of the values is freed here
+            using var scope = NewDisposeScope(); // the writer's float64 copy of the values is freed here
             _writer.add_histogram($"weights/{name}", parameter.detach().cpu(), Step(step), walltime: WallTime());
         }
     }
@@ -65,10 +66,19 @@ public sealed class TensorBoardLog
                 using var scope = NewDisposeScope();
                 using var sample = data.Load(i);
                 using var detections = model.Predict(sample.Image);
-                var figure = Draw.Detections(sample.Image, detections, classNames, PredictionMinScore,
-                    caption: sample.Source.FileName);
-                _writer.add_img($"val/predictions/{sample.Source.FileName}", ToTensor(figure), Step(step),
-                    walltime: WallTime());
+                var figure = Draw.Detections(
+                    sample.Image,
+                    detections,
+                    classNames,
+                    PredictionMinScore,
+                    caption: sample.Source.FileName
+                );
+                _writer.add_img(
+                    $"val/predictions/{sample.Source.FileName}",
+                    ToTensor(figure),
+                    Step(step),
+                    walltime: WallTime()
+                );
             }
         }
         finally

@@ -9,7 +9,8 @@ namespace MaskRcnn.Tests.Training;
 /// </summary>
 static class TensorBoardEvents
 {
-    /// <summary>One summary value: its tag, "scalar", "image", "histogram" or "other", and its event's wall time.</summary>
+    /// <summary>One summary value: its tag, "scalar", "image", "histogram" or "other", and its event's wall
+    /// time.</summary>
     public sealed record Value(string Tag, string Kind, double WallTime);
 
     /// <summary>Every summary value in the file; a record whose CRC does not check out fails the test.</summary>
@@ -17,7 +18,7 @@ static class TensorBoardEvents
     {
         var bytes = File.ReadAllBytes(path);
         var values = new List<Value>();
-        for (int p = 0; p < bytes.Length;)
+        for (int p = 0; p < bytes.Length; )
         {
             int length = checked((int)BinaryPrimitives.ReadUInt64LittleEndian(bytes.AsSpan(p)));
             Assert.Equal(Masked(bytes.AsSpan(p, 8)), BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(p + 8)));
@@ -29,7 +30,8 @@ static class TensorBoardEvents
         return values;
     }
 
-    /// <summary>Event: 1 wall_time (double), 5 summary { 1 value { 1 tag, 2 simple_value, 4 image, 5 histo } }.</summary>
+    /// <summary>Event: 1 wall_time (double), 5 summary { 1 value { 1 tag, 2 simple_value, 4 image, 5 histo }
+    /// }.</summary>
     static IEnumerable<Value> Event(byte[] e)
     {
         double wallTime = 0;
@@ -42,20 +44,26 @@ static class TensorBoardEvents
                 summaries.Add(payload);
         }
         foreach (var summary in summaries)
-            foreach (var (field, _, value) in Fields(summary))
+        foreach (var (field, _, value) in Fields(summary))
+        {
+            if (field != 1)
+                continue;
+            string tag = "";
+            string kind = "other";
+            foreach (var (f, _, v) in Fields(value))
             {
-                if (field != 1)
-                    continue;
-                string tag = "";
-                string kind = "other";
-                foreach (var (f, _, v) in Fields(value))
+                if (f == 1)
+                    tag = Encoding.UTF8.GetString(v);
+                kind = f switch
                 {
-                    if (f == 1)
-                        tag = Encoding.UTF8.GetString(v);
-                    kind = f switch { 2 => "scalar", 4 => "image", 5 => "histogram", _ => kind };
-                }
-                yield return new Value(tag, kind, wallTime);
+                    2 => "scalar",
+                    4 => "image",
+                    5 => "histogram",
+                    _ => kind,
+                };
             }
+            yield return new Value(tag, kind, wallTime);
+        }
     }
 
     static IEnumerable<(int Field, int Wire, byte[] Payload)> Fields(byte[] message)
@@ -98,13 +106,16 @@ static class TensorBoardEvents
         }
     }
 
-    static readonly uint[] Table = Enumerable.Range(0, 256).Select(i =>
-    {
-        uint c = (uint)i;
-        for (int k = 0; k < 8; k++)
-            c = (c & 1) != 0 ? 0x82F63B78u ^ (c >> 1) : c >> 1;
-        return c;
-    }).ToArray();
+    static readonly uint[] Table = Enumerable
+        .Range(0, 256)
+        .Select(i =>
+        {
+            uint c = (uint)i;
+            for (int k = 0; k < 8; k++)
+                c = (c & 1) != 0 ? 0x82F63B78u ^ (c >> 1) : c >> 1;
+            return c;
+        })
+        .ToArray();
 
     /// <summary>CRC-32C (Castagnoli), as TFRecord frames use it.</summary>
     public static uint Crc32C(ReadOnlySpan<byte> data)

@@ -6,7 +6,11 @@ using static TorchSharp.torch.nn;
 namespace MaskRcnn.Modeling.Backbone;
 
 /// <summary>How the backbone normalises: fixed statistics (detection default) or trainable BatchNorm.</summary>
-public enum NormKind { Frozen, Batch }
+public enum NormKind
+{
+    Frozen,
+    Batch,
+}
 
 /// <summary>ResNet building blocks with torchvision's layout (stride on the 3×3 conv: "ResNet v1.5").</summary>
 static class ResNetBlocks
@@ -27,12 +31,15 @@ static class ResNetBlocks
 public sealed class BasicBlock : Module<Tensor, Tensor>
 {
     public const int Expansion = 1;
-    readonly Module<Tensor, Tensor> conv1, conv2;
-    readonly Module<Tensor, Tensor> bn1, bn2;
+    readonly Module<Tensor, Tensor> conv1,
+        conv2;
+    readonly Module<Tensor, Tensor> bn1,
+        bn2;
     readonly Sequential? downsample;
     readonly bool _padTopLeft;
 
-    /// <param name="padTopLeft">a stride-2 conv1 pads one row above and one column left only (ML.NET's ResNet-18)</param>
+    /// <param name="padTopLeft">a stride-2 conv1 pads one row above and one column left only (ML.NET's
+    /// ResNet-18)</param>
     public BasicBlock(long inplanes, long planes, long stride, NormKind norm, bool downsampled, bool padTopLeft = false)
         : base(nameof(BasicBlock))
     {
@@ -41,7 +48,11 @@ public sealed class BasicBlock : Module<Tensor, Tensor>
         bn1 = ResNetBlocks.Norm(norm, planes);
         conv2 = ResNetBlocks.Conv3x3(planes, planes);
         bn2 = ResNetBlocks.Norm(norm, planes);
-        if (downsampled) downsample = Sequential(ResNetBlocks.Conv1x1(inplanes, planes * Expansion, stride), ResNetBlocks.Norm(norm, planes * Expansion));
+        if (downsampled)
+            downsample = Sequential(
+                ResNetBlocks.Conv1x1(inplanes, planes * Expansion, stride),
+                ResNetBlocks.Norm(norm, planes * Expansion)
+            );
         RegisterComponents();
     }
 
@@ -52,7 +63,7 @@ public sealed class BasicBlock : Module<Tensor, Tensor>
         var y = bn1.call(conv1.call(input)).relu_();
         y = bn2.call(conv2.call(y));
         var identity = downsample is null ? x : downsample.call(x);
-        return y.add_(identity).relu_().MoveToOuterDisposeScope();   // in place, as torchvision's ReLU(inplace=True)
+        return y.add_(identity).relu_().MoveToOuterDisposeScope(); // in place, as torchvision's ReLU(inplace=True)
     }
 }
 
@@ -60,13 +71,25 @@ public sealed class BasicBlock : Module<Tensor, Tensor>
 public sealed class Bottleneck : Module<Tensor, Tensor>
 {
     public const int Expansion = 4;
-    readonly Conv2d conv1, conv3;
+    readonly Conv2d conv1,
+        conv3;
     readonly Module<Tensor, Tensor> conv2;
-    readonly Module<Tensor, Tensor> bn1, bn2, bn3;
+    readonly Module<Tensor, Tensor> bn1,
+        bn2,
+        bn3;
     readonly Sequential? downsample;
 
-    /// <param name="strideInOneByOne">stride on the first 1×1 conv (the original ResNet / Caffe / matterport) instead of the 3×3 (torchvision, "v1.5")</param>
-    public Bottleneck(long inplanes, long planes, long stride, NormKind norm, bool downsampled, bool strideInOneByOne = false) : base(nameof(Bottleneck))
+    /// <param name="strideInOneByOne">stride on the first 1×1 conv (the original ResNet / Caffe / matterport) instead
+    /// of the 3×3 (torchvision, "v1.5")</param>
+    public Bottleneck(
+        long inplanes,
+        long planes,
+        long stride,
+        NormKind norm,
+        bool downsampled,
+        bool strideInOneByOne = false
+    )
+        : base(nameof(Bottleneck))
     {
         conv1 = ResNetBlocks.Conv1x1(inplanes, planes, strideInOneByOne ? stride : 1);
         bn1 = ResNetBlocks.Norm(norm, planes);
@@ -74,7 +97,11 @@ public sealed class Bottleneck : Module<Tensor, Tensor>
         bn2 = ResNetBlocks.Norm(norm, planes);
         conv3 = ResNetBlocks.Conv1x1(planes, planes * Expansion);
         bn3 = ResNetBlocks.Norm(norm, planes * Expansion);
-        if (downsampled) downsample = Sequential(ResNetBlocks.Conv1x1(inplanes, planes * Expansion, stride), ResNetBlocks.Norm(norm, planes * Expansion));
+        if (downsampled)
+            downsample = Sequential(
+                ResNetBlocks.Conv1x1(inplanes, planes * Expansion, stride),
+                ResNetBlocks.Norm(norm, planes * Expansion)
+            );
         RegisterComponents();
     }
 
@@ -85,7 +112,7 @@ public sealed class Bottleneck : Module<Tensor, Tensor>
         y = bn2.call(conv2.call(y)).relu_();
         y = bn3.call(conv3.call(y));
         var identity = downsample is null ? x : downsample.call(x);
-        return y.add_(identity).relu_().MoveToOuterDisposeScope();   // in place, as torchvision's ReLU(inplace=True)
+        return y.add_(identity).relu_().MoveToOuterDisposeScope(); // in place, as torchvision's ReLU(inplace=True)
     }
 }
 
@@ -101,7 +128,10 @@ public sealed class ResNetBody : Module<Tensor, Tensor[]>
 {
     readonly Conv2d conv1;
     readonly Module<Tensor, Tensor> bn1;
-    readonly Sequential layer1, layer2, layer3, layer4;
+    readonly Sequential layer1,
+        layer2,
+        layer3,
+        layer4;
 
     /// <summary>Output channels of layer1..layer4.</summary>
     public long[] OutChannels { get; }
@@ -123,7 +153,8 @@ public sealed class ResNetBody : Module<Tensor, Tensor[]>
         ["resnet18-mlnet"] = new(false, [2, 2, 2, 3], PadTopLeft: true),
     };
 
-    public ResNetBody(string depth, NormKind norm, bool strideInOneByOne = false) : base(nameof(ResNetBody))
+    public ResNetBody(string depth, NormKind norm, bool strideInOneByOne = false)
+        : base(nameof(ResNetBody))
     {
         if (!Layouts.TryGetValue(depth, out var layout))
             throw new ArgumentException($"unknown ResNet '{depth}' (use {string.Join(", ", Layouts.Keys)})");
@@ -140,9 +171,11 @@ public sealed class ResNetBody : Module<Tensor, Tensor[]>
             {
                 long s = i == 0 ? stride : 1;
                 bool down = i == 0 && (stride != 1 || inplanes != planes * expansion);
-                modules.Add(layout.Bottleneck
-                    ? new Bottleneck(inplanes, planes, s, norm, down, strideInOneByOne)
-                    : new BasicBlock(inplanes, planes, s, norm, down, layout.PadTopLeft));
+                modules.Add(
+                    layout.Bottleneck
+                        ? new Bottleneck(inplanes, planes, s, norm, down, strideInOneByOne)
+                        : new BasicBlock(inplanes, planes, s, norm, down, layout.PadTopLeft)
+                );
                 inplanes = planes * expansion;
             }
             return Sequential(modules);
@@ -156,7 +189,8 @@ public sealed class ResNetBody : Module<Tensor, Tensor[]>
 
         using var noGrad = no_grad();
         foreach (var (name, p) in named_parameters())
-            if (name.EndsWith("weight") && p.dim() == 4) init.kaiming_normal_(p, mode: init.FanInOut.FanOut, nonlinearity: init.NonlinearityType.ReLU);
+            if (name.EndsWith("weight") && p.dim() == 4)
+                init.kaiming_normal_(p, mode: init.FanInOut.FanOut, nonlinearity: init.NonlinearityType.ReLU);
         // BatchNorm weights start at 1 and biases at 0 (their constructor already does so).
     }
 

@@ -5,16 +5,18 @@ using static TorchSharp.torch.nn;
 
 namespace MaskRcnn.Modeling.RoiHeads;
 
-/// <summary>Two fully connected layers on the flattened 7×7 RoI features (torchvision's TwoMLPHead: fc6, fc7).</summary>
+/// <summary>Two fully connected layers on the flattened 7×7 RoI features (torchvision's TwoMLPHead: fc6,
+/// fc7).</summary>
 public sealed class TwoMLPHead : Module<Tensor, Tensor>
 {
     readonly Module<Tensor, Tensor> fc6;
     readonly Linear fc7;
 
     /// <param name="inChannels">C·7·7 of the pooled RoI features [R, C, 7, 7]</param>
-    public TwoMLPHead(long inChannels, long representationSize) : base(nameof(TwoMLPHead))
+    public TwoMLPHead(long inChannels, long representationSize)
+        : base(nameof(TwoMLPHead))
     {
-        fc6 = Layers.Linear(inChannels, representationSize);   // flattens the pooled features itself
+        fc6 = Layers.Linear(inChannels, representationSize); // flattens the pooled features itself
         fc7 = Linear(representationSize, representationSize);
         RegisterComponents();
     }
@@ -31,9 +33,11 @@ public sealed class TwoMLPHead : Module<Tensor, Tensor>
 /// <summary>Class scores (cls_score, K logits incl. background) and per-class box deltas (bbox_pred, 4K).</summary>
 public sealed class FastRCNNPredictor : Module<Tensor, (Tensor ClassLogits, Tensor BoxRegression)>
 {
-    readonly Linear cls_score, bbox_pred;
+    readonly Linear cls_score,
+        bbox_pred;
 
-    public FastRCNNPredictor(long inChannels, long numClasses) : base(nameof(FastRCNNPredictor))
+    public FastRCNNPredictor(long inChannels, long numClasses)
+        : base(nameof(FastRCNNPredictor))
     {
         cls_score = Linear(inChannels, numClasses);
         bbox_pred = Linear(inChannels, numClasses * 4);

@@ -8,9 +8,18 @@ namespace MaskRcnn.Modeling.RoiHeads;
 
 /// <summary>RoI-head hyper-parameters (torchvision's names; defaults are torchvision's).</summary>
 public sealed record RoiHeadSettings(
-    double FgIouThresh = 0.5, double BgIouThresh = 0.5, int BatchSizePerImage = 512, double PositiveFraction = 0.25,
-    double[]? BboxRegWeights = null, double ScoreThresh = 0.05, double NmsThresh = 0.5, int DetectionsPerImg = 100,
-    int BoxPoolSize = 7, int MaskPoolSize = 14, int SamplingRatio = 2)
+    double FgIouThresh = 0.5,
+    double BgIouThresh = 0.5,
+    int BatchSizePerImage = 512,
+    double PositiveFraction = 0.25,
+    double[]? BboxRegWeights = null,
+    double ScoreThresh = 0.05,
+    double NmsThresh = 0.5,
+    int DetectionsPerImg = 100,
+    int BoxPoolSize = 7,
+    int MaskPoolSize = 14,
+    int SamplingRatio = 2
+)
 {
     public double[] RegWeights => BboxRegWeights ?? [10.0, 10.0, 5.0, 5.0];
 }
@@ -22,7 +31,8 @@ public sealed record RoiHeadSettings(
 /// <param name="MaskProbs">[D, 1, 28, 28] sigmoid of the label's mask logits (null for box-only models)</param>
 public sealed record RoiDetections(Tensor Boxes, Tensor Scores, Tensor Labels, Tensor? MaskProbs)
 {
-    /// <summary>Moves every tensor to the outer dispose scope (they must belong to the current one); returns this.</summary>
+    /// <summary>Moves every tensor to the outer dispose scope (they must belong to the current one); returns
+    /// this.</summary>
     public RoiDetections MoveToOuterDisposeScope()
     {
         Boxes.MoveToOuterDisposeScope();
@@ -49,7 +59,8 @@ public sealed record BoxPredictions(Tensor ClassLogits, Tensor BoxRegression)
 
 /// <summary>The mask branch's outputs for a set of detections (<see cref="RoIHeads.PredictMasks"/>).</summary>
 /// <param name="Logits">[ΣD, K, 28, 28] mask logits of every class</param>
-/// <param name="Detections">per image, the detections with their own class's mask probabilities [D_i, 1, 28, 28]</param>
+/// <param name="Detections">per image, the detections with their own class's mask probabilities [D_i, 1, 28,
+/// 28]</param>
 public sealed record MaskPredictions(Tensor Logits, IReadOnlyList<RoiDetections> Detections)
 {
     /// <summary>Moves every tensor to the outer dispose scope; returns this.</summary>
@@ -74,12 +85,21 @@ public sealed record MaskPredictions(Tensor Logits, IReadOnlyList<RoiDetections>
 /// <param name="MaskProposals">training: per image positive RoIs used by the mask branch</param>
 /// <param name="MaskTargets">training: [P, 28, 28] GT masks cropped to the positive RoIs</param>
 public sealed record RoiHeadsOutput(
-    IReadOnlyList<Tensor> Proposals, Tensor ClassLogits, Tensor BoxRegression,
-    IReadOnlyList<RoiDetections> Detections, Tensor? MaskLogits, IReadOnlyDictionary<string, Tensor> Losses,
-    IReadOnlyList<Tensor>? Labels = null, IReadOnlyList<Tensor>? MatchedIdxs = null,
-    IReadOnlyList<Tensor>? RegressionTargets = null, IReadOnlyList<Tensor>? MaskProposals = null, Tensor? MaskTargets = null)
+    IReadOnlyList<Tensor> Proposals,
+    Tensor ClassLogits,
+    Tensor BoxRegression,
+    IReadOnlyList<RoiDetections> Detections,
+    Tensor? MaskLogits,
+    IReadOnlyDictionary<string, Tensor> Losses,
+    IReadOnlyList<Tensor>? Labels = null,
+    IReadOnlyList<Tensor>? MatchedIdxs = null,
+    IReadOnlyList<Tensor>? RegressionTargets = null,
+    IReadOnlyList<Tensor>? MaskProposals = null,
+    Tensor? MaskTargets = null
+)
 {
-    /// <summary>Moves every tensor to the outer dispose scope (they must belong to the current one); returns this.</summary>
+    /// <summary>Moves every tensor to the outer dispose scope (they must belong to the current one); returns
+    /// this.</summary>
     public RoiHeadsOutput MoveToOuterDisposeScope()
     {
         Proposals.MoveToOuterDisposeScope();
@@ -98,13 +118,18 @@ public sealed record RoiHeadsOutput(
     }
 }
 
-/// <summary>The RoIs a training step samples for the RoI heads (<see cref="RoIHeads.SelectTrainingSamples"/>).</summary>
+/// <summary>The RoIs a training step samples for the RoI heads (<see
+/// cref="RoIHeads.SelectTrainingSamples"/>).</summary>
 /// <param name="Proposals">per image [R_i, 4] sampled RoIs (resized-image pixels)</param>
 /// <param name="MatchedIdxs">per image [R_i] index of each RoI's ground-truth box</param>
 /// <param name="Labels">per image [R_i] int64 class of each RoI (0 = background)</param>
 /// <param name="RegressionTargets">per image [R_i, 4] the matched ground truth encoded w.r.t. the RoI</param>
-public sealed record TrainingSamples(List<Tensor> Proposals, List<Tensor> MatchedIdxs, List<Tensor> Labels,
-    List<Tensor> RegressionTargets)
+public sealed record TrainingSamples(
+    List<Tensor> Proposals,
+    List<Tensor> MatchedIdxs,
+    List<Tensor> Labels,
+    List<Tensor> RegressionTargets
+)
 {
     /// <summary>Moves every tensor to the outer dispose scope; returns this.</summary>
     public TrainingSamples MoveToOuterDisposeScope()
@@ -164,11 +189,19 @@ public sealed class RoIHeads : Module
     public MaskRCNNHeads? MaskHead => mask_head;
     public MaskRCNNPredictor? MaskPredictor => mask_predictor;
 
-    public RoIHeads(long numClasses, long inChannels, long representationSize, IReadOnlyList<long> maskLayers,
-                    long maskDilation, RoiHeadSettings settings, bool withMask = true) : base(nameof(RoIHeads))
+    public RoIHeads(
+        long numClasses,
+        long inChannels,
+        long representationSize,
+        IReadOnlyList<long> maskLayers,
+        long maskDilation,
+        RoiHeadSettings settings,
+        bool withMask = true
+    )
+        : base(nameof(RoIHeads))
     {
         Settings = settings;
-        BoxRoiPool = Layers.RoIAlignForLinear(settings.BoxPoolSize, settings.SamplingRatio);   // feeds fc6
+        BoxRoiPool = Layers.RoIAlignForLinear(settings.BoxPoolSize, settings.SamplingRatio); // feeds fc6
         MaskRoiPool = new MultiScaleRoIAlign(settings.MaskPoolSize, settings.SamplingRatio);
         box_head = new TwoMLPHead(inChannels * settings.BoxPoolSize * settings.BoxPoolSize, representationSize);
         box_predictor = new FastRCNNPredictor(representationSize, numClasses);
@@ -193,18 +226,33 @@ public sealed class RoIHeads : Module
     /// <param name="proposals">per image [P_i, 4] from the RPN</param>
     /// <param name="imageSizes">per image (h, w) after resizing</param>
     /// <param name="targets">per image ground truth (training only)</param>
-    public RoiHeadsOutput Forward(Tensor[] features, IReadOnlyList<Tensor> proposals,
-                                  IReadOnlyList<(long H, long W)> imageSizes, IReadOnlyList<TargetTensors>? targets = null)
+    public RoiHeadsOutput Forward(
+        Tensor[] features,
+        IReadOnlyList<Tensor> proposals,
+        IReadOnlyList<(long H, long W)> imageSizes,
+        IReadOnlyList<TargetTensors>? targets = null
+    )
     {
         using var scope = NewDisposeScope();
         if (!training)
         {
             var boxes = ClassifyBoxes(features, proposals, imageSizes);
-            var detections = PostprocessDetections(boxes.ClassLogits, boxes.BoxRegression, proposals, imageSizes).Detections;
+            var detections = PostprocessDetections(
+                boxes.ClassLogits,
+                boxes.BoxRegression,
+                proposals,
+                imageSizes
+            ).Detections;
             var masks = HasMask ? PredictMasks(features, detections, imageSizes) : null;
             // The proposals are the caller's: the output holds aliases of its own.
-            var output = new RoiHeadsOutput(proposals.Select(p => p.alias()).ToArray(), boxes.ClassLogits,
-                boxes.BoxRegression, masks?.Detections ?? detections, masks?.Logits, new Dictionary<string, Tensor>());
+            var output = new RoiHeadsOutput(
+                proposals.Select(p => p.alias()).ToArray(),
+                boxes.ClassLogits,
+                boxes.BoxRegression,
+                masks?.Detections ?? detections,
+                masks?.Logits,
+                new Dictionary<string, Tensor>()
+            );
             return output.MoveToOuterDisposeScope();
         }
 
@@ -213,8 +261,12 @@ public sealed class RoIHeads : Module
         var samples = SelectTrainingSamples(proposals, targets);
         var (classLogits, boxRegression) = ClassifyBoxes(features, samples.Proposals, imageSizes);
         var losses = new Dictionary<string, Tensor>();
-        (losses["loss_classifier"], losses["loss_box_reg"]) =
-            FastRcnnLoss(classLogits, boxRegression, samples.Labels, samples.RegressionTargets);
+        (losses["loss_classifier"], losses["loss_box_reg"]) = FastRcnnLoss(
+            classLogits,
+            boxRegression,
+            samples.Labels,
+            samples.RegressionTargets
+        );
         Tensor? maskLogits = null;
         Tensor? maskTargets = null;
         List<Tensor>? maskProposals = null;
@@ -224,8 +276,19 @@ public sealed class RoIHeads : Module
             maskLogits = MaskLogits(features, maskProposals, imageSizes);
             (losses["loss_mask"], maskTargets) = MaskRcnnLoss(maskLogits, maskProposals, targets, positiveMatched);
         }
-        var trained = new RoiHeadsOutput(samples.Proposals, classLogits, boxRegression, [], maskLogits, losses,
-            samples.Labels, samples.MatchedIdxs, samples.RegressionTargets, maskProposals, maskTargets);
+        var trained = new RoiHeadsOutput(
+            samples.Proposals,
+            classLogits,
+            boxRegression,
+            [],
+            maskLogits,
+            losses,
+            samples.Labels,
+            samples.MatchedIdxs,
+            samples.RegressionTargets,
+            maskProposals,
+            maskTargets
+        );
         return trained.MoveToOuterDisposeScope();
     }
 
@@ -235,8 +298,11 @@ public sealed class RoIHeads : Module
     /// <param name="features">the pooled FPN levels '0'..'3', finest first</param>
     /// <param name="boxes">per image [R_i, 4] in resized-image pixels</param>
     /// <param name="imageSizes">per image (h, w) after resizing</param>
-    public Tensor PoolBoxFeatures(Tensor[] features, IReadOnlyList<Tensor> boxes, IReadOnlyList<(long H, long W)> imageSizes) =>
-        BoxRoiPool.Forward(features, boxes, imageSizes);
+    public Tensor PoolBoxFeatures(
+        Tensor[] features,
+        IReadOnlyList<Tensor> boxes,
+        IReadOnlyList<(long H, long W)> imageSizes
+    ) => BoxRoiPool.Forward(features, boxes, imageSizes);
 
     /// <summary>The box head and predictor on pooled features [ΣR, C, 7, 7]: class logits and box deltas.</summary>
     public BoxPredictions ClassifyBoxes(Tensor pooled)
@@ -246,17 +312,24 @@ public sealed class RoIHeads : Module
         return new BoxPredictions(classLogits, boxRegression).MoveToOuterDisposeScope();
     }
 
-    /// <summary>Classifies and refines boxes: <see cref="PoolBoxFeatures"/>, then <see cref="ClassifyBoxes(Tensor)"/>.</summary>
-    public BoxPredictions ClassifyBoxes(Tensor[] features, IReadOnlyList<Tensor> boxes,
-                                        IReadOnlyList<(long H, long W)> imageSizes)
+    /// <summary>Classifies and refines boxes: <see cref="PoolBoxFeatures"/>, then <see
+    /// cref="ClassifyBoxes(Tensor)"/>.</summary>
+    public BoxPredictions ClassifyBoxes(
+        Tensor[] features,
+        IReadOnlyList<Tensor> boxes,
+        IReadOnlyList<(long H, long W)> imageSizes
+    )
     {
         using var scope = NewDisposeScope();
         return ClassifyBoxes(PoolBoxFeatures(features, boxes, imageSizes)).MoveToOuterDisposeScope();
     }
 
     /// <summary>Mask RoIAlign: [ΣD, C, 14, 14] features of each box.</summary>
-    public Tensor PoolMaskFeatures(Tensor[] features, IReadOnlyList<Tensor> boxes, IReadOnlyList<(long H, long W)> imageSizes) =>
-        MaskRoiPool.Forward(features, boxes, imageSizes);
+    public Tensor PoolMaskFeatures(
+        Tensor[] features,
+        IReadOnlyList<Tensor> boxes,
+        IReadOnlyList<(long H, long W)> imageSizes
+    ) => MaskRoiPool.Forward(features, boxes, imageSizes);
 
     /// <summary>The mask head and predictor on pooled features [ΣD, C, 14, 14]: [ΣD, K, 28, 28] logits.</summary>
     public Tensor MaskLogits(Tensor pooled)
@@ -279,8 +352,11 @@ public sealed class RoIHeads : Module
     /// IReadOnlyList{ValueTuple{long, long}})"/>), then each one's own class's probabilities
     /// (<see cref="WithMasks"/>).
     /// </summary>
-    public MaskPredictions PredictMasks(Tensor[] features, IReadOnlyList<RoiDetections> detections,
-                                        IReadOnlyList<(long H, long W)> imageSizes)
+    public MaskPredictions PredictMasks(
+        Tensor[] features,
+        IReadOnlyList<RoiDetections> detections,
+        IReadOnlyList<(long H, long W)> imageSizes
+    )
     {
         using var scope = NewDisposeScope();
         var logits = MaskLogits(features, detections.Select(d => d.Boxes).ToArray(), imageSizes);
@@ -295,8 +371,9 @@ public sealed class RoIHeads : Module
     public static MaskPredictions WithMasks(IReadOnlyList<RoiDetections> detections, Tensor maskLogits)
     {
         var probs = MaskInference(maskLogits, detections.Select(d => d.Labels).ToArray());
-        var withMasks = detections.Select((d, i) => new RoiDetections(d.Boxes.alias(), d.Scores.alias(),
-            d.Labels.alias(), probs[i]));
+        var withMasks = detections.Select(
+            (d, i) => new RoiDetections(d.Boxes.alias(), d.Scores.alias(), d.Labels.alias(), probs[i])
+        );
         return new MaskPredictions(maskLogits, withMasks.ToArray());
     }
 
@@ -350,9 +427,14 @@ public sealed class RoIHeads : Module
         return new TrainingSamples(props, matched, labels, regression).MoveToOuterDisposeScope();
     }
 
-    /// <summary>Cross-entropy over sampled RoIs; smooth-L1 (β = 1/9) on the GT class's deltas of positives, over the RoI count.</summary>
-    public static (Tensor Classifier, Tensor BoxReg) FastRcnnLoss(Tensor classLogits, Tensor boxRegression,
-        IReadOnlyList<Tensor> labels, IReadOnlyList<Tensor> regressionTargets)
+    /// <summary>Cross-entropy over sampled RoIs; smooth-L1 (β = 1/9) on the GT class's deltas of positives, over the
+    /// RoI count.</summary>
+    public static (Tensor Classifier, Tensor BoxReg) FastRcnnLoss(
+        Tensor classLogits,
+        Tensor boxRegression,
+        IReadOnlyList<Tensor> labels,
+        IReadOnlyList<Tensor> regressionTargets
+    )
     {
         using var scope = NewDisposeScope();
         var l = cat(labels.ToArray(), 0);
@@ -361,22 +443,34 @@ public sealed class RoIHeads : Module
         var pos = nonzero(l.gt(0)).view(-1);
         long n = classLogits.shape[0];
         var reg = boxRegression.reshape(n, -1, 4);
-        var boxLoss = functional.smooth_l1_loss(reg[pos, l[pos]], targets[pos], reduction: Reduction.Sum, beta: 1.0 / 9) / l.numel();
+        var boxLoss =
+            functional.smooth_l1_loss(reg[pos, l[pos]], targets[pos], reduction: Reduction.Sum, beta: 1.0 / 9)
+            / l.numel();
         return (classification.MoveToOuterDisposeScope(), boxLoss.MoveToOuterDisposeScope());
     }
 
     /// <summary>BCE between the GT class's mask logits and the GT masks cropped to the positive RoIs.</summary>
-    public static (Tensor Loss, Tensor Targets) MaskRcnnLoss(Tensor maskLogits, IReadOnlyList<Tensor> proposals,
-        IReadOnlyList<TargetTensors> targets, IReadOnlyList<Tensor> matchedIdxs)
+    public static (Tensor Loss, Tensor Targets) MaskRcnnLoss(
+        Tensor maskLogits,
+        IReadOnlyList<Tensor> proposals,
+        IReadOnlyList<TargetTensors> targets,
+        IReadOnlyList<Tensor> matchedIdxs
+    )
     {
         using var scope = NewDisposeScope();
         int m = (int)maskLogits.shape[^1];
         var labels = cat(targets.Select((t, i) => t.Labels.to(int64)[matchedIdxs[i]]).ToArray(), 0);
-        var maskTargets = cat(targets.Select((t, i) =>
-            MaskOps.ProjectMasksOnBoxes(t.Masks, proposals[i], matchedIdxs[i], m)).ToArray(), 0);
-        Tensor loss = maskTargets.numel() == 0
-            ? maskLogits.sum() * 0
-            : functional.binary_cross_entropy_with_logits(maskLogits[arange(labels.shape[0], device: labels.device), labels], maskTargets);
+        var maskTargets = cat(
+            targets.Select((t, i) => MaskOps.ProjectMasksOnBoxes(t.Masks, proposals[i], matchedIdxs[i], m)).ToArray(),
+            0
+        );
+        Tensor loss =
+            maskTargets.numel() == 0
+                ? maskLogits.sum() * 0
+                : functional.binary_cross_entropy_with_logits(
+                    maskLogits[arange(labels.shape[0], device: labels.device), labels],
+                    maskTargets
+                );
         return (loss.MoveToOuterDisposeScope(), maskTargets.MoveToOuterDisposeScope());
     }
 
@@ -384,9 +478,14 @@ public sealed class RoIHeads : Module
     /// <param name="Detections">final, per image</param>
     /// <param name="Decoded">per image [R, K, 4] refined boxes for every class (clipped)</param>
     /// <param name="Probabilities">per image [R, K] softmax</param>
-    /// <param name="AboveThreshold">per image (boxes, scores, labels) after the score threshold and small-box removal, before NMS</param>
-    public sealed record Postprocessed(List<RoiDetections> Detections, IReadOnlyList<Tensor> Decoded,
-        IReadOnlyList<Tensor> Probabilities, IReadOnlyList<RoiDetections> AboveThreshold)
+    /// <param name="AboveThreshold">per image (boxes, scores, labels) after the score threshold and small-box removal,
+    /// before NMS</param>
+    public sealed record Postprocessed(
+        List<RoiDetections> Detections,
+        IReadOnlyList<Tensor> Decoded,
+        IReadOnlyList<Tensor> Probabilities,
+        IReadOnlyList<RoiDetections> AboveThreshold
+    )
     {
         /// <summary>Moves every tensor to the outer dispose scope; returns this.</summary>
         public Postprocessed MoveToOuterDisposeScope()
@@ -400,8 +499,13 @@ public sealed class RoIHeads : Module
     }
 
     /// <summary>torchvision's postprocess_detections, keeping the intermediate sets.</summary>
-    public Postprocessed PostprocessDetections(Tensor classLogits, Tensor boxRegression, IReadOnlyList<Tensor> proposals,
-        IReadOnlyList<(long H, long W)> imageSizes, double? scoreThresh = null)
+    public Postprocessed PostprocessDetections(
+        Tensor classLogits,
+        Tensor boxRegression,
+        IReadOnlyList<Tensor> proposals,
+        IReadOnlyList<(long H, long W)> imageSizes,
+        double? scoreThresh = null
+    )
     {
         using var scope = NewDisposeScope();
         long numClasses = classLogits.shape[^1];
