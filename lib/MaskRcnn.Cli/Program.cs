@@ -2,8 +2,10 @@ using System.CommandLine;
 using MaskRcnn.Cli.Verbs;
 
 var root = new RootCommand(
-    "maskrcnn: Mask R-CNN (torchvision-compatible, TorchSharp) for detecting and segmenting breast lesions " +
-    "in ultrasound images annotated with the VGG Image Annotator.");
-foreach (var verb in Verbs.All()) root.Subcommands.Add(verb);
+    "maskrcnn: Mask R-CNN (torchvision-compatible, TorchSharp) for detecting and segmenting breast lesions "
+        + "in ultrasound images annotated with the VGG Image Annotator."
+);
+foreach (var verb in Verbs.All())
+    root.Subcommands.Add(verb);
 var parse = root.Parse(args);
 return Verbs.ReportParseErrors(parse) ?? parse.Invoke();

@@ -21,9 +21,13 @@ public class CliTests
         var steered = System.Text.RegularExpressions.Regex.Match(stdout, @"oneMKL\s+(\S+):.*Auto branch (\d+)\.");
         Assert.True(steered.Success, stdout);
         Assert.Matches(@"bf16\s+(available|not available)", stdout);
-        if (steered.Groups[1].Value != "applied") return; // an Intel CPU, or no AVX2: nothing to steer
+        if (steered.Groups[1].Value != "applied")
+            return; // an Intel CPU, or no AVX2: nothing to steer
 
-        (code, stdout, stderr) = TestSupport.RunCliWithEnvironment([$"{MaskRcnn.Runtime.MklDispatch.EnvironmentVariable}=vendor"], "version");
+        (code, stdout, stderr) = TestSupport.RunCliWithEnvironment(
+            [$"{MaskRcnn.Runtime.MklDispatch.EnvironmentVariable}=vendor"],
+            "version"
+        );
         Assert.True(code == 0, stderr);
         var own = System.Text.RegularExpressions.Regex.Match(stdout, @"oneMKL\s+vendor:.*Auto branch (\d+)\.");
         Assert.True(own.Success, stdout);
@@ -42,7 +46,8 @@ public class CliTests
     public void Unavailable_device_is_a_one_line_error()
     {
         var (code, _, stderr) = TestSupport.RunCli("version", "--device", "cuda");
-        if (code == 0) return; // a CUDA build on a GPU machine
+        if (code == 0)
+            return; // a CUDA build on a GPU machine
         Assert.Equal(1, code);
         Assert.StartsWith("error: Device 'cuda'", stderr);
         Assert.DoesNotContain("   at ", stderr);
@@ -53,13 +58,43 @@ public class CliTests
     {
         // A small model so it stays quick; the R50 figures live in PERFORMANCE.md, and MemoryTests judges growth.
         string json = Path.Combine(Path.GetTempPath(), $"bench-{Guid.NewGuid():N}.json");
-        var (code, _, stderr) = TestSupport.RunCli("benchmark", "--arch", "resnet18-fpn", "--size", "128", "--mode", "infer",
-            "--runs", "2", "--threads", "1", "--stages", "--memory-calls", "10", "--memory-warmup", "2", "--json", json);
+        var (code, _, stderr) = TestSupport.RunCli(
+            "benchmark",
+            "--arch",
+            "resnet18-fpn",
+            "--size",
+            "128",
+            "--mode",
+            "infer",
+            "--runs",
+            "2",
+            "--threads",
+            "1",
+            "--stages",
+            "--memory-calls",
+            "10",
+            "--memory-warmup",
+            "2",
+            "--json",
+            json
+        );
         Assert.True(code == 0, stderr);
         using var doc = System.Text.Json.JsonDocument.Parse(File.ReadAllText(json));
         File.Delete(json);
         var root = doc.RootElement;
-        foreach (var key in new[] { "median_s", "min_s", "runs", "detections", "peak_rss_mb", "threads", "libtorch", "mkl_dispatch" })
+        foreach (
+            var key in new[]
+            {
+                "median_s",
+                "min_s",
+                "runs",
+                "detections",
+                "peak_rss_mb",
+                "threads",
+                "libtorch",
+                "mkl_dispatch",
+            }
+        )
             Assert.True(root.TryGetProperty(key, out _), $"missing {key}");
         Assert.Equal(2, root.GetProperty("runs").GetArrayLength());
         Assert.Equal(1, root.GetProperty("threads").GetInt32());
@@ -78,11 +113,28 @@ public class CliTests
     [Fact]
     public void Benchmark_takes_a_precision_for_inference_and_training()
     {
-        foreach (var (mode, name) in new[] { ("infer", "bf16"), ("train", "BFloat16") })   // the names a config takes too
+        foreach (var (mode, name) in new[] { ("infer", "bf16"), ("train", "BFloat16") }) // the names a config takes too
         {
             string json = Path.Combine(Path.GetTempPath(), $"bench-{Guid.NewGuid():N}.json");
-            var (exit, _, err) = TestSupport.RunCli("benchmark", "--arch", "resnet18-fpn", "--size", "96", "--mode", mode,
-                "--runs", "1", "--warmup", "0", "--threads", "1", "--precision", name, "--json", json);
+            var (exit, _, err) = TestSupport.RunCli(
+                "benchmark",
+                "--arch",
+                "resnet18-fpn",
+                "--size",
+                "96",
+                "--mode",
+                mode,
+                "--runs",
+                "1",
+                "--warmup",
+                "0",
+                "--threads",
+                "1",
+                "--precision",
+                name,
+                "--json",
+                json
+            );
             Assert.True(exit == 0, err);
             using (var doc = System.Text.Json.JsonDocument.Parse(File.ReadAllText(json)))
                 Assert.Equal("bf16", doc.RootElement.GetProperty("precision").GetString());
@@ -90,9 +142,10 @@ public class CliTests
         }
         foreach (string verb in new[] { "benchmark", "train" })
         {
-            string[] args = verb == "train"
-                ? ["train", "--data", "unused", "--out", "unused", "--precision", "fp16"]
-                : ["benchmark", "--arch", "resnet18-fpn", "--mode", "infer", "--precision", "fp16"];
+            string[] args =
+                verb == "train"
+                    ? ["train", "--data", "unused", "--out", "unused", "--precision", "fp16"]
+                    : ["benchmark", "--arch", "resnet18-fpn", "--mode", "infer", "--precision", "fp16"];
             var (code, _, stderr) = TestSupport.RunCli(args);
             Assert.NotEqual(0, code);
             Assert.Contains("unknown precision 'fp16'", stderr);
@@ -103,22 +156,47 @@ public class CliTests
     public void Inference_calls_reuse_the_previous_call_s_memory()
     {
         // R18-FPN at 512 px, random weights: 100 detections, so the mask head's activations (80 MB) and the pasted
-        // masks (105 MB) are blocks above glibc's own mmap limit, mapped afresh in every call. TorchEnvironment.Initialize
-        // raises the limits (MemoryRelease.ReuseBlocksBetweenCalls), so a call reuses the last one's pages.
+        // masks (105 MB) are blocks above glibc's own mmap limit, mapped afresh in every call. The CLI opts
+        // into the tuned allocator (MemoryRelease.TuneAllocator: ReuseBlocksBetweenCalls), so a call reuses the last
+        // one's pages.
         double Faults(string[] env)
         {
             string json = Path.Combine(Path.GetTempPath(), $"bench-{Guid.NewGuid():N}.json");
-            var (code, _, stderr) = TestSupport.RunCliWithEnvironment(env, "benchmark", "--arch", "resnet18-fpn", "--size", "512",
-                "--mode", "infer", "--runs", "3", "--warmup", "2", "--threads", "2", "--json", json);
+            var (code, _, stderr) = TestSupport.RunCliWithEnvironment(
+                env,
+                "benchmark",
+                "--arch",
+                "resnet18-fpn",
+                "--size",
+                "512",
+                "--mode",
+                "infer",
+                "--runs",
+                "3",
+                "--warmup",
+                "2",
+                "--threads",
+                "2",
+                "--json",
+                json
+            );
             Assert.True(code == 0, stderr);
             using var doc = System.Text.Json.JsonDocument.Parse(File.ReadAllText(json));
             File.Delete(json);
             return doc.RootElement.GetProperty("page_faults_per_call").GetDouble();
         }
-        if (!OperatingSystem.IsLinux()) return;
-        double reused = Faults([]), glibcDefault = Faults(["MASKRCNN_GLIBC_MALLOC=default"]);
-        Assert.True(glibcDefault > 50_000, $"glibc's default should fault fresh blocks in every call ({glibcDefault} faults)");
-        Assert.True(reused < glibcDefault / 4, $"page faults per call: {reused} reused, {glibcDefault} with glibc's default");
+        if (!OperatingSystem.IsLinux())
+            return;
+        double reused = Faults([]),
+            glibcDefault = Faults(["MASKRCNN_GLIBC_MALLOC=default"]);
+        Assert.True(
+            glibcDefault > 50_000,
+            $"glibc's default should fault fresh blocks in every call ({glibcDefault} faults)"
+        );
+        Assert.True(
+            reused < glibcDefault / 4,
+            $"page faults per call: {reused} reused, {glibcDefault} with glibc's default"
+        );
     }
 
     [Fact]
@@ -130,45 +208,97 @@ public class CliTests
         System.Text.Json.JsonElement Run(string[] env, params string[] extra)
         {
             string json = Path.Combine(Path.GetTempPath(), $"bench-{Guid.NewGuid():N}.json");
-            var (code, _, stderr) = TestSupport.RunCliWithEnvironment(env, ["benchmark", "--arch", "resnet18-fpn", "--size", "512",
-                "--mode", "train", "--runs", "2", "--warmup", "2", "--threads", "2", "--json", json, .. extra]);
+            var (code, _, stderr) = TestSupport.RunCliWithEnvironment(
+                env,
+                [
+                    "benchmark",
+                    "--arch",
+                    "resnet18-fpn",
+                    "--size",
+                    "512",
+                    "--mode",
+                    "train",
+                    "--runs",
+                    "2",
+                    "--warmup",
+                    "2",
+                    "--threads",
+                    "2",
+                    "--json",
+                    json,
+                    .. extra,
+                ]
+            );
             Assert.True(code == 0, stderr);
             using var doc = System.Text.Json.JsonDocument.Parse(File.ReadAllText(json));
             File.Delete(json);
             return doc.RootElement.Clone();
         }
-        if (!OperatingSystem.IsLinux()) return;
+        if (!OperatingSystem.IsLinux())
+            return;
         var kept = Run([], "--stages");
         var glibcDefault = Run(["MASKRCNN_GLIBC_MALLOC=default"]);
         double keptFaults = kept.GetProperty("page_faults_per_step").GetDouble();
         double defaultFaults = glibcDefault.GetProperty("page_faults_per_step").GetDouble();
-        Assert.True(defaultFaults > 20_000, $"glibc's default should fault fresh blocks in every step ({defaultFaults} faults)");
-        Assert.True(keptFaults < defaultFaults / 5, $"page faults per step: {keptFaults} kept in the heap, {defaultFaults} with glibc's default");
+        Assert.True(
+            defaultFaults > 20_000,
+            $"glibc's default should fault fresh blocks in every step ({defaultFaults} faults)"
+        );
+        Assert.True(
+            keptFaults < defaultFaults / 5,
+            $"page faults per step: {keptFaults} kept in the heap, {defaultFaults} with glibc's default"
+        );
 
         var stages = kept.GetProperty("stages").EnumerateArray().ToList();
         Assert.Equal(9, stages.Count);
-        Assert.Contains(stages, s => s.GetProperty("stage").GetString() == "backward: backbone + FPN" && s.GetProperty("median_s").GetDouble() > 0);
+        Assert.Contains(
+            stages,
+            s =>
+                s.GetProperty("stage").GetString() == "backward: backbone + FPN"
+                && s.GetProperty("median_s").GetDouble() > 0
+        );
         Assert.InRange(stages.Sum(s => s.GetProperty("share").GetDouble()), 0.99, 1.01);
     }
 
     [Fact]
     public void Train_repeats_a_run_for_the_same_seed_in_a_new_process()
     {
-        // Two processes, same data, preset and seed: the same data order, augmentation, sampling and weights, bit for bit.
+        // Two processes, same data, preset and seed: the same data order, augmentation, sampling and weights, bit for
+        // bit.
         using var tmp = new TestSupport.TempDir();
         byte[] Run(string name)
         {
-            var (code, _, stderr) = TestSupport.RunCli("train", "--data", Path.Combine(TestSupport.RepoRoot, "data", "phantom"),
-                "--preset", "cpu-quick", "--epochs", "1", "--steps-per-epoch", "3", "--threads", "2", "--seed", "7", "--out", tmp[name]);
+            var (code, _, stderr) = TestSupport.RunCli(
+                "train",
+                "--data",
+                Path.Combine(TestSupport.RepoRoot, "data", "phantom"),
+                "--preset",
+                "cpu-quick",
+                "--epochs",
+                "1",
+                "--steps-per-epoch",
+                "3",
+                "--threads",
+                "2",
+                "--seed",
+                "7",
+                "--out",
+                tmp[name]
+            );
             Assert.True(code == 0, stderr);
             byte[] file = File.ReadAllBytes(Path.Combine(tmp[name], "model_final.safetensors"));
-            long header = BitConverter.ToInt64(file, 0);   // safetensors: 8-byte header length, JSON header (with a timestamp), tensor bytes
+            // safetensors: 8-byte header length, JSON header (with a timestamp), tensor bytes
+            long header = BitConverter.ToInt64(file, 0);
             return file[(int)(8 + header)..];
         }
-        string Losses(string name) => string.Join("\n", File.ReadLines(Path.Combine(tmp[name], "metrics.jsonl"))
-            .Select(l => System.Text.Json.JsonDocument.Parse(l).RootElement)
-            .Where(e => e.GetProperty("type").GetString() == "train")
-            .Select(e => e.GetProperty("losses").GetRawText()));
+        string Losses(string name) =>
+            string.Join(
+                "\n",
+                File.ReadLines(Path.Combine(tmp[name], "metrics.jsonl"))
+                    .Select(l => System.Text.Json.JsonDocument.Parse(l).RootElement)
+                    .Where(e => e.GetProperty("type").GetString() == "train")
+                    .Select(e => e.GetProperty("losses").GetRawText())
+            );
 
         var first = Run("a");
         var second = Run("b");
@@ -177,8 +307,20 @@ public class CliTests
         Assert.True(first.AsSpan().SequenceEqual(second), "the two runs' weights differ");
 
         // Resuming keeps the run's config.json and says which options it ignored.
-        var (resumed, stdout, err) = TestSupport.RunCli("train", "--data", Path.Combine(TestSupport.RepoRoot, "data", "phantom"),
-            "--out", tmp["a"], "--resume", "--precision", "bf16", "--seed", "8", "--threads", "2");
+        var (resumed, stdout, err) = TestSupport.RunCli(
+            "train",
+            "--data",
+            Path.Combine(TestSupport.RepoRoot, "data", "phantom"),
+            "--out",
+            tmp["a"],
+            "--resume",
+            "--precision",
+            "bf16",
+            "--seed",
+            "8",
+            "--threads",
+            "2"
+        );
         Assert.True(resumed == 0, err);
         Assert.Contains("note: --seed, --precision ignored when resuming", stdout);
         Assert.Contains("\"precision\": \"fp32\"", File.ReadAllText(Path.Combine(tmp["a"], "config.json")));

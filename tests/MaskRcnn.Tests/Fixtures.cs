@@ -6,7 +6,8 @@ using static TorchSharp.torch;
 
 namespace MaskRcnn.Tests;
 
-/// <summary>The committed reference fixtures (tests/fixtures/*.pt, made by make_fixtures.py from torchvision 0.14).</summary>
+/// <summary>The committed reference fixtures (tests/fixtures/*.pt, made by make_fixtures.py from torchvision
+/// 0.14).</summary>
 static class Fixtures
 {
     static readonly ConcurrentDictionary<string, IReadOnlyDictionary<string, Tensor>> Cache = new();
@@ -21,7 +22,8 @@ static class Fixtures
     {
         Hashtable table = PyTorchUnpickler.UnpickleStateDict(path);
         var dict = new Dictionary<string, Tensor>();
-        foreach (DictionaryEntry e in table) dict[(string)e.Key] = ((Tensor)e.Value!).DetachFromDisposeScope();
+        foreach (DictionaryEntry e in table)
+            dict[(string)e.Key] = ((Tensor)e.Value!).DetachFromDisposeScope();
         return dict;
     }
 
@@ -31,7 +33,8 @@ static class Fixtures
     public static void AssertClose(Tensor expected, Tensor actual, double atol, string what = "")
     {
         Assert.Equal(expected.shape, actual.shape);
-        if (expected.numel() == 0) return;
+        if (expected.numel() == 0)
+            return;
         double diff = (expected.to(float64) - actual.to(float64)).abs().max().item<double>();
         Assert.True(diff <= atol, $"{what}: max |difference| {diff:E3} > {atol:E1}");
     }

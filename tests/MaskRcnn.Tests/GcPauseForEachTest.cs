@@ -17,7 +17,8 @@ namespace MaskRcnn.Tests;
 [AttributeUsage(AttributeTargets.Assembly | AttributeTargets.Class | AttributeTargets.Method)]
 public sealed class GcPauseForEachTestAttribute : BeforeAfterTestAttribute
 {
-    [ThreadStatic] static GcPause.Scope? _scope;
+    [ThreadStatic]
+    static GcPause.Scope? _scope;
 
     public override void Before(MethodInfo methodUnderTest) => _scope = GcPause.Enter();
 
@@ -33,7 +34,8 @@ public class GcPauseForEachTestTests
     [Fact]
     public void Each_test_runs_inside_a_gc_pause()
     {
-        if (!GcPause.Enabled) return; // MASKRCNN_GC_PAUSE=0
+        if (!GcPause.Enabled)
+            return; // MASKRCNN_GC_PAUSE=0
         Assert.Equal(GCLatencyMode.NoGCRegion, GCSettings.LatencyMode);
     }
 }

@@ -2,7 +2,8 @@ using System.Text.Json;
 
 namespace MaskRcnn.Tests;
 
-/// <summary>The notebooks' structure (always) and, once environment/run-notebooks.sh has run, their executed copies.</summary>
+/// <summary>The notebooks' structure (always) and, once environment/run-notebooks.sh has run, their executed
+/// copies.</summary>
 public class NotebookTests
 {
     static string Folder => Path.Combine(TestSupport.RepoRoot, "notebooks");
@@ -29,14 +30,23 @@ public class NotebookTests
         var meta = root.GetProperty("metadata");
         Assert.Equal(".net-csharp", meta.GetProperty("kernelspec").GetProperty("name").GetString());
         Assert.Equal("C#", meta.GetProperty("kernelspec").GetProperty("language").GetString());
-        Assert.Equal("csharp", meta.GetProperty("polyglot_notebook").GetProperty("kernelInfo").GetProperty("defaultKernelName").GetString());
+        Assert.Equal(
+            "csharp",
+            meta.GetProperty("polyglot_notebook").GetProperty("kernelInfo").GetProperty("defaultKernelName").GetString()
+        );
         var ids = root.GetProperty("cells").EnumerateArray().Select(c => c.GetProperty("id").GetString()).ToList();
         Assert.Equal(ids.Count, ids.Distinct().Count());
-        string Text(Func<JsonElement, bool> which) => string.Concat(root.GetProperty("cells").EnumerateArray().Where(which)
-            .SelectMany(c => c.GetProperty("source").EnumerateArray().Select(l => l.GetString())));
+        string Text(Func<JsonElement, bool> which) =>
+            string.Concat(
+                root.GetProperty("cells")
+                    .EnumerateArray()
+                    .Where(which)
+                    .SelectMany(c => c.GetProperty("source").EnumerateArray().Select(l => l.GetString()))
+            );
         var text = Text(_ => true);
-        Assert.DoesNotContain("nuget: TorchSharp", Text(c => c.GetProperty("cell_type").GetString() == "code"));   // never a second libtorch in the kernel
-        Assert.Contains("Look at", text);                                    // figures say what to look at
+        // never a second libtorch in the kernel
+        Assert.DoesNotContain("nuget: TorchSharp", Text(c => c.GetProperty("cell_type").GetString() == "code"));
+        Assert.Contains("Look at", text); // figures say what to look at
     }
 
     [Theory]
@@ -45,24 +55,38 @@ public class NotebookTests
     {
         string executed = Path.Combine(Folder, "out", name);
         bool required = Environment.GetEnvironmentVariable("MASKRCNN_REQUIRE_EXECUTED_NOTEBOOKS") == "1";
-        if (!File.Exists(executed) || File.GetLastWriteTimeUtc(executed) < File.GetLastWriteTimeUtc(Path.Combine(Folder, name)))
+        if (
+            !File.Exists(executed)
+            || File.GetLastWriteTimeUtc(executed) < File.GetLastWriteTimeUtc(Path.Combine(Folder, name))
+        )
         {
             Assert.False(required, $"{executed} is missing or older than its source: run environment/run-notebooks.sh");
-            return;   // not executed yet in this checkout (CI runs this test again after the notebooks)
+            return; // not executed yet in this checkout (CI runs this test again after the notebooks)
         }
         using var doc = JsonDocument.Parse(File.ReadAllText(executed));
-        var outputs = doc.RootElement.GetProperty("cells").EnumerateArray()
+        var outputs = doc
+            .RootElement.GetProperty("cells")
+            .EnumerateArray()
             .Where(c => c.GetProperty("cell_type").GetString() == "code")
-            .SelectMany(c => c.GetProperty("outputs").EnumerateArray()).ToList();
+            .SelectMany(c => c.GetProperty("outputs").EnumerateArray())
+            .ToList();
         Assert.DoesNotContain(outputs, o => o.GetProperty("output_type").GetString() == "error");
-        Assert.DoesNotContain(outputs, o => o.TryGetProperty("name", out var n) && n.GetString() == "stderr" && o.GetRawText().Contains("Exception"));
+        Assert.DoesNotContain(
+            outputs,
+            o =>
+                o.TryGetProperty("name", out var n) && n.GetString() == "stderr" && o.GetRawText().Contains("Exception")
+        );
         string all = string.Concat(outputs.Select(o => o.GetRawText()));
         Assert.True(all.Contains("data:image/png;base64"), $"{name}: no PNG figure in its outputs");
-        Assert.True(all.Contains("plotly", StringComparison.OrdinalIgnoreCase), $"{name}: no Plotly chart in its outputs");
+        Assert.True(
+            all.Contains("plotly", StringComparison.OrdinalIgnoreCase),
+            $"{name}: no Plotly chart in its outputs"
+        );
     }
 }
 
-/// <summary>What every reader-facing notebook must have: exercises with checks, a parameters cell, recorded execution.</summary>
+/// <summary>What every reader-facing notebook must have: exercises with checks, a parameters cell, recorded
+/// execution.</summary>
 public class NotebookContentTests
 {
     static string Folder => Path.Combine(TestSupport.RepoRoot, "notebooks");
@@ -74,17 +98,23 @@ public class NotebookContentTests
         return doc.RootElement.GetProperty("cells").EnumerateArray().Select(c => c.Clone()).ToList();
     }
 
-    static string Source(JsonElement cell) => string.Concat(cell.GetProperty("source").EnumerateArray().Select(l => l.GetString()));
+    static string Source(JsonElement cell) =>
+        string.Concat(cell.GetProperty("source").EnumerateArray().Select(l => l.GetString()));
 
     [Theory]
     [MemberData(nameof(Names))]
     public void Notebooks_from_01_on_end_with_checked_exercises(string name)
     {
-        if (name.StartsWith("00")) return;
+        if (name.StartsWith("00"))
+            return;
         var cells = Cells(name);
-        int heading = cells.FindLastIndex(c => c.GetProperty("cell_type").GetString() == "markdown" && Source(c).Contains("## Exercises"));
+        int heading = cells.FindLastIndex(c =>
+            c.GetProperty("cell_type").GetString() == "markdown" && Source(c).Contains("## Exercises")
+        );
         Assert.True(heading > 0, $"{name}: no '## Exercises' section");
-        string after = string.Concat(cells.Skip(heading).Where(c => c.GetProperty("cell_type").GetString() == "code").Select(Source));
+        string after = string.Concat(
+            cells.Skip(heading).Where(c => c.GetProperty("cell_type").GetString() == "code").Select(Source)
+        );
         int checks = after.Split("Exercise.Say(").Length - 1;
         Assert.True(checks >= 2, $"{name}: {checks} checked exercise(s); two or three expected");
         Assert.Contains("answer1", after);
@@ -98,10 +128,12 @@ public class NotebookContentTests
     public void Researchers_notebooks_start_with_one_parameters_cell(string name)
     {
         var cells = Cells(name);
-        int heading = cells.FindIndex(c => c.GetProperty("cell_type").GetString() == "markdown" && Source(c).Contains("## Parameters"));
+        int heading = cells.FindIndex(c =>
+            c.GetProperty("cell_type").GetString() == "markdown" && Source(c).Contains("## Parameters")
+        );
         Assert.True(heading > 0 && heading < 5, $"{name}: the parameters section should come right after the set-up");
         Assert.Equal("code", cells[heading + 1].GetProperty("cell_type").GetString());
-        Assert.Contains("Quick", Source(cells[heading + 1]));   // CI's quick mode shrinks the work through it
+        Assert.Contains("Quick", Source(cells[heading + 1])); // CI's quick mode shrinks the work through it
     }
 
     [Theory]
@@ -110,9 +142,14 @@ public class NotebookContentTests
     {
         var code = Cells(name).Where(c => c.GetProperty("cell_type").GetString() == "code").ToList();
         Assert.All(code, c => Assert.Equal(JsonValueKind.Number, c.GetProperty("execution_count").ValueKind));
-        var outputs = code.SelectMany(c => c.GetProperty("outputs").EnumerateArray()).Select(o => o.GetRawText()).ToList();
+        var outputs = code.SelectMany(c => c.GetProperty("outputs").EnumerateArray())
+            .Select(o => o.GetRawText())
+            .ToList();
         Assert.NotEmpty(outputs);
-        Assert.DoesNotContain(outputs, o => o.Contains("\"output_type\": \"error\"") || o.Contains("\"output_type\":\"error\""));
-        Assert.DoesNotContain(outputs, o => o.Contains("&lt;null&gt;"));   // a stray null result
+        Assert.DoesNotContain(
+            outputs,
+            o => o.Contains("\"output_type\": \"error\"") || o.Contains("\"output_type\":\"error\"")
+        );
+        Assert.DoesNotContain(outputs, o => o.Contains("&lt;null&gt;")); // a stray null result
     }
 }

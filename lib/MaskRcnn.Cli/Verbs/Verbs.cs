@@ -11,17 +11,17 @@ namespace MaskRcnn.Cli.Verbs;
 static class Verbs
 {
     public static IEnumerable<Command> All() =>
-    [
-        VersionVerb.Create(),
-        PredictVerb.Create(),
-        InspectDataVerb.Create(),
-        GeneratePhantomsVerb.Create(),
-        DataVerbs.ImportBusi(),
-        DataVerbs.ExportCoco(),
-        TrainVerb.Create(),
-        EvaluateVerb.Create(),
-        BenchmarkVerb.Create(),
-    ];
+        [
+            VersionVerb.Create(),
+            PredictVerb.Create(),
+            InspectDataVerb.Create(),
+            GeneratePhantomsVerb.Create(),
+            DataVerbs.ImportBusi(),
+            DataVerbs.ExportCoco(),
+            TrainVerb.Create(),
+            EvaluateVerb.Create(),
+            BenchmarkVerb.Create(),
+        ];
 
     /// <summary>
     /// Runs a verb body: expected failures (bad input, missing files, native set-up) become one line on stderr
@@ -52,17 +52,21 @@ static class Verbs
     public static void Report(Exception e, string? file = null)
     {
         string message = e is ExternalException ? $"libtorch: {FirstLine(e.Message)}" : e.Message;
-        if (file is not null && !message.Contains(file)) message = $"{file}: {message}";
+        if (file is not null && !message.Contains(file))
+            message = $"{file}: {message}";
         Console.Error.WriteLine($"error: {message}");
-        if (Debugging) Console.Error.WriteLine(e);
+        if (Debugging)
+            Console.Error.WriteLine(e);
     }
 
     /// <summary>MASKRCNN_DEBUG=1: stack traces after the one-line errors.</summary>
-    public static bool Debugging => Environment.GetEnvironmentVariable("MASKRCNN_DEBUG") == "1";
+    public static bool Debugging => RuntimeOptions.Debug;
 
-    /// <summary>The first non-empty line of a message (libtorch's messages go on with "Exception raised from …").</summary>
+    /// <summary>The first non-empty line of a message (libtorch's messages go on with "Exception raised from
+    /// …").</summary>
     public static string FirstLine(string message) =>
-        message.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).FirstOrDefault() ?? message;
+        message.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).FirstOrDefault()
+        ?? message;
 
     /// <summary>
     /// A command line that does not parse: its errors on one line and where to read about the verb, instead of
@@ -70,7 +74,8 @@ static class Verbs
     /// </summary>
     public static int? ReportParseErrors(ParseResult parse)
     {
-        if (parse.Action is not System.CommandLine.Invocation.ParseErrorAction) return null;
+        if (parse.Action is not System.CommandLine.Invocation.ParseErrorAction)
+            return null;
         var command = parse.CommandResult.Command;
         string verb = command is RootCommand ? "maskrcnn" : $"maskrcnn {command.Name}";
         Console.Error.WriteLine($"error: {string.Join("; ", parse.Errors.Select(e => e.Message).Distinct())}");
@@ -79,23 +84,44 @@ static class Verbs
     }
 
     /// <summary>
+    /// The start of every verb that runs the model: the natives and libtorch's threads
+    /// (<see cref="TorchEnvironment.Initialize"/>), and the allocator policy the command line opts into
+    /// (<see cref="MemoryRelease.TuneAllocator"/>: calls and training steps reuse each other's memory; PERFORMANCE.md).
+    /// </summary>
+    public static void InitializeTorch(int threads)
+    {
+        TorchEnvironment.Initialize(threads);
+        MemoryRelease.TuneAllocator();
+    }
+
+    /// <summary>
     /// --threads, as every verb takes it: 0 (libtorch's default) up to <see cref="TorchEnvironment.MaxThreads"/>;
     /// more only oversubscribes the cores (100000 threads took a minute to start, with no output).
     /// </summary>
     public static Option<int> ThreadsOption(string description = "libtorch threads (0: default)")
     {
-        var option = new Option<int>("--threads") { Description = $"{description}; at most {TorchEnvironment.MaxThreads}" };
+        var option = new Option<int>("--threads")
+        {
+            Description = $"{description}; at most {TorchEnvironment.MaxThreads}",
+        };
         option.Validators.Add(result =>
         {
-            if (TryGet<int>(() => result.GetValueOrDefault<int>()) is int value && (value < 0 || value > TorchEnvironment.MaxThreads))
-                result.AddError($"--threads: {value} is outside 0..{TorchEnvironment.MaxThreads} (0: libtorch's default; " +
-                                $"at most 4 per processor, {Environment.ProcessorCount} here)");
+            if (
+                TryGet<int>(() => result.GetValueOrDefault<int>()) is int value
+                && (value < 0 || value > TorchEnvironment.MaxThreads)
+            )
+                result.AddError(
+                    $"--threads: {value} is outside 0..{TorchEnvironment.MaxThreads} (0: libtorch's default; "
+                        + $"at most 4 per processor, {Environment.ProcessorCount} here)"
+                );
         });
         return option;
     }
 
-    /// <summary>An int option that must lie in [min, max] when given; <paramref name="unit"/> explains the bound.</summary>
-    public static T Range<T>(T option, int min, int max, string? unit = null) where T : Option
+    /// <summary>An int option that must lie in [min, max] when given; <paramref name="unit"/> explains the
+    /// bound.</summary>
+    public static T Range<T>(T option, int min, int max, string? unit = null)
+        where T : Option
     {
         option.Validators.Add(result =>
         {
@@ -120,18 +146,26 @@ static class Verbs
     /// The value, or null where it did not convert ("--threads abc"): System.CommandLine runs validators anyway,
     /// and the conversion error is already among the parse errors.
     /// </summary>
-    static T? TryGet<T>(Func<T?> get) where T : struct
+    static T? TryGet<T>(Func<T?> get)
+        where T : struct
     {
-        try { return get(); }
-        catch (InvalidOperationException) { return null; }
+        try
+        {
+            return get();
+        }
+        catch (InvalidOperationException)
+        {
+            return null;
+        }
     }
 
-    static int? GetInt(System.CommandLine.Parsing.OptionResult result) => result.Option switch
-    {
-        Option<int> => TryGet<int>(() => result.GetValueOrDefault<int>()),
-        Option<int?> => TryGet(() => result.GetValueOrDefault<int?>()),
-        _ => throw new ArgumentException($"{result.Option.Name} is not an int option"),
-    };
+    static int? GetInt(System.CommandLine.Parsing.OptionResult result) =>
+        result.Option switch
+        {
+            Option<int> => TryGet<int>(() => result.GetValueOrDefault<int>()),
+            Option<int?> => TryGet(() => result.GetValueOrDefault<int?>()),
+            _ => throw new ArgumentException($"{result.Option.Name} is not an int option"),
+        };
 
     /// <summary>
     /// The side in pixels that min_size / max_size (--min-size, --max-size, --size) may reach: the model input's
@@ -147,7 +181,8 @@ static class Verbs
     public static Option<string?> PrecisionOption(string description, string? defaultValue)
     {
         var option = new Option<string?>("--precision") { Description = description };
-        if (defaultValue is not null) option.DefaultValueFactory = _ => defaultValue;
+        if (defaultValue is not null)
+            option.DefaultValueFactory = _ => defaultValue;
         option.CompletionSources.Add("fp32", "bf16");
         option.Validators.Add(result =>
         {
@@ -159,27 +194,42 @@ static class Verbs
     }
 
     /// <summary>--precision for inference (predict, evaluate, benchmark): fp32 unless given.</summary>
-    public static Option<string?> InferencePrecisionOption() => PrecisionOption(
-        "fp32 (default: torchvision's results) or bf16 (convolutions and linear layers in bfloat16: " +
-        "~1.5x faster on CPUs with AVX512_BF16/AMX, slightly different scores; see `maskrcnn version`)", "fp32");
+    public static Option<string?> InferencePrecisionOption() =>
+        PrecisionOption(
+            "fp32 (default: torchvision's results) or bf16 (convolutions and linear layers in bfloat16: "
+                + "~1.5x faster on CPUs with AVX512_BF16/AMX, slightly different scores; see `maskrcnn version`)",
+            "fp32"
+        );
 
     /// <summary>
     /// The dataset without the images the model's resize cannot take (a side under 1 px: a 100000×1 strip), each
     /// reported as a skipped image. <paramref name="training"/>: for every short side that training picks from.
     /// </summary>
     public static Dataset Resizable(Dataset data, GeneralizedRCNNTransform resize, bool training) =>
-        data.Exclude(data.Images.Select(i => (Image: i, Reason: resize.SizeProblem(i.Height, i.Width, training)))
-            .Where(x => x.Reason is not null).Select(x => (x.Image, x.Reason!)));
+        data.Exclude(
+            data.Images.Select(i => (Image: i, Reason: resize.SizeProblem(i.Height, i.Width, training)))
+                .Where(x => x.Reason is not null)
+                .Select(x => (x.Image, x.Reason!))
+        );
 
     /// <summary>The first ten data problems, one a line, and where the rest are (<paramref name="file"/>).</summary>
     public static void PrintProblems(IReadOnlyList<ProblemEntry> problems, string file)
     {
         foreach (var p in problems.Take(10))
             Console.WriteLine($"  {p.Image}{(p.Region is int i ? $" region {i}" : "")}: {p.Message}");
-        if (problems.Count > 10) Console.WriteLine($"  … {problems.Count - 10} more in {file}");
+        if (problems.Count > 10)
+            Console.WriteLine($"  … {problems.Count - 10} more in {file}");
     }
 
     static bool IsUserError(Exception e) =>
-        e is NativeRuntimeException or ArgumentException or NotSupportedException or FileNotFoundException or DirectoryNotFoundException
-          or InvalidDataException or IOException or UnauthorizedAccessException or MaskRcnnException;
+        e
+            is NativeRuntimeException
+                or ArgumentException
+                or NotSupportedException
+                or FileNotFoundException
+                or DirectoryNotFoundException
+                or InvalidDataException
+                or IOException
+                or UnauthorizedAccessException
+                or MaskRcnnException;
 }

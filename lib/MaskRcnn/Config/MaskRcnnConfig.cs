@@ -13,20 +13,27 @@ public sealed record MaskRcnnConfig
     // --- model shape -------------------------------------------------------------------------------
     /// <summary>resnet18-fpn, resnet34-fpn, resnet50-fpn, resnet101-fpn or resnet18-mlnet-fpn.</summary>
     public string Arch { get; init; } = "resnet50-fpn";
+
     /// <summary>Number of classes including background (COCO: 91; benign/malignant: 3).</summary>
     public int NumClasses { get; init; } = 91;
+
     /// <summary>Class names, index 0 = background; empty = "class 1", "class 2", …</summary>
     public string[] ClassNames { get; init; } = [];
+
     /// <summary>Backbone normalisation: true = FrozenBatchNorm2d (fixed statistics), false = BatchNorm2d.</summary>
     public bool FrozenBatchNorm { get; init; } = true;
-    /// <summary>0–5: how many ResNet stages train (from layer4 down); torchvision's trainable_backbone_layers.</summary>
+
+    /// <summary>0–5: how many ResNet stages train (from layer4 down); torchvision's
+    /// trainable_backbone_layers.</summary>
     public int TrainableBackboneLayers { get; init; } = 3;
     public int FpnOutChannels { get; init; } = 256;
+
     /// <summary>
     /// Bottleneck stride on the first 1×1 conv (original ResNet, Caffe, matterport's Keras model) rather than the
     /// 3×3 (torchvision). Same weights, different features: set it for backbones imported from matterport.
     /// </summary>
     public bool StrideInOneByOne { get; init; } = false;
+
     /// <summary>Box head hidden size (TwoMLPHead).</summary>
     public int RepresentationSize { get; init; } = 1024;
     public int[] MaskLayers { get; init; } = [256, 256, 256, 256];
@@ -40,7 +47,7 @@ public sealed record MaskRcnnConfig
     /// <summary>
     /// The memory budget of the model's input: min_size and max_size stay at or below this many pixels, so a
     /// resized image is at most 4096 × 4096 (16.8 megapixels). The input alone is then 200 MB in float32 and
-    /// R50-FPN's activations a few GB; min_size = max_size = 100000 tried to allocate 120 GB for the input.
+    /// R50-FPN's activations a few GB.
     /// </summary>
     public const int MaxImageSide = 4096;
     public double[] ImageMean { get; init; } = [0.485, 0.456, 0.406];
@@ -49,9 +56,24 @@ public sealed record MaskRcnnConfig
 
     // --- anchors and RPN ---------------------------------------------------------------------------
     /// <summary>Anchor sizes (pixels, √area) per FPN level '0', '1', '2', '3', 'pool'.</summary>
-    public double[][] AnchorSizes { get; init; } = [[32], [64], [128], [256], [512]];
+    public double[][] AnchorSizes { get; init; } =
+    [
+        [32],
+        [64],
+        [128],
+        [256],
+        [512],
+    ];
+
     /// <summary>Aspect ratios (height / width) per level.</summary>
-    public double[][] AspectRatios { get; init; } = [[0.5, 1.0, 2.0], [0.5, 1.0, 2.0], [0.5, 1.0, 2.0], [0.5, 1.0, 2.0], [0.5, 1.0, 2.0]];
+    public double[][] AspectRatios { get; init; } =
+    [
+        [0.5, 1.0, 2.0],
+        [0.5, 1.0, 2.0],
+        [0.5, 1.0, 2.0],
+        [0.5, 1.0, 2.0],
+        [0.5, 1.0, 2.0],
+    ];
     public int RpnPreNmsTopNTrain { get; init; } = 2000;
     public int RpnPreNmsTopNTest { get; init; } = 1000;
     public int RpnPostNmsTopNTrain { get; init; } = 2000;
@@ -75,6 +97,7 @@ public sealed record MaskRcnnConfig
     public int BoxRoiPoolSize { get; init; } = 7;
     public int MaskRoiPoolSize { get; init; } = 14;
     public int RoiSamplingRatio { get; init; } = 2;
+
     /// <summary>Probability at which pasted masks are binarised (prob &gt; threshold).</summary>
     public double MaskThreshold { get; init; } = 0.5;
 
@@ -86,23 +109,34 @@ public sealed record MaskRcnnConfig
     public string BackboneDepth => Arch.EndsWith("-fpn") ? Arch[..^4] : Arch;
 
     /// <summary>
-    /// The architectures: torchvision's ResNet-FPNs, and resnet18-mlnet-fpn — ML.NET's ImageNet ResNet-18 (blocks 2, 2, 2,
-    /// 3; see <see cref="Modeling.Backbone.ResNetBody.Layouts"/>), the offline pretrained start point (<c>--weights imagenet</c>).
+    /// The architectures: torchvision's ResNet-FPNs, and resnet18-mlnet-fpn — ML.NET's ImageNet ResNet-18 (blocks 2, 2,
+    /// 2, 3; see <see cref="Modeling.Backbone.ResNetBody.Layouts"/>), the offline pretrained start point (<c>--weights
+    /// imagenet</c>).
     /// </summary>
-    public static readonly string[] Archs = ["resnet18-fpn", "resnet34-fpn", "resnet50-fpn", "resnet101-fpn", "resnet18-mlnet-fpn"];
+    public static readonly string[] Archs =
+    [
+        "resnet18-fpn",
+        "resnet34-fpn",
+        "resnet50-fpn",
+        "resnet101-fpn",
+        "resnet18-mlnet-fpn",
+    ];
 
     /// <summary>Names for each class index (index 0 = background).</summary>
     public string ClassName(long index) =>
-        index >= 0 && index < ClassNames.Length ? ClassNames[index] : index == 0 ? "background" : $"class {index}";
+        index >= 0 && index < ClassNames.Length ? ClassNames[index]
+        : index == 0 ? "background"
+        : $"class {index}";
 
-    public static JsonSerializerOptions JsonOptions { get; } = new()
-    {
-        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
-        WriteIndented = true,
-        ReadCommentHandling = JsonCommentHandling.Skip,
-        AllowTrailingCommas = true,
-        UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
-    };
+    public static JsonSerializerOptions JsonOptions { get; } =
+        new()
+        {
+            PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+            WriteIndented = true,
+            ReadCommentHandling = JsonCommentHandling.Skip,
+            AllowTrailingCommas = true,
+            UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
+        };
 
     public string ToJson() => JsonSerializer.Serialize(this, JsonOptions);
 
@@ -110,16 +144,24 @@ public sealed record MaskRcnnConfig
     public static MaskRcnnConfig FromJson(string json, string source = "config")
     {
         MaskRcnnConfig? config;
-        try { config = JsonSerializer.Deserialize<MaskRcnnConfig>(json, JsonOptions); }
-        catch (JsonException e) { throw new MaskRcnnException($"{source}: {e.Message}", e); }
-        if (config is null) throw new MaskRcnnException($"{source}: empty configuration");
+        try
+        {
+            config = JsonSerializer.Deserialize<MaskRcnnConfig>(json, JsonOptions);
+        }
+        catch (JsonException e)
+        {
+            throw new MaskRcnnException($"{source}: {e.Message}", e);
+        }
+        if (config is null)
+            throw new MaskRcnnException($"{source}: empty configuration");
         config.Validate(source);
         return config;
     }
 
     public static MaskRcnnConfig Load(string path)
     {
-        if (!File.Exists(path)) throw new MaskRcnnException($"config file not found: {path}");
+        if (!File.Exists(path))
+            throw new MaskRcnnException($"config file not found: {path}");
         return FromJson(File.ReadAllText(path), path);
     }
 
@@ -127,58 +169,92 @@ public sealed record MaskRcnnConfig
     public MaskRcnnConfig Validate(string source = "config")
     {
         var errors = Problems().ToList();
-        if (errors.Count > 0) throw new MaskRcnnException($"{source}: {string.Join("; ", errors)}");
+        if (errors.Count > 0)
+            throw new MaskRcnnException($"{source}: {string.Join("; ", errors)}");
         return this;
     }
 
     /// <summary>Every problem found, each naming its field.</summary>
     public IEnumerable<string> Problems()
     {
-        if (!Archs.Contains(Arch)) yield return $"arch: '{Arch}' is not one of {string.Join(", ", Archs)}";
-        if (NumClasses < 2) yield return $"num_classes: {NumClasses} (needs background + at least one class)";
+        if (!Archs.Contains(Arch))
+            yield return $"arch: '{Arch}' is not one of {string.Join(", ", Archs)}";
+        if (NumClasses < 2)
+            yield return $"num_classes: {NumClasses} (needs background + at least one class)";
         if (ClassNames.Length != 0 && ClassNames.Length != NumClasses)
             yield return $"class_names: {ClassNames.Length} names for num_classes = {NumClasses}";
-        if (TrainableBackboneLayers is < 0 or > 5) yield return $"trainable_backbone_layers: {TrainableBackboneLayers} (0..5)";
-        if (MinSize.Length == 0 || MinSize.Any(s => s < 32)) yield return "min_size: needs one or more sizes ≥ 32";
-        if (MinSize.Any(s => s > MaxImageSide)) yield return $"min_size: sizes must be ≤ {MaxImageSide} (the memory budget)";
-        if (MaxSize < MinSize.DefaultIfEmpty(0).Max()) yield return $"max_size: {MaxSize} is below min_size";
-        if (MaxSize > MaxImageSide) yield return $"max_size: {MaxSize} exceeds {MaxImageSide} (the memory budget)";
-        if (ImageMean.Length != 3) yield return "image_mean: needs 3 values";
-        if (ImageStd.Length != 3 || ImageStd.Any(s => s <= 0)) yield return "image_std: needs 3 positive values";
-        if (SizeDivisible < 1) yield return "size_divisible: must be ≥ 1";
+        if (TrainableBackboneLayers is < 0 or > 5)
+            yield return $"trainable_backbone_layers: {TrainableBackboneLayers} (0..5)";
+        if (MinSize.Length == 0 || MinSize.Any(s => s < 32))
+            yield return "min_size: needs one or more sizes ≥ 32";
+        if (MinSize.Any(s => s > MaxImageSide))
+            yield return $"min_size: sizes must be ≤ {MaxImageSide} (the memory budget)";
+        if (MaxSize < MinSize.DefaultIfEmpty(0).Max())
+            yield return $"max_size: {MaxSize} is below min_size";
+        if (MaxSize > MaxImageSide)
+            yield return $"max_size: {MaxSize} exceeds {MaxImageSide} (the memory budget)";
+        if (ImageMean.Length != 3)
+            yield return "image_mean: needs 3 values";
+        if (ImageStd.Length != 3 || ImageStd.Any(s => s <= 0))
+            yield return "image_std: needs 3 positive values";
+        if (SizeDivisible < 1)
+            yield return "size_divisible: must be ≥ 1";
         if (AnchorSizes.Length != 5)
             yield return $"anchor_sizes: {AnchorSizes.Length} levels, but the FPN has 5 ('0', '1', '2', '3', 'pool')";
         if (AspectRatios.Length != AnchorSizes.Length)
             yield return $"aspect_ratios: {AspectRatios.Length} levels for {AnchorSizes.Length} anchor levels";
         else if (AnchorSizes.Select((s, i) => s.Length * AspectRatios[i].Length).Distinct().Count() > 1)
-            yield return "anchor_sizes/aspect_ratios: every level needs the same number of anchors per location (one shared RPN head)";
-        if (AnchorSizes.Any(l => l.Length == 0 || l.Any(s => s <= 0))) yield return "anchor_sizes: sizes must be positive";
-        if (AspectRatios.Any(l => l.Length == 0 || l.Any(r => r <= 0))) yield return "aspect_ratios: ratios must be positive";
+            yield return "anchor_sizes/aspect_ratios: every level needs the same number of anchors per location (one "
+                + "shared RPN head)";
+        if (AnchorSizes.Any(l => l.Length == 0 || l.Any(s => s <= 0)))
+            yield return "anchor_sizes: sizes must be positive";
+        if (AspectRatios.Any(l => l.Length == 0 || l.Any(r => r <= 0)))
+            yield return "aspect_ratios: ratios must be positive";
         foreach (var (name, value) in Fractions())
-            if (value is < 0 or > 1 || double.IsNaN(value)) yield return $"{name}: {value} is outside [0, 1]";
-        if (RpnBgIouThresh > RpnFgIouThresh) yield return "rpn_bg_iou_thresh: must be ≤ rpn_fg_iou_thresh";
-        if (BoxBgIouThresh > BoxFgIouThresh) yield return "box_bg_iou_thresh: must be ≤ box_fg_iou_thresh";
+            if (value is < 0 or > 1 || double.IsNaN(value))
+                yield return $"{name}: {value} is outside [0, 1]";
+        if (RpnBgIouThresh > RpnFgIouThresh)
+            yield return "rpn_bg_iou_thresh: must be ≤ rpn_fg_iou_thresh";
+        if (BoxBgIouThresh > BoxFgIouThresh)
+            yield return "box_bg_iou_thresh: must be ≤ box_fg_iou_thresh";
         foreach (var (name, value) in Counts())
-            if (value < 1) yield return $"{name}: {value} (must be ≥ 1)";
-        if (BboxRegWeights.Length != 4 || BboxRegWeights.Any(w => w <= 0)) yield return "bbox_reg_weights: needs 4 positive values";
-        if (MaskLayers.Length == 0 || MaskLayers.Any(l => l < 1)) yield return "mask_layers: needs one or more positive widths";
-        foreach (var p in Training.Problems()) yield return p;
+            if (value < 1)
+                yield return $"{name}: {value} (must be ≥ 1)";
+        if (BboxRegWeights.Length != 4 || BboxRegWeights.Any(w => w <= 0))
+            yield return "bbox_reg_weights: needs 4 positive values";
+        if (MaskLayers.Length == 0 || MaskLayers.Any(l => l < 1))
+            yield return "mask_layers: needs one or more positive widths";
+        foreach (var p in Training.Problems())
+            yield return p;
     }
 
     IEnumerable<(string, double)> Fractions() =>
-    [
-        ("rpn_nms_thresh", RpnNmsThresh), ("rpn_fg_iou_thresh", RpnFgIouThresh), ("rpn_bg_iou_thresh", RpnBgIouThresh),
-        ("rpn_positive_fraction", RpnPositiveFraction), ("rpn_score_thresh", RpnScoreThresh),
-        ("box_score_thresh", BoxScoreThresh), ("box_nms_thresh", BoxNmsThresh), ("box_fg_iou_thresh", BoxFgIouThresh),
-        ("box_bg_iou_thresh", BoxBgIouThresh), ("box_positive_fraction", BoxPositiveFraction), ("mask_threshold", MaskThreshold),
-    ];
+        [
+            ("rpn_nms_thresh", RpnNmsThresh),
+            ("rpn_fg_iou_thresh", RpnFgIouThresh),
+            ("rpn_bg_iou_thresh", RpnBgIouThresh),
+            ("rpn_positive_fraction", RpnPositiveFraction),
+            ("rpn_score_thresh", RpnScoreThresh),
+            ("box_score_thresh", BoxScoreThresh),
+            ("box_nms_thresh", BoxNmsThresh),
+            ("box_fg_iou_thresh", BoxFgIouThresh),
+            ("box_bg_iou_thresh", BoxBgIouThresh),
+            ("box_positive_fraction", BoxPositiveFraction),
+            ("mask_threshold", MaskThreshold),
+        ];
 
     IEnumerable<(string, int)> Counts() =>
-    [
-        ("rpn_pre_nms_top_n_train", RpnPreNmsTopNTrain), ("rpn_pre_nms_top_n_test", RpnPreNmsTopNTest),
-        ("rpn_post_nms_top_n_train", RpnPostNmsTopNTrain), ("rpn_post_nms_top_n_test", RpnPostNmsTopNTest),
-        ("rpn_batch_size_per_image", RpnBatchSizePerImage), ("box_detections_per_img", BoxDetectionsPerImg),
-        ("box_batch_size_per_image", BoxBatchSizePerImage), ("box_roi_pool_size", BoxRoiPoolSize),
-        ("mask_roi_pool_size", MaskRoiPoolSize), ("fpn_out_channels", FpnOutChannels), ("representation_size", RepresentationSize),
-    ];
+        [
+            ("rpn_pre_nms_top_n_train", RpnPreNmsTopNTrain),
+            ("rpn_pre_nms_top_n_test", RpnPreNmsTopNTest),
+            ("rpn_post_nms_top_n_train", RpnPostNmsTopNTrain),
+            ("rpn_post_nms_top_n_test", RpnPostNmsTopNTest),
+            ("rpn_batch_size_per_image", RpnBatchSizePerImage),
+            ("box_detections_per_img", BoxDetectionsPerImg),
+            ("box_batch_size_per_image", BoxBatchSizePerImage),
+            ("box_roi_pool_size", BoxRoiPoolSize),
+            ("mask_roi_pool_size", MaskRoiPoolSize),
+            ("fpn_out_channels", FpnOutChannels),
+            ("representation_size", RepresentationSize),
+        ];
 }

@@ -3,10 +3,17 @@ namespace MaskRcnn.Config;
 /// <summary>
 /// Named starting configurations. Each is a complete <see cref="MaskRcnnConfig"/>; change any field after.
 /// <list type="table">
-/// <item><term>torchvision</term><description>torchvision's maskrcnn_resnet50_fpn defaults (91 COCO classes), its reference training recipe at 2 images per batch.</description></item>
-/// <item><term>seed</term><description>the walkthrough this project follows: matterport's Mask R-CNN on breast ultrasound — ResNet-101-FPN, 3 classes incl. background, detection confidence 0.9, matterport's RPN/RoI settings, heads then deeper layers from COCO weights.</description></item>
-/// <item><term>cpu-quick</term><description>small enough to train from scratch on a 2-core CPU in minutes: ResNet-18-FPN with 128-channel FPN, 256-px images, trainable BatchNorm, fewer proposals and RoIs.</description></item>
-/// <item><term>walkthrough</term><description>the walkthrough's recipe, offline: an ImageNet-pretrained backbone (ML.NET's ResNet-18, <c>--weights imagenet</c>) with frozen BatchNorm, fine-tuned in stages heads → 4+ → all, at cpu-quick's sizes.</description></item>
+/// <item><term>torchvision</term><description>torchvision's maskrcnn_resnet50_fpn defaults (91 COCO classes), its
+/// reference training recipe at 2 images per batch.</description></item>
+/// <item><term>seed</term><description>the walkthrough this project follows: matterport's Mask R-CNN on breast
+/// ultrasound — ResNet-101-FPN, 3 classes incl. background, detection confidence 0.9, matterport's RPN/RoI settings,
+/// heads then deeper layers from COCO weights.</description></item>
+/// <item><term>cpu-quick</term><description>small enough to train from scratch on a 2-core CPU in minutes:
+/// ResNet-18-FPN with 128-channel FPN, 256-px images, trainable BatchNorm, fewer proposals and
+/// RoIs.</description></item>
+/// <item><term>walkthrough</term><description>the walkthrough's recipe, offline: an ImageNet-pretrained backbone
+/// (ML.NET's ResNet-18, <c>--weights imagenet</c>) with frozen BatchNorm, fine-tuned in stages heads → 4+ → all, at
+/// cpu-quick's sizes.</description></item>
 /// </list>
 /// </summary>
 public static class Presets
@@ -16,16 +23,18 @@ public static class Presets
     /// <summary>Benign and malignant lesions (index 0 = background).</summary>
     public static readonly string[] LesionClasses = ["background", "benign", "malignant"];
 
-    public static MaskRcnnConfig Get(string name) => name switch
-    {
-        "torchvision" => Torchvision(),
-        "seed" => Seed(),
-        "cpu-quick" => CpuQuick(),
-        "walkthrough" => Walkthrough(),
-        _ => throw new MaskRcnnException($"unknown preset '{name}' (use {string.Join(", ", Names)})"),
-    };
+    public static MaskRcnnConfig Get(string name) =>
+        name switch
+        {
+            "torchvision" => Torchvision(),
+            "seed" => Seed(),
+            "cpu-quick" => CpuQuick(),
+            "walkthrough" => Walkthrough(),
+            _ => throw new MaskRcnnException($"unknown preset '{name}' (use {string.Join(", ", Names)})"),
+        };
 
-    /// <summary>torchvision's defaults; training as its detection reference (lr 0.02 for 16 images → 0.0025 for 2; 26 epochs, steps at 16 and 22).</summary>
+    /// <summary>torchvision's defaults; training as its detection reference (lr 0.02 for 16 images → 0.0025 for 2; 26
+    /// epochs, steps at 16 and 22).</summary>
     public static MaskRcnnConfig Torchvision() => new();
 
     /// <summary>
@@ -36,83 +45,110 @@ public static class Presets
     /// LEARNING_RATE 0.001, LEARNING_MOMENTUM 0.9, WEIGHT_DECAY 0.0001, GRADIENT_CLIP_NORM 5.0, TRAIN_BN False,
     /// 30 epochs × 51 steps as heads → 4+ → all, from COCO weights.
     /// </summary>
-    public static MaskRcnnConfig Seed() => new()
-    {
-        Arch = "resnet101-fpn",
-        NumClasses = 3,
-        ClassNames = LesionClasses,
-        FrozenBatchNorm = true,
-        TrainableBackboneLayers = 5,
-        MinSize = [800],
-        MaxSize = 1024,
-        RpnPreNmsTopNTrain = 6000,
-        RpnPreNmsTopNTest = 6000,
-        RpnPostNmsTopNTrain = 2000,
-        RpnPostNmsTopNTest = 1000,
-        RpnNmsThresh = 0.7,
-        RpnBatchSizePerImage = 256,
-        BoxBatchSizePerImage = 200,
-        BoxPositiveFraction = 0.33,
-        BoxScoreThresh = 0.9,
-        BoxNmsThresh = 0.3,
-        BoxDetectionsPerImg = 100,
-        Training = new TrainingSettings
+    public static MaskRcnnConfig Seed() =>
+        new()
         {
-            LearningRate = 0.001, Momentum = 0.9, WeightDecay = 1e-4, GradClipNorm = 5.0, ImagesPerBatch = 1,
-            StepsPerEpoch = 51, Stages = "heads:10,4+:10,all:10@0.0001", Schedule = "step", StepMilestones = [0.999],
-            WarmupIters = 0, ClinicalScoreThreshold = 0.9,
-        },
-    };
+            Arch = "resnet101-fpn",
+            NumClasses = 3,
+            ClassNames = LesionClasses,
+            FrozenBatchNorm = true,
+            TrainableBackboneLayers = 5,
+            MinSize = [800],
+            MaxSize = 1024,
+            RpnPreNmsTopNTrain = 6000,
+            RpnPreNmsTopNTest = 6000,
+            RpnPostNmsTopNTrain = 2000,
+            RpnPostNmsTopNTest = 1000,
+            RpnNmsThresh = 0.7,
+            RpnBatchSizePerImage = 256,
+            BoxBatchSizePerImage = 200,
+            BoxPositiveFraction = 0.33,
+            BoxScoreThresh = 0.9,
+            BoxNmsThresh = 0.3,
+            BoxDetectionsPerImg = 100,
+            Training = new TrainingSettings
+            {
+                LearningRate = 0.001,
+                Momentum = 0.9,
+                WeightDecay = 1e-4,
+                GradClipNorm = 5.0,
+                ImagesPerBatch = 1,
+                StepsPerEpoch = 51,
+                Stages = "heads:10,4+:10,all:10@0.0001",
+                Schedule = "step",
+                StepMilestones = [0.999],
+                WarmupIters = 0,
+                ClinicalScoreThreshold = 0.9,
+            },
+        };
 
     /// <summary>
     /// The walkthrough's recipe without downloads: ML.NET's ImageNet ResNet-18 (the only pretrained weights reachable
-    /// offline; <see cref="TrainingSettings.StartFrom"/> = "imagenet") with BatchNorm frozen as the seed has it, trained
-    /// matterport-style — heads with the backbone frozen, then 4+, then all — at cpu-quick's sizes, 3 classes and the
-    /// seed's clinical threshold of 0.9. Its input normalisation is the network's own (0–255 scale minus the
+    /// offline; <see cref="TrainingSettings.StartFrom"/> = "imagenet") with BatchNorm frozen as the seed has it,
+    /// trained matterport-style — heads with the backbone frozen, then 4+, then all — at cpu-quick's sizes, 3 classes
+    /// and the seed's clinical threshold of 0.9. Its input normalisation is the network's own (0–255 scale minus the
     /// ImageNet channel means). The schedule (2 + 4 + 6 epochs) and the 64 sampled RoIs per image are the best of the
     /// recipes measured against training from scratch and shorter or unstaged schedules (README, "Recipes").
     /// </summary>
-    public static MaskRcnnConfig Walkthrough() => CpuQuick() with
-    {
-        Arch = "resnet18-mlnet-fpn",
-        FrozenBatchNorm = true,
-        BoxBatchSizePerImage = 64,
-        ImageMean = [123.152 / 255, 115.903 / 255, 103.063 / 255],
-        ImageStd = [1 / 255.0, 1 / 255.0, 1 / 255.0],
-        Training = CpuQuick().Training with
+    public static MaskRcnnConfig Walkthrough() =>
+        CpuQuick() with
         {
-            StartFrom = "imagenet",
-            Stages = "heads:2,4+:4,all:6",
-            LearningRate = 0.02,
-            WarmupIters = 50,
-            ValidateEvery = 2,
-        },
-    };
+            Arch = "resnet18-mlnet-fpn",
+            FrozenBatchNorm = true,
+            BoxBatchSizePerImage = 64,
+            ImageMean = [123.152 / 255, 115.903 / 255, 103.063 / 255],
+            ImageStd = [1 / 255.0, 1 / 255.0, 1 / 255.0],
+            Training = CpuQuick().Training with
+            {
+                StartFrom = "imagenet",
+                Stages = "heads:2,4+:4,all:6",
+                LearningRate = 0.02,
+                WarmupIters = 50,
+                ValidateEvery = 2,
+            },
+        };
 
-    /// <summary>Trains from scratch on the bundled 256-px phantoms in about a quarter of an hour on 2 CPU cores.</summary>
-    public static MaskRcnnConfig CpuQuick() => new()
-    {
-        Arch = "resnet18-fpn",
-        NumClasses = 3,
-        ClassNames = LesionClasses,
-        FrozenBatchNorm = false,
-        TrainableBackboneLayers = 5,
-        FpnOutChannels = 128,
-        RepresentationSize = 512,
-        MaskLayers = [128, 128, 128, 128],
-        MinSize = [256],
-        MaxSize = 256,
-        AnchorSizes = [[16], [32], [64], [128], [256]],
-        RpnPreNmsTopNTrain = 1000,
-        RpnPostNmsTopNTrain = 500,
-        RpnPreNmsTopNTest = 500,
-        RpnPostNmsTopNTest = 300,
-        BoxBatchSizePerImage = 128,
-        BoxDetectionsPerImg = 20,
-        Training = new TrainingSettings
+    /// <summary>Trains from scratch on the bundled 256-px phantoms in about a quarter of an hour on 2 CPU
+    /// cores.</summary>
+    public static MaskRcnnConfig CpuQuick() =>
+        new()
         {
-            LearningRate = 0.02, Momentum = 0.9, WeightDecay = 1e-4, ImagesPerBatch = 2, Epochs = 24,
-            Schedule = "cosine", WarmupIters = 200, GradClipNorm = 5.0, ValidateEvery = 4, ClinicalScoreThreshold = 0.9,
-        },
-    };
+            Arch = "resnet18-fpn",
+            NumClasses = 3,
+            ClassNames = LesionClasses,
+            FrozenBatchNorm = false,
+            TrainableBackboneLayers = 5,
+            FpnOutChannels = 128,
+            RepresentationSize = 512,
+            MaskLayers = [128, 128, 128, 128],
+            MinSize = [256],
+            MaxSize = 256,
+            AnchorSizes =
+            [
+                [16],
+                [32],
+                [64],
+                [128],
+                [256],
+            ],
+            RpnPreNmsTopNTrain = 1000,
+            RpnPostNmsTopNTrain = 500,
+            RpnPreNmsTopNTest = 500,
+            RpnPostNmsTopNTest = 300,
+            BoxBatchSizePerImage = 128,
+            BoxDetectionsPerImg = 20,
+            Training = new TrainingSettings
+            {
+                LearningRate = 0.02,
+                Momentum = 0.9,
+                WeightDecay = 1e-4,
+                ImagesPerBatch = 2,
+                Epochs = 24,
+                Schedule = "cosine",
+                WarmupIters = 200,
+                GradClipNorm = 5.0,
+                ValidateEvery = 4,
+                ClinicalScoreThreshold = 0.9,
+            },
+        };
 }

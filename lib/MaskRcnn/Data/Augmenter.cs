@@ -11,9 +11,13 @@ namespace MaskRcnn.Data;
 /// </summary>
 public sealed record Augmenter(
     double FlipProbability = 0.5,
-    double MinScale = 0.85, double MaxScale = 1.15,
-    double Brightness = 0.08, double MinContrast = 0.8, double MaxContrast = 1.2,
-    double SpeckleSigma = 0.08)
+    double MinScale = 0.85,
+    double MaxScale = 1.15,
+    double Brightness = 0.08,
+    double MinContrast = 0.8,
+    double MaxContrast = 1.2,
+    double SpeckleSigma = 0.08
+)
 {
     public static Augmenter None { get; } = new(0, 1, 1, 0, 1, 1, 0);
 
@@ -31,11 +35,25 @@ public sealed record Augmenter(
         double scale = MinScale + rng.NextDouble() * (MaxScale - MinScale);
         if (Math.Abs(scale - 1) > 1e-6)
         {
-            long h = Math.Max(8, (long)Math.Round(image.shape[1] * scale)), w = Math.Max(8, (long)Math.Round(image.shape[2] * scale));
-            image = nn.functional.interpolate(image.unsqueeze(0), size: [h, w], mode: InterpolationMode.Bilinear, align_corners: false)[0];
-            masks = masks.shape[0] == 0
-                ? zeros(new long[] { 0, h, w }, dtype: ScalarType.Byte)
-                : nn.functional.interpolate(masks.unsqueeze(1).to(float32), size: [h, w], mode: InterpolationMode.Nearest).select(1, 0).to(ScalarType.Byte);
+            long h = Math.Max(8, (long)Math.Round(image.shape[1] * scale)),
+                w = Math.Max(8, (long)Math.Round(image.shape[2] * scale));
+            image = nn.functional.interpolate(
+                image.unsqueeze(0),
+                size: [h, w],
+                mode: InterpolationMode.Bilinear,
+                align_corners: false
+            )[0];
+            masks =
+                masks.shape[0] == 0
+                    ? zeros(new long[] { 0, h, w }, dtype: ScalarType.Byte)
+                    : nn
+                        .functional.interpolate(
+                            masks.unsqueeze(1).to(float32),
+                            size: [h, w],
+                            mode: InterpolationMode.Nearest
+                        )
+                        .select(1, 0)
+                        .to(ScalarType.Byte);
         }
         double contrast = MinContrast + rng.NextDouble() * (MaxContrast - MinContrast);
         double brightness = (rng.NextDouble() * 2 - 1) * Brightness;
@@ -52,7 +70,12 @@ public sealed record Augmenter(
         masks = masks.index_select(0, keep);
         var labels = s.Labels.index_select(0, keep);
         var boxes = Dataset.MasksToBoxes(masks);
-        return new Sample(image.contiguous().MoveToOuterDisposeScope(), boxes.MoveToOuterDisposeScope(),
-            labels.MoveToOuterDisposeScope(), masks.contiguous().MoveToOuterDisposeScope(), s.Source);
+        return new Sample(
+            image.contiguous().MoveToOuterDisposeScope(),
+            boxes.MoveToOuterDisposeScope(),
+            labels.MoveToOuterDisposeScope(),
+            masks.contiguous().MoveToOuterDisposeScope(),
+            s.Source
+        );
     }
 }

@@ -24,10 +24,8 @@ public static class ImageIO
     /// <summary>
     /// The memory budget of an image: at most 4096 × 4096 = 16.8 megapixels are decoded (the side the model's input
     /// may reach, MaskRcnnConfig.MaxImageSide). Training and inference hold an image at full resolution — as a float
-    /// tensor, with a mask per lesion, and with a pasted mask per detection — so memory grows with its pixels. Measured
-    /// at the limit (2 cores, cpu-quick model): a training step on two such images peaks at 3.0 GB, a prediction with
-    /// 20 detections at 2.4 GB (each further detection adds 67 MB). The old 100-megapixel limit let one 10000 × 10000
-    /// image take 12 GB in predict and an 8000 × 8000 one 10.4 GB in a training step.
+    /// tensor, with a mask per lesion, and with a pasted mask per detection — so memory grows with its pixels; what
+    /// an image at the limit takes is in README.md ("What the CLI guarantees").
     /// </summary>
     public const long DefaultMaxPixels = 4096L * 4096;
 
@@ -38,7 +36,8 @@ public static class ImageIO
         return Shown(codec);
     }
 
-    /// <summary>Decodes to RGB bytes, row-major [H, W, 3]. Refuses images over <paramref name="maxPixels"/> before decoding.</summary>
+    /// <summary>Decodes to RGB bytes, row-major [H, W, 3]. Refuses images over <paramref name="maxPixels"/> before
+    /// decoding.</summary>
     public static (byte[] Rgb, ImageSize Size) ReadRgb(string path, long maxPixels = DefaultMaxPixels)
     {
         using var codec = OpenCodec(path);
@@ -59,14 +58,14 @@ public static class ImageIO
             return (rgb, size);
         }
         for (int y = 0, i = 0; y < size.Height; y++)
-            for (int x = 0; x < size.Width; x++, i += 3)
-            {
-                var (sx, sy) = StoredPixel(x, y, stored, origin);
-                int j = (sy * stored.Width + sx) * 4;
-                rgb[i] = rgba[j];
-                rgb[i + 1] = rgba[j + 1];
-                rgb[i + 2] = rgba[j + 2];
-            }
+        for (int x = 0; x < size.Width; x++, i += 3)
+        {
+            var (sx, sy) = StoredPixel(x, y, stored, origin);
+            int j = (sy * stored.Width + sx) * 4;
+            rgb[i] = rgba[j];
+            rgb[i + 1] = rgba[j + 1];
+            rgb[i + 2] = rgba[j + 2];
+        }
         return (rgb, size);
     }
 
@@ -86,16 +85,21 @@ public static class ImageIO
     {
         var stored = new ImageSize(codec.Info.Width, codec.Info.Height);
         if (stored.Pixels > maxPixels)
-            throw new ImageReadException($"{path}: {stored.Width}×{stored.Height} = {stored.Pixels:N0} pixels " +
-                                         $"exceeds the limit of {maxPixels:N0}");
+            throw new ImageReadException(
+                $"{path}: {stored.Width}×{stored.Height} = {stored.Pixels:N0} pixels "
+                    + $"exceeds the limit of {maxPixels:N0}"
+            );
         var info = new SKImageInfo(stored.Width, stored.Height, SKColorType.Rgba8888, SKAlphaType.Unpremul);
         var bitmap = new SKBitmap(info);
         var result = codec.GetPixels(info, bitmap.GetPixels());
-        if (result is SKCodecResult.Success) return bitmap;
+        if (result is SKCodecResult.Success)
+            return bitmap;
         bitmap.Dispose();
-        throw new ImageReadException(result == SKCodecResult.IncompleteInput
-            ? $"{path}: the image data is truncated or corrupt"
-            : $"{path}: cannot decode image ({result})");
+        throw new ImageReadException(
+            result == SKCodecResult.IncompleteInput
+                ? $"{path}: the image data is truncated or corrupt"
+                : $"{path}: cannot decode image ({result})"
+        );
     }
 
     static ImageSize Shown(SKCodec codec) =>
@@ -111,7 +115,8 @@ public static class ImageIO
     /// </summary>
     static (int X, int Y) StoredPixel(int x, int y, ImageSize stored, SKEncodedOrigin origin)
     {
-        int w = stored.Width, h = stored.Height;
+        int w = stored.Width,
+            h = stored.Height;
         return origin switch
         {
             SKEncodedOrigin.TopRight => (w - 1 - x, y),
@@ -143,7 +148,9 @@ public static class ImageIO
     /// <summary>Writes RGB bytes [H, W, 3] as PNG.</summary>
     public static void WritePng(string path, byte[] rgb, ImageSize size)
     {
-        using var bitmap = new SKBitmap(new SKImageInfo(size.Width, size.Height, SKColorType.Rgba8888, SKAlphaType.Opaque));
+        using var bitmap = new SKBitmap(
+            new SKImageInfo(size.Width, size.Height, SKColorType.Rgba8888, SKAlphaType.Opaque)
+        );
         var px = bitmap.GetPixelSpan();
         for (long i = 0; i < size.Pixels; i++)
         {
@@ -162,21 +169,30 @@ public static class ImageIO
         using var image = SKImage.FromBitmap(bitmap);
         using var data = image.Encode(SKEncodedImageFormat.Png, 100);
         string tmp = path + ".tmp";
-        using (var f = File.Create(tmp)) data.SaveTo(f);
+        using (var f = File.Create(tmp))
+            data.SaveTo(f);
         File.Move(tmp, path, overwrite: true);
     }
 
     static SKCodec OpenCodec(string path)
     {
-        if (!File.Exists(path)) throw new ImageReadException($"image not found: {path}");
+        if (!File.Exists(path))
+            throw new ImageReadException($"image not found: {path}");
         SKCodec? codec;
         try
         {
             codec = SKCodec.Create(path, out var result);
-            if (codec is null) throw new ImageReadException($"{path}: not a readable image ({result})");
+            if (codec is null)
+                throw new ImageReadException($"{path}: not a readable image ({result})");
         }
-        catch (ImageReadException) { throw; }
-        catch (Exception e) { throw new ImageReadException($"{path}: not a readable image ({e.Message})", e); }
+        catch (ImageReadException)
+        {
+            throw;
+        }
+        catch (Exception e)
+        {
+            throw new ImageReadException($"{path}: not a readable image ({e.Message})", e);
+        }
         return codec;
     }
 }

@@ -22,30 +22,45 @@ public static class Rasterizer
     /// <summary>Sets the shape's pixels to 1 in an existing mask; returns how many pixels it covers.</summary>
     public static long Fill(ViaShape shape, int width, int height, byte[] mask)
     {
-        if (!shape.HasArea) return 0;
+        if (!shape.HasArea)
+            return 0;
         var (x1, y1, x2, y2) = shape.Bounds;
-        int r0 = (int)Math.Max(0, Math.Floor(y1)), r1 = (int)Math.Min(height - 1, Math.Ceiling(y2));
-        int c0 = (int)Math.Max(0, Math.Floor(x1)), c1 = (int)Math.Min(width - 1, Math.Ceiling(x2));
+        int r0 = (int)Math.Max(0, Math.Floor(y1)),
+            r1 = (int)Math.Min(height - 1, Math.Ceiling(y2));
+        int c0 = (int)Math.Max(0, Math.Floor(x1)),
+            c1 = (int)Math.Min(width - 1, Math.Ceiling(x2));
         long count = 0;
         for (int r = r0; r <= r1; r++)
-            for (int c = c0; c <= c1; c++)
-                if (shape.Contains(c, r)) { mask[(long)r * width + c] = 1; count++; }
+        for (int c = c0; c <= c1; c++)
+            if (shape.Contains(c, r))
+            {
+                mask[(long)r * width + c] = 1;
+                count++;
+            }
         return count;
     }
 
-    /// <summary>Tight pixel box (x1, y1, x2, y2) of a mask with x2, y2 exclusive (matterport's extract_bboxes), or null when empty.</summary>
+    /// <summary>Tight pixel box (x1, y1, x2, y2) of a mask with x2, y2 exclusive (matterport's extract_bboxes), or null
+    /// when empty.</summary>
     public static (int X1, int Y1, int X2, int Y2)? BoundingBox(byte[] mask, int width, int height)
     {
-        int minX = width, minY = height, maxX = -1, maxY = -1;
+        int minX = width,
+            minY = height,
+            maxX = -1,
+            maxY = -1;
         for (int r = 0; r < height; r++)
         {
             long row = (long)r * width;
             for (int c = 0; c < width; c++)
             {
-                if (mask[row + c] == 0) continue;
-                if (c < minX) minX = c;
-                if (c > maxX) maxX = c;
-                if (r < minY) minY = r;
+                if (mask[row + c] == 0)
+                    continue;
+                if (c < minX)
+                    minX = c;
+                if (c > maxX)
+                    maxX = c;
+                if (r < minY)
+                    minY = r;
                 maxY = r;
             }
         }

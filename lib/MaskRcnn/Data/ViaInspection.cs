@@ -3,7 +3,8 @@ using MaskRcnn.Data.Via;
 
 namespace MaskRcnn.Data;
 
-/// <summary>What <c>maskrcnn inspect-data</c> reports: counts of what the file contains (before any filtering) and every problem.</summary>
+/// <summary>What <c>maskrcnn inspect-data</c> reports: counts of what the file contains (before any filtering) and
+/// every problem.</summary>
 public sealed record ViaSummary(
     [property: JsonPropertyName("format")] string Format,
     [property: JsonPropertyName("images")] int Images,
@@ -12,22 +13,26 @@ public sealed record ViaSummary(
     [property: JsonPropertyName("shapes")] SortedDictionary<string, int> Shapes,
     [property: JsonPropertyName("classes")] SortedDictionary<string, int> Classes,
     [property: JsonPropertyName("label_key")] string? LabelKey,
-    [property: JsonPropertyName("problems")] IReadOnlyList<ProblemEntry> Problems)
+    [property: JsonPropertyName("problems")] IReadOnlyList<ProblemEntry> Problems
+)
 {
     /// <summary>Images that would be left out: unreadable, missing, outside the images folder (--images).</summary>
-    [JsonPropertyName("images_skipped")] public int ImagesSkipped { get; init; }
+    [JsonPropertyName("images_skipped")]
+    public int ImagesSkipped { get; init; }
 
     /// <summary>
     /// Regions that would be left out: invalid shapes, no area, unknown or missing labels, those of entries listed
     /// twice and of skipped images.
     /// </summary>
-    [JsonPropertyName("regions_skipped")] public int RegionsSkipped { get; init; }
+    [JsonPropertyName("regions_skipped")]
+    public int RegionsSkipped { get; init; }
 }
 
 public sealed record ProblemEntry(
     [property: JsonPropertyName("image")] string Image,
     [property: JsonPropertyName("region")] int? Region,
-    [property: JsonPropertyName("message")] string Message);
+    [property: JsonPropertyName("message")] string Message
+);
 
 public static class ViaInspection
 {
@@ -47,7 +52,8 @@ public static class ViaInspection
         string? key = LabelResolver.DetectLabelKey(doc, labels);
         var regions = doc.Images.SelectMany(i => i.Regions).ToList();
         var shapes = new SortedDictionary<string, int>(StringComparer.Ordinal);
-        foreach (var r in regions) shapes[r.ShapeName] = shapes.GetValueOrDefault(r.ShapeName) + 1;
+        foreach (var r in regions)
+            shapes[r.ShapeName] = shapes.GetValueOrDefault(r.ShapeName) + 1;
         var classes = new SortedDictionary<string, int>(StringComparer.Ordinal);
         foreach (var r in regions)
         {
@@ -57,7 +63,9 @@ public static class ViaInspection
         }
 
         List<ViaProblem> problems;
-        int images, imagesSkipped, regionsSkipped;
+        int images,
+            imagesSkipped,
+            regionsSkipped;
         if (imagesDir is not null)
         {
             var options = labels with
@@ -66,8 +74,11 @@ public static class ViaInspection
             };
             var report = DatasetLoader.FromDocument(doc, imagesDir, options, decode: true).Report();
             problems = report.Problems.Select(p => new ViaProblem(p.Image, p.Region, p.Message)).ToList();
-            (images, imagesSkipped, regionsSkipped) =
-                (report.ImagesListed, report.ImagesSkipped, report.RegionsSkipped);
+            (images, imagesSkipped, regionsSkipped) = (
+                report.ImagesListed,
+                report.ImagesSkipped,
+                report.RegionsSkipped
+            );
         }
         else
         {
@@ -85,19 +96,34 @@ public static class ViaInspection
                 firstKey[image.FileName] = image.Key;
                 foreach (var r in image.Regions.Where(r => r.Shape is not null))
                 {
-                    if (!r.Shape!.HasArea) { problems.Add(new ViaProblem(image.FileName, r.Index, $"{r.ShapeName} has no area; skipped")); continue; }
+                    if (!r.Shape!.HasArea)
+                    {
+                        problems.Add(new ViaProblem(image.FileName, r.Index, $"{r.ShapeName} has no area; skipped"));
+                        continue;
+                    }
                     var (id, problem) = LabelResolver.Resolve(r, key, labels, known);
-                    if (id is null) problems.Add(new ViaProblem(image.FileName, r.Index, problem + "; region skipped"));
-                    else used++;
+                    if (id is null)
+                        problems.Add(new ViaProblem(image.FileName, r.Index, problem + "; region skipped"));
+                    else
+                        used++;
                 }
             }
             (images, imagesSkipped, regionsSkipped) = (firstKey.Count, 0, regions.Count - used);
         }
         var listedOnce = doc.Images.DistinctBy(i => i.FileName).ToList();
-        return new ViaSummary(doc.Flavour.ToName(), images, listedOnce.Count(i => i.Regions.Count > 0), regions.Count,
-            shapes, classes, key, problems.Select(p => new ProblemEntry(p.Image, p.Region, p.Message)).ToList())
+        return new ViaSummary(
+            doc.Flavour.ToName(),
+            images,
+            listedOnce.Count(i => i.Regions.Count > 0),
+            regions.Count,
+            shapes,
+            classes,
+            key,
+            problems.Select(p => new ProblemEntry(p.Image, p.Region, p.Message)).ToList()
+        )
         {
-            ImagesSkipped = imagesSkipped, RegionsSkipped = regionsSkipped,
+            ImagesSkipped = imagesSkipped,
+            RegionsSkipped = regionsSkipped,
         };
     }
 }

@@ -8,22 +8,49 @@ namespace MaskRcnn.Evaluation;
 /// "normal" without lesions (detections), otherwise it takes the most severe class present (highest class id).
 /// </summary>
 public sealed record ClinicalMetrics(
-    double ScoreThreshold, int Images, int Lesions, int Detected, int FalsePositives,
-    double Sensitivity, double FpPerImage, double Dice, double MeanIou, IReadOnlyList<double> DiceValues,
-    double ImageAccuracy, SortedDictionary<string, SortedDictionary<string, int>> Confusion)
+    double ScoreThreshold,
+    int Images,
+    int Lesions,
+    int Detected,
+    int FalsePositives,
+    double Sensitivity,
+    double FpPerImage,
+    double Dice,
+    double MeanIou,
+    IReadOnlyList<double> DiceValues,
+    double ImageAccuracy,
+    SortedDictionary<string, SortedDictionary<string, int>> Confusion
+)
 {
     public const double MatchIou = 0.5;
 
     /// <param name="classNames">foreground class names, category id = index + 1</param>
-    public static ClinicalMetrics Compute(IReadOnlyList<GtObject> gts, IReadOnlyList<DtObject> dts, IReadOnlyList<long> imageIds,
-                                          IReadOnlyList<string> classNames, double threshold)
+    public static ClinicalMetrics Compute(
+        IReadOnlyList<GtObject> gts,
+        IReadOnlyList<DtObject> dts,
+        IReadOnlyList<long> imageIds,
+        IReadOnlyList<string> classNames,
+        double threshold
+    )
     {
         var gtBy = gts.Where(g => !g.IsCrowd).GroupBy(g => g.ImageId).ToDictionary(g => g.Key, g => g.ToList());
-        var dtBy = dts.Where(d => d.Score >= threshold).GroupBy(d => d.ImageId).ToDictionary(g => g.Key, g => g.OrderByDescending(d => d.Score).ToList());
-        var names = new List<string> { "normal" }.Concat(classNames).ToList();
+        var dtBy = dts.Where(d => d.Score >= threshold)
+            .GroupBy(d => d.ImageId)
+            .ToDictionary(g => g.Key, g => g.OrderByDescending(d => d.Score).ToList());
+        var names = new List<string> { "normal" }
+            .Concat(classNames)
+            .ToList();
         var confusion = new SortedDictionary<string, SortedDictionary<string, int>>(StringComparer.Ordinal);
-        foreach (var a in names) { confusion[a] = new SortedDictionary<string, int>(StringComparer.Ordinal); foreach (var b in names) confusion[a][b] = 0; }
-        int lesions = 0, detected = 0, fps = 0, correct = 0;
+        foreach (var a in names)
+        {
+            confusion[a] = new SortedDictionary<string, int>(StringComparer.Ordinal);
+            foreach (var b in names)
+                confusion[a][b] = 0;
+        }
+        int lesions = 0,
+            detected = 0,
+            fps = 0,
+            correct = 0;
         var dice = new List<double>();
         var ious = new List<double>();
         var images = imageIds.Distinct().ToList();
@@ -35,34 +62,64 @@ public sealed record ClinicalMetrics(
             var used = new bool[g.Count];
             foreach (var det in d)
             {
-                int best = -1; double bestIou = MatchIou;
+                int best = -1;
+                double bestIou = MatchIou;
                 for (int j = 0; j < g.Count; j++)
                 {
-                    if (used[j]) continue;
-                    double iou = det.Mask is not null && g[j].Mask is not null ? RleOps.Iou(det.Mask, g[j].Mask!, false) : RleOps.BoxIou(det.Bbox, g[j].Bbox, false);
-                    if (iou >= bestIou) (best, bestIou) = (j, iou);
+                    if (used[j])
+                        continue;
+                    double iou =
+                        det.Mask is not null && g[j].Mask is not null
+                            ? RleOps.Iou(det.Mask, g[j].Mask!, false)
+                            : RleOps.BoxIou(det.Bbox, g[j].Bbox, false);
+                    if (iou >= bestIou)
+                        (best, bestIou) = (j, iou);
                 }
-                if (best < 0) { fps++; continue; }
+                if (best < 0)
+                {
+                    fps++;
+                    continue;
+                }
                 used[best] = true;
                 detected++;
                 ious.Add(bestIou);
-                dice.Add(2 * bestIou / (1 + bestIou));   // Dice from IoU: 2I/(A+B) = 2·IoU/(1 + IoU)
+                dice.Add(2 * bestIou / (1 + bestIou)); // Dice from IoU: 2I/(A+B) = 2·IoU/(1 + IoU)
             }
             string truth = g.Count == 0 ? "normal" : Name(g.Max(x => x.CategoryId));
             string predicted = d.Count == 0 ? "normal" : Name(d.Max(x => x.CategoryId));
             confusion[truth][predicted]++;
-            if (truth == predicted) correct++;
+            if (truth == predicted)
+                correct++;
         }
-        return new ClinicalMetrics(threshold, images.Count, lesions, detected, fps,
-            lesions == 0 ? 1 : (double)detected / lesions, images.Count == 0 ? 0 : (double)fps / images.Count,
-            dice.Count == 0 ? 0 : dice.Average(), ious.Count == 0 ? 0 : ious.Average(), dice,
-            images.Count == 0 ? 0 : (double)correct / images.Count, confusion);
+        return new ClinicalMetrics(
+            threshold,
+            images.Count,
+            lesions,
+            detected,
+            fps,
+            lesions == 0 ? 1 : (double)detected / lesions,
+            images.Count == 0 ? 0 : (double)fps / images.Count,
+            dice.Count == 0 ? 0 : dice.Average(),
+            ious.Count == 0 ? 0 : ious.Average(),
+            dice,
+            images.Count == 0 ? 0 : (double)correct / images.Count,
+            confusion
+        );
 
-        string Name(int categoryId) => categoryId >= 1 && categoryId <= classNames.Count ? classNames[categoryId - 1] : $"class {categoryId}";
+        string Name(int categoryId) =>
+            categoryId >= 1 && categoryId <= classNames.Count ? classNames[categoryId - 1] : $"class {categoryId}";
     }
 
-    /// <summary>The same metrics at several thresholds: data for sensitivity-vs-false-positive and accuracy plots.</summary>
-    public static IReadOnlyList<ClinicalMetrics> Sweep(IReadOnlyList<GtObject> gts, IReadOnlyList<DtObject> dts, IReadOnlyList<long> imageIds,
-                                                       IReadOnlyList<string> classNames, IEnumerable<double>? thresholds = null) =>
-        (thresholds ?? Enumerable.Range(1, 19).Select(i => i * 0.05)).Select(t => Compute(gts, dts, imageIds, classNames, Math.Round(t, 4))).ToList();
+    /// <summary>The same metrics at several thresholds: data for sensitivity-vs-false-positive and accuracy
+    /// plots.</summary>
+    public static IReadOnlyList<ClinicalMetrics> Sweep(
+        IReadOnlyList<GtObject> gts,
+        IReadOnlyList<DtObject> dts,
+        IReadOnlyList<long> imageIds,
+        IReadOnlyList<string> classNames,
+        IEnumerable<double>? thresholds = null
+    ) =>
+        (thresholds ?? Enumerable.Range(1, 19).Select(i => i * 0.05))
+            .Select(t => Compute(gts, dts, imageIds, classNames, Math.Round(t, 4)))
+            .ToList();
 }

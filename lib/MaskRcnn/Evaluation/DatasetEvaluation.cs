@@ -14,8 +14,11 @@ public sealed record CocoSummary(double AP, double AP50, double AP75, double APs
 }
 
 public sealed record ClassSummary(
-    [property: JsonPropertyName("bbox_AP50")] double BboxAP50, [property: JsonPropertyName("segm_AP50")] double SegmAP50,
-    [property: JsonPropertyName("bbox_AP")] double BboxAP, [property: JsonPropertyName("segm_AP")] double SegmAP);
+    [property: JsonPropertyName("bbox_AP50")] double BboxAP50,
+    [property: JsonPropertyName("segm_AP50")] double SegmAP50,
+    [property: JsonPropertyName("bbox_AP")] double BboxAP,
+    [property: JsonPropertyName("segm_AP")] double SegmAP
+);
 
 /// <summary>What <c>maskrcnn evaluate</c> writes.</summary>
 public sealed record EvaluationReport(
@@ -29,15 +32,21 @@ public sealed record EvaluationReport(
     [property: JsonPropertyName("confusion")] SortedDictionary<string, SortedDictionary<string, int>> Confusion,
     [property: JsonPropertyName("score_threshold")] double ScoreThreshold,
     [property: JsonPropertyName("images")] int Images,
-    [property: JsonPropertyName("lesions")] int Lesions)
+    [property: JsonPropertyName("lesions")] int Lesions
+)
 {
     /// <summary>The split's images and regions used and left out, with every data problem (on a data folder).</summary>
     [JsonPropertyName("data"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public DataReport? Data { get; init; }
 
-    [JsonIgnore] public CocoMetrics? BboxMetrics { get; init; }
-    [JsonIgnore] public CocoMetrics? SegmMetrics { get; init; }
-    [JsonIgnore] public ClinicalMetrics? Clinical { get; init; }
+    [JsonIgnore]
+    public CocoMetrics? BboxMetrics { get; init; }
+
+    [JsonIgnore]
+    public CocoMetrics? SegmMetrics { get; init; }
+
+    [JsonIgnore]
+    public ClinicalMetrics? Clinical { get; init; }
 }
 
 /// <summary>Ground truth from datasets, detections from a model, and the full report.</summary>
@@ -87,15 +96,25 @@ public static class DatasetEvaluation
         for (int k = 0; k < boxes.Length; k++)
         {
             RleMask? mask = null;
-            if (d.Masks is not null) { using var m = d.Masks[k]; mask = Rle.Encode(m); }
+            if (d.Masks is not null)
+            {
+                using var m = d.Masks[k];
+                mask = Rle.Encode(m);
+            }
             var b = boxes[k];
             yield return new DtObject(imageId, (int)labels[k], [b[0], b[1], b[2] - b[0], b[3] - b[1]], scores[k], mask);
         }
     }
 
-    /// <summary>COCO bbox (and segm, when every object has a mask) metrics, per-class AP and clinical metrics.</summary>
-    public static EvaluationReport Report(IReadOnlyList<GtObject> gts, IReadOnlyList<DtObject> dts, IReadOnlyList<long> imageIds,
-                                          IReadOnlyList<string> classNames, double clinicalThreshold)
+    /// <summary>COCO bbox (and segm, when every object has a mask) metrics, per-class AP and clinical
+    /// metrics.</summary>
+    public static EvaluationReport Report(
+        IReadOnlyList<GtObject> gts,
+        IReadOnlyList<DtObject> dts,
+        IReadOnlyList<long> imageIds,
+        IReadOnlyList<string> classNames,
+        double clinicalThreshold
+    )
     {
         var cats = Enumerable.Range(1, classNames.Count).ToArray();
         var bbox = CocoEvaluator.Evaluate(gts, dts, "bbox", imageIds, cats);
@@ -103,16 +122,40 @@ public static class DatasetEvaluation
         var segm = masks ? CocoEvaluator.Evaluate(gts, dts, "segm", imageIds, cats) : null;
         var perClass = new SortedDictionary<string, ClassSummary>(StringComparer.Ordinal);
         for (int k = 0; k < cats.Length; k++)
-            perClass[classNames[k]] = new ClassSummary(bbox.CategoryAP(k, 0.5), segm?.CategoryAP(k, 0.5) ?? -1, bbox.CategoryAP(k), segm?.CategoryAP(k) ?? -1);
+            perClass[classNames[k]] = new ClassSummary(
+                bbox.CategoryAP(k, 0.5),
+                segm?.CategoryAP(k, 0.5) ?? -1,
+                bbox.CategoryAP(k),
+                segm?.CategoryAP(k) ?? -1
+            );
         var clinical = ClinicalMetrics.Compute(gts, dts, imageIds, classNames, clinicalThreshold);
-        return new EvaluationReport(CocoSummary.From(bbox), segm is null ? null : CocoSummary.From(segm), perClass,
-            clinical.Dice, clinical.Sensitivity, clinical.FpPerImage, clinical.ImageAccuracy, clinical.Confusion,
-            clinicalThreshold, clinical.Images, clinical.Lesions)
-        { BboxMetrics = bbox, SegmMetrics = segm, Clinical = clinical };
+        return new EvaluationReport(
+            CocoSummary.From(bbox),
+            segm is null ? null : CocoSummary.From(segm),
+            perClass,
+            clinical.Dice,
+            clinical.Sensitivity,
+            clinical.FpPerImage,
+            clinical.ImageAccuracy,
+            clinical.Confusion,
+            clinicalThreshold,
+            clinical.Images,
+            clinical.Lesions
+        )
+        {
+            BboxMetrics = bbox,
+            SegmMetrics = segm,
+            Clinical = clinical,
+        };
     }
 
     /// <summary>Model on a dataset, end to end.</summary>
-    public static EvaluationReport Evaluate(MaskRCNN model, Dataset dataset, double clinicalThreshold, Action<int, int>? progress = null)
+    public static EvaluationReport Evaluate(
+        MaskRCNN model,
+        Dataset dataset,
+        double clinicalThreshold,
+        Action<int, int>? progress = null
+    )
     {
         var gts = GroundTruth(dataset);
         var dts = Detect(model, dataset, progress);

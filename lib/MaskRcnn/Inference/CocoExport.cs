@@ -10,7 +10,10 @@ public static class CocoExport
 {
     /// <param name="detections">one image's detections (original pixels)</param>
     /// <param name="imageId">COCO image_id: a file name (string) or a number</param>
-    public static IEnumerable<CocoDetectionResult> ToResults(Detections detections, System.Text.Json.JsonElement imageId)
+    public static IEnumerable<CocoDetectionResult> ToResults(
+        Detections detections,
+        System.Text.Json.JsonElement imageId
+    )
     {
         var (boxes, labels, scores) = detections.ToArrays();
         for (int i = 0; i < boxes.Length; i++)
@@ -22,9 +25,13 @@ public static class CocoExport
                 using var mask = detections.Masks[i];
                 segmentation = CocoRle.From(Rle.Encode(mask));
             }
-            yield return new CocoDetectionResult(imageId, (int)labels[i],
+            yield return new CocoDetectionResult(
+                imageId,
+                (int)labels[i],
                 [Math.Round(b[0], 3), Math.Round(b[1], 3), Math.Round(b[2] - b[0], 3), Math.Round(b[3] - b[1], 3)],
-                Math.Round(scores[i], 6), segmentation);
+                Math.Round(scores[i], 6),
+                segmentation
+            );
         }
     }
 }

@@ -14,10 +14,13 @@ public sealed record StageTime(string Stage, double Seconds, double Flops);
 
 /// <summary>
 /// Times inference stage by stage, running the same public stage methods <see cref="MaskRCNN.Predict(Tensor)"/>
-/// runs, in the same order. FLOPs: convolutions, transposed convolutions and linear layers are counted from
-/// their weights and output shapes with forward hooks; RoIAlign as 4 bilinear taps × 2 per sample and channel.
-/// Element-wise work (ReLU, batch norm, NMS, decoding) is not counted: it is small next to the matrix products.
-/// On a GPU each stage ends with a synchronisation so its time is its own.
+/// runs, in the same order; the RoI heads' sub-stages (<see cref="RoIHeads.ClassifyBoxes(Tensor[],
+/// IReadOnlyList{Tensor}, IReadOnlyList{ValueTuple{long, long}})"/>, <see cref="RoIHeads.PostprocessDetections"/>,
+/// <see cref="RoIHeads.PredictMasks"/>) are split where their head starts, RoIAlign before it. FLOPs: convolutions,
+/// transposed convolutions and linear layers are counted from their weights and output shapes with forward hooks;
+/// RoIAlign as 4 bilinear taps × 2 per sample and channel. Element-wise work (ReLU, batch norm, NMS, decoding) is not
+/// counted: it is small next to the matrix products. On a GPU each stage ends with a synchronisation so its time is
+/// its own.
 /// </summary>
 public static class StageProfiler
 {
@@ -35,15 +38,58 @@ public static class StageProfiler
             using var precision = model.PrecisionScope();
             var stages = new List<StageTime>();
             var device = model.Device;
-            T Time<T>(string stage, Func<T> run, Func<T, double>? extraFlops = null)
+            void Synchronize()
+            {
+                if (device.type == DeviceType.CUDA)
+                    cuda.synchronize(device);
+            }
+            T Time<T>(string stage, Func<T> run)
             {
                 double before = flops;
                 var sw = Stopwatch.StartNew();
                 var result = run();
-                if (device.type == DeviceType.CUDA) cuda.synchronize(device);
-                double seconds = sw.Elapsed.TotalSeconds;
-                stages.Add(new StageTime(stage, seconds, flops - before + (extraFlops?.Invoke(result) ?? 0)));
+                Synchronize();
+                stages.Add(new StageTime(stage, sw.Elapsed.TotalSeconds, flops - before));
                 return result;
+            }
+            // A sub-stage that pools RoI features and then runs a head: timed as two stages, split when the head
+            // starts.
+            T TimePooledHead<T>(
+                string pooling,
+                string head,
+                nn.Module<Tensor, Tensor> headModule,
+                int samplingRatio,
+                Func<T> run
+            )
+            {
+                double before = flops;
+                double splitFlops = 0;
+                double poolingFlops = 0;
+                double split = 0;
+                var sw = Stopwatch.StartNew();
+                var hook = headModule.register_forward_pre_hook(
+                    (_, pooled) =>
+                    {
+                        Synchronize();
+                        split = sw.Elapsed.TotalSeconds;
+                        splitFlops = flops;
+                        poolingFlops = RoIAlignFlops(pooled, samplingRatio);
+                        return pooled;
+                    }
+                );
+                try
+                {
+                    var result = run();
+                    Synchronize();
+                    double total = sw.Elapsed.TotalSeconds;
+                    stages.Add(new StageTime(pooling, split, splitFlops - before + poolingFlops));
+                    stages.Add(new StageTime(head, total - split, flops - splitFlops));
+                    return result;
+                }
+                finally
+                {
+                    hook.remove();
+                }
             }
 
             var heads = model.RoiHeads;
@@ -51,27 +97,41 @@ public static class StageProfiler
             var features = Time("backbone + FPN", () => model.Features(list.Tensors));
             var pooledLevels = features[..MaskRCNN.PooledLevels];
             var rpn = Time("RPN (head, decode, NMS)", () => model.ProposeRegions(list, features));
-            var boxPooled = Time("box RoIAlign", () => heads.BoxRoiPool.Forward(pooledLevels, rpn.Proposals, list.ImageSizes),
-                                 pooled => RoIAlignFlops(pooled, heads.BoxRoiPool.SamplingRatio));
-            var (logits, deltas) = Time("box head (2 FC + predictor)", () => heads.BoxPredictor.call(heads.BoxHead.call(boxPooled)));
-            var detections = Time("box postprocess (decode, NMS)", () =>
-                heads.PostprocessDetections(logits, deltas, rpn.Proposals, list.ImageSizes).Detections);
+            var boxes = TimePooledHead(
+                "box RoIAlign",
+                "box head (2 FC + predictor)",
+                heads.BoxHead,
+                heads.BoxRoiPool.SamplingRatio,
+                () => heads.ClassifyBoxes(pooledLevels, rpn.Proposals, list.ImageSizes)
+            );
+            var detections = Time(
+                "box postprocess (decode, NMS)",
+                () =>
+                    heads
+                        .PostprocessDetections(boxes.ClassLogits, boxes.BoxRegression, rpn.Proposals, list.ImageSizes)
+                        .Detections
+            );
             if (heads.HasMask)
             {
-                var boxes = detections.Select(d => d.Boxes).ToArray();
-                var maskPooled = Time("mask RoIAlign", () => heads.MaskRoiPool.Forward(pooledLevels, boxes, list.ImageSizes),
-                                      pooled => RoIAlignFlops(pooled, heads.MaskRoiPool.SamplingRatio));
-                var maskLogits = Time("mask head (4 conv + deconv + predictor)", () => heads.MaskPredictor!.call(heads.MaskHead!.call(maskPooled)));
-                var probs = RoIHeads.MaskInference(maskLogits, detections.Select(d => d.Labels).ToArray());
-                detections = detections.Select((d, i) => d with { MaskProbs = probs[i] }).ToList();
+                var masks = TimePooledHead(
+                    "mask RoIAlign",
+                    "mask head (4 conv + deconv + predictor)",
+                    heads.MaskHead!,
+                    heads.MaskRoiPool.SamplingRatio,
+                    () => heads.PredictMasks(pooledLevels, detections, list.ImageSizes)
+                );
+                detections = masks.Detections.ToList();
             }
-            Time("paste masks into the image", () => model.Postprocess(detections[0], list.ImageSizes[0], (image.shape[^2], image.shape[^1])));
+            var original = (image.shape[^2], image.shape[^1]);
+            Time("paste masks into the image", () => model.Postprocess(detections[0], list.ImageSizes[0], original));
             return stages;
         }
         finally
         {
-            foreach (var remove in hooks) remove();
-            if (wasTraining) model.train();
+            foreach (var remove in hooks)
+                remove();
+            if (wasTraining)
+                model.train();
         }
     }
 
@@ -79,7 +139,8 @@ public static class StageProfiler
     static double RoIAlignFlops(Tensor pooled, int samplingRatio) =>
         pooled.numel() * 8.0 * Math.Max(1, samplingRatio) * Math.Max(1, samplingRatio);
 
-    /// <summary>weight [out, in/groups, kh, kw]: each output element is a dot product of in/groups·kh·kw terms.</summary>
+    /// <summary>weight [out, in/groups, kh, kw]: each output element is a dot product of in/groups·kh·kw
+    /// terms.</summary>
     static double ConvolutionFlops(Tensor weight, Tensor output) =>
         2.0 * output.numel() * weight.shape[1] * weight.shape[2] * weight.shape[3];
 
@@ -94,17 +155,24 @@ public static class StageProfiler
                 // counted as the direct convolution it computes (the Winograd path does ~4× fewer multiply-adds)
                 WinogradConv2d conv => (input, output) => ConvolutionFlops(conv.weight, output),
                 // weight [in, out/groups, kh, kw]: each input element is scattered
-                ConvTranspose2d deconv => (input, output) => { var w = deconv.weight!.shape; return 2.0 * input.numel() * w[1] * w[2] * w[3]; },
+                ConvTranspose2d deconv => (input, output) =>
+                {
+                    var w = deconv.weight!.shape;
+                    return 2.0 * input.numel() * w[1] * w[2] * w[3];
+                },
                 FlattenedLinear flattened => (input, output) => 2.0 * output.numel() * flattened.InFeatures,
                 Linear linear => (input, output) => 2.0 * output.numel() * linear.weight!.shape[1],
                 _ => null,
             };
-            if (count is null) continue;
-            var hook = ((nn.Module<Tensor, Tensor>)module).register_forward_hook((m, input, output) =>
-            {
-                add(count(input, output));
-                return null!;   // keep the output
-            });
+            if (count is null)
+                continue;
+            var hook = ((nn.Module<Tensor, Tensor>)module).register_forward_hook(
+                (m, input, output) =>
+                {
+                    add(count(input, output));
+                    return null!; // keep the output
+                }
+            );
             hooks.Add(() => hook.remove());
         }
         return hooks;

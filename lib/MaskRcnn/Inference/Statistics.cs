@@ -7,7 +7,8 @@ public static class Statistics
     public static double Median(IEnumerable<double> values)
     {
         var sorted = values.Order().ToArray();
-        if (sorted.Length == 0) throw new ArgumentException("the median of no values");
+        if (sorted.Length == 0)
+            throw new ArgumentException("the median of no values");
         int mid = sorted.Length / 2;
         return sorted.Length % 2 == 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
     }

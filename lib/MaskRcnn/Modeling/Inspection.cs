@@ -18,11 +18,14 @@ public sealed class InspectionResult : IDisposable
     /// <summary>[3, H, W] the input, original pixels.</summary>
     public required Tensor Image { get; init; }
     public required (long H, long W) OriginalSize { get; init; }
+
     /// <summary>[3, Hp, Wp] normalised, resized and padded — what the backbone sees.</summary>
     public required Tensor Input { get; init; }
     public required (long H, long W) ResizedSize { get; init; }
+
     /// <summary>[3, h, w] the resized image in [0, 1] (what boxes in the resized frame are drawn on).</summary>
     public required Tensor ResizedImage { get; init; }
+
     /// <summary>resized / original.</summary>
     public required double Scale { get; init; }
 
@@ -32,43 +35,58 @@ public sealed class InspectionResult : IDisposable
     /// <summary>[A, 4] all anchors (resized frame), level by level.</summary>
     public required Tensor Anchors { get; init; }
     public required long[] AnchorsPerLevel { get; init; }
+
     /// <summary>[A] RPN objectness logits and [A, 4] box deltas, in anchor order.</summary>
     public required Tensor Objectness { get; init; }
     public required Tensor RpnDeltas { get; init; }
+
     /// <summary>[A, 4] every anchor refined by its deltas (resized frame).</summary>
     public required Tensor RefinedAnchors { get; init; }
+
     /// <summary>Proposals that went into the RPN's NMS (after top-n per level, clipping, small-box removal).</summary>
     public required Tensor ProposalsBeforeNms { get; init; }
     public required Tensor ProposalScoresBeforeNms { get; init; }
     public required Tensor ProposalLevelsBeforeNms { get; init; }
+
     /// <summary>[P, 4] and [P] the proposals passed to the RoI heads.</summary>
     public required Tensor Proposals { get; init; }
     public required Tensor ProposalScores { get; init; }
 
     /// <summary>[P, K] softmax class probabilities of every proposal (column 0 = background).</summary>
     public required Tensor ClassProbabilities { get; init; }
+
     /// <summary>[P, K, 4] each proposal refined for every class (clipped, resized frame).</summary>
     public required Tensor RefinedBoxes { get; init; }
+
     /// <summary>Candidates above the score threshold, before per-class NMS (resized frame).</summary>
     public required RoiDetections AfterScoreThreshold { get; init; }
+
     /// <summary>After per-class NMS and the detections-per-image limit (resized frame).</summary>
     public required RoiDetections AfterNms { get; init; }
-    /// <summary>[D, K, 28, 28] mask logits of the final detections and [D, 1, 28, 28] their own class's probabilities.</summary>
+
+    /// <summary>[D, K, 28, 28] mask logits of the final detections and [D, 1, 28, 28] their own class's
+    /// probabilities.</summary>
     public required Tensor MaskLogits { get; init; }
     public required Tensor MaskProbabilities { get; init; }
-    /// <summary>The final detections in original pixels — identical to <see cref="MaskRCNN.Predict(Tensor)"/>.</summary>
+
+    /// <summary>The final detections in original pixels — identical to <see
+    /// cref="MaskRCNN.Predict(Tensor)"/>.</summary>
     public required Detections Detections { get; init; }
 
-    /// <summary>With ground truth: per anchor 1 (positive), 0 (negative), −1 (ignored), and the regression targets [A, 4].</summary>
+    /// <summary>With ground truth: per anchor 1 (positive), 0 (negative), −1 (ignored), and the regression targets [A,
+    /// 4].</summary>
     public Tensor? AnchorLabels { get; init; }
     public Tensor? AnchorTargetDeltas { get; init; }
     public Tensor? AnchorMatchedBoxes { get; init; }
-    /// <summary>With ground truth: the RoIs sampled for training, their labels (0 = background), box targets and mask targets [Pos, 28, 28].</summary>
+
+    /// <summary>With ground truth: the RoIs sampled for training, their labels (0 = background), box targets and mask
+    /// targets [Pos, 28, 28].</summary>
     public Tensor? SampledRois { get; init; }
     public Tensor? SampledRoiLabels { get; init; }
     public Tensor? SampledRoiTargets { get; init; }
     public Tensor? MaskTargetRois { get; init; }
     public Tensor? MaskTargets { get; init; }
+
     /// <summary>Ground truth in the resized frame (boxes [G, 4], masks [G, h, w]).</summary>
     public TargetTensors? GroundTruth { get; init; }
 
@@ -80,38 +98,42 @@ public sealed class InspectionResult : IDisposable
         foreach (var p in GetType().GetProperties())
         {
             var v = p.GetValue(this);
-            if (v is Tensor t) t.Dispose();
-            if (v is IDisposable d and not InspectionResult) d.Dispose();
+            if (v is Tensor t)
+                t.Dispose();
+            if (v is IDisposable d and not InspectionResult)
+                d.Dispose();
         }
-        foreach (var (_, m, _) in Features) m.Dispose();
-        foreach (var a in Activations.Values) a.Dispose();
+        foreach (var (_, m, _) in Features)
+            m.Dispose();
+        foreach (var a in Activations.Values)
+            a.Dispose();
     }
 }
 
-/// <summary>Runs the model stage by stage on one image and keeps everything (see <see cref="InspectionResult"/>).</summary>
+/// <summary>Runs the model stage by stage on one image and keeps everything (see <see
+/// cref="InspectionResult"/>).</summary>
 public static class Inspector
 {
+    /// <param name="model">the model, put in evaluation mode for the call</param>
     /// <param name="image">[3, H, W] float in [0, 1]</param>
     /// <param name="groundTruth">optional, original pixels: adds RPN and RoI training targets</param>
     /// <param name="layers">module names whose outputs to keep (see model.named_modules())</param>
-    public static InspectionResult Inspect(MaskRCNN model, Tensor image, TargetTensors? groundTruth = null, IEnumerable<string>? layers = null)
+    public static InspectionResult Inspect(
+        MaskRCNN model,
+        Tensor image,
+        TargetTensors? groundTruth = null,
+        IEnumerable<string>? layers = null
+    )
     {
         bool wasTraining = model.training;
         model.eval();
         var activations = new Dictionary<string, Tensor>();
-        var hooks = new List<Action>();
-        var wanted = (layers ?? []).ToHashSet();
-        foreach (var (name, module) in model.named_modules())
-            if (wanted.Contains(name) && module is nn.Module<Tensor, Tensor> m)
-                { var remover = m.register_forward_hook((_, _, output) => { activations[name] = output.detach().cpu().clone().DetachFromDisposeScope(); return output; }); hooks.Add(remover.remove); }
-        var missing = wanted.Except(model.named_modules().Select(n => n.name)).ToList();
-        if (missing.Count > 0) throw new ArgumentException($"no layer named {string.Join(", ", missing)} (see model.named_modules())");
+        var hooks = HookLayers(model, (layers ?? []).ToHashSet(), activations);
         try
         {
             using var gcPause = GcPause.Enter();
             using var noGrad = no_grad();
             using var scope = NewDisposeScope();
-            static Tensor Keep(Tensor t) => t.detach().cpu().contiguous().MoveToOuterDisposeScope();
 
             var original = (image.shape[^2], image.shape[^1]);
             var (list, targets) = model.Preprocess([image], groundTruth is null ? null : [groundTruth]);
@@ -120,64 +142,140 @@ public static class Inspector
             var rpn = model.Rpn;
             var rpnOut = rpn.Forward(list.Tensors, list.ImageSizes, features);
             var refined = rpn.BoxCoder.DecodeSingle(rpnOut.Deltas, rpnOut.Anchors);
-            var sets = rpn.FilterProposalsDetailed(refined.view(1, -1, 4), rpnOut.Objectness, list.ImageSizes, rpnOut.AnchorsPerLevel);
+            var sets = rpn.FilterProposalsDetailed(
+                refined.view(1, -1, 4),
+                rpnOut.Objectness,
+                list.ImageSizes,
+                rpnOut.AnchorsPerLevel
+            );
             var proposals = sets[0].Boxes;
 
+            // The RoI heads' inference sub-stages, as RoIHeads.Forward runs them.
             var heads = model.RoiHeads;
             var pooled = features[..MaskRCNN.PooledLevels];
-            var boxFeatures = heads.BoxHead.call(heads.BoxRoiPool.Forward(pooled, [proposals], list.ImageSizes));
-            var (logits, regression) = heads.BoxPredictor.call(boxFeatures);
-            var post = heads.PostprocessDetections(logits, regression, [proposals], list.ImageSizes);
-            var final = post.Detections[0];
-            Tensor maskLogits = heads.HasMask ? heads.MaskLogits(pooled, [final.Boxes], list.ImageSizes) : zeros(0);
-            Tensor maskProbs = heads.HasMask ? RoIHeads.MaskInference(maskLogits, [final.Labels])[0] : zeros(0);
-            var detections = model.Postprocess(final with { MaskProbs = heads.HasMask ? maskProbs : null }, resized, original);
+            var boxes = heads.ClassifyBoxes(pooled, [proposals], list.ImageSizes);
+            var post = heads.PostprocessDetections(
+                boxes.ClassLogits,
+                boxes.BoxRegression,
+                [proposals],
+                list.ImageSizes
+            );
+            var masks = heads.HasMask ? heads.PredictMasks(pooled, post.Detections, list.ImageSizes) : null;
+            var final = masks?.Detections[0] ?? post.Detections[0];
+            var detections = model.Postprocess(final, resized, original);
 
-            Tensor? anchorLabels = null, anchorDeltas = null, anchorMatched = null, rois = null, roiLabels = null, roiTargets = null, maskRois = null, maskTargets = null;
+            Tensor? anchorLabels = null;
+            Tensor? anchorDeltas = null;
+            Tensor? anchorMatched = null;
+            TrainingSamples? samples = null;
+            Tensor? maskRois = null;
+            Tensor? maskTargets = null;
             if (targets is not null)
             {
                 var t = rpn.AssignTargetsToAnchors(rpnOut.Anchors, [targets[0].Boxes]);
                 anchorLabels = t.Labels[0];
                 anchorMatched = t.MatchedGtBoxes[0];
                 anchorDeltas = rpn.BoxCoder.Encode(anchorMatched, rpnOut.Anchors);
-                var (sampled, matched, labels, regressionTargets) = heads.SelectTrainingSamples([proposals], targets);
-                rois = sampled[0]; roiLabels = labels[0]; roiTargets = regressionTargets[0];
-                var pos = nonzero(roiLabels.gt(0)).view(-1);
-                maskRois = rois[pos];
-                maskTargets = MaskOps.ProjectMasksOnBoxes(targets[0].Masks, maskRois, matched[0][pos], heads.Settings.MaskPoolSize * 2);
+                samples = heads.SelectTrainingSamples([proposals], targets);
+                var (positives, positiveMatched) = samples.Positives();
+                maskRois = positives[0];
+                maskTargets = MaskOps.ProjectMasksOnBoxes(
+                    targets[0].Masks,
+                    maskRois,
+                    positiveMatched[0],
+                    heads.Settings.MaskPoolSize * 2
+                );
             }
 
             var strides = features.Select(f => (int)(list.Tensors.shape[2] / f.shape[2])).ToArray();
+            var device = list.Tensors.device;
+            var std = tensor(model.Config.ImageStd, dtype: float32, device: device).view(3, 1, 1);
+            var mean = tensor(model.Config.ImageMean, dtype: float32, device: device).view(3, 1, 1);
+            var resizedImage = list.Tensors[0, .., ..(int)resized.H, ..(int)resized.W] * std + mean;
             return new InspectionResult
             {
-                Image = Keep(image), OriginalSize = original, Input = Keep(list.Tensors[0]), ResizedSize = resized,
-                ResizedImage = Keep((list.Tensors[0, .., ..(int)resized.H, ..(int)resized.W] * tensor(model.Config.ImageStd, dtype: float32, device: list.Tensors.device).view(3, 1, 1)
-                                     + tensor(model.Config.ImageMean, dtype: float32, device: list.Tensors.device).view(3, 1, 1)).clamp(0, 1)),
+                Image = Keep(image),
+                OriginalSize = original,
+                Input = Keep(list.Tensors[0]),
+                ResizedSize = resized,
+                ResizedImage = Keep(resizedImage.clamp(0, 1)),
                 Scale = (double)resized.H / original.Item1,
                 Features = features.Select((f, i) => (BackboneWithFPN.LevelNames[i], Keep(f[0]), strides[i])).ToArray(),
-                Anchors = Keep(rpnOut.Anchors), AnchorsPerLevel = rpnOut.AnchorsPerLevel,
-                Objectness = Keep(rpnOut.Objectness.flatten()), RpnDeltas = Keep(rpnOut.Deltas), RefinedAnchors = Keep(refined),
-                ProposalsBeforeNms = Keep(sets[0].Candidates), ProposalScoresBeforeNms = Keep(sets[0].CandidateScores),
-                ProposalLevelsBeforeNms = Keep(sets[0].CandidateLevels), Proposals = Keep(proposals), ProposalScores = Keep(sets[0].Scores),
-                ClassProbabilities = Keep(post.Probabilities[0]), RefinedBoxes = Keep(post.Decoded[0]),
-                AfterScoreThreshold = KeepDet(post.AboveThreshold[0]), AfterNms = KeepDet(final),
-                MaskLogits = Keep(maskLogits), MaskProbabilities = Keep(maskProbs),
-                Detections = new Detections(Keep(detections.Boxes), Keep(detections.Labels), Keep(detections.Scores),
-                    detections.MaskProbs is null ? null : Keep(detections.MaskProbs), detections.Masks is null ? null : Keep(detections.Masks), detections.ImageSize),
-                AnchorLabels = Opt(anchorLabels), AnchorTargetDeltas = Opt(anchorDeltas), AnchorMatchedBoxes = Opt(anchorMatched),
-                SampledRois = Opt(rois), SampledRoiLabels = Opt(roiLabels), SampledRoiTargets = Opt(roiTargets),
-                MaskTargetRois = Opt(maskRois), MaskTargets = Opt(maskTargets),
-                GroundTruth = targets is null ? null : new TargetTensors(Keep(targets[0].Boxes), Keep(targets[0].Labels), Keep(targets[0].Masks)),
+                Anchors = Keep(rpnOut.Anchors),
+                AnchorsPerLevel = rpnOut.AnchorsPerLevel,
+                Objectness = Keep(rpnOut.Objectness.flatten()),
+                RpnDeltas = Keep(rpnOut.Deltas),
+                RefinedAnchors = Keep(refined),
+                ProposalsBeforeNms = Keep(sets[0].Candidates),
+                ProposalScoresBeforeNms = Keep(sets[0].CandidateScores),
+                ProposalLevelsBeforeNms = Keep(sets[0].CandidateLevels),
+                Proposals = Keep(proposals),
+                ProposalScores = Keep(sets[0].Scores),
+                ClassProbabilities = Keep(post.Probabilities[0]),
+                RefinedBoxes = Keep(post.Decoded[0]),
+                AfterScoreThreshold = Keep(post.AboveThreshold[0]),
+                AfterNms = Keep(post.Detections[0]),
+                MaskLogits = Keep(masks?.Logits ?? zeros(0)),
+                MaskProbabilities = Keep(final.MaskProbs ?? zeros(0)),
+                Detections = new Detections(
+                    Keep(detections.Boxes),
+                    Keep(detections.Labels),
+                    Keep(detections.Scores),
+                    KeepOptional(detections.MaskProbs),
+                    KeepOptional(detections.Masks),
+                    detections.ImageSize
+                ),
+                AnchorLabels = KeepOptional(anchorLabels),
+                AnchorTargetDeltas = KeepOptional(anchorDeltas),
+                AnchorMatchedBoxes = KeepOptional(anchorMatched),
+                SampledRois = KeepOptional(samples?.Proposals[0]),
+                SampledRoiLabels = KeepOptional(samples?.Labels[0]),
+                SampledRoiTargets = KeepOptional(samples?.RegressionTargets[0]),
+                MaskTargetRois = KeepOptional(maskRois),
+                MaskTargets = KeepOptional(maskTargets),
+                GroundTruth = targets is null
+                    ? null
+                    : new TargetTensors(Keep(targets[0].Boxes), Keep(targets[0].Labels), Keep(targets[0].Masks)),
                 Activations = activations,
             };
-
-            static Tensor? Opt(Tensor? t) => t is null ? null : Keep(t);
-            static RoiDetections KeepDet(RoiDetections d) => new(Keep(d.Boxes), Keep(d.Scores), Keep(d.Labels), d.MaskProbs is null ? null : Keep(d.MaskProbs));
         }
         finally
         {
-            foreach (var remove in hooks) remove();
-            if (wasTraining) model.train();
+            foreach (var remove in hooks)
+                remove();
+            if (wasTraining)
+                model.train();
         }
+    }
+
+    /// <summary>A detached CPU copy that outlives the inspection's dispose scope.</summary>
+    static Tensor Keep(Tensor t) => t.detach().cpu().contiguous().MoveToOuterDisposeScope();
+
+    static Tensor? KeepOptional(Tensor? t) => t is null ? null : Keep(t);
+
+    static RoiDetections Keep(RoiDetections d) =>
+        new(Keep(d.Boxes), Keep(d.Scores), Keep(d.Labels), KeepOptional(d.MaskProbs));
+
+    /// <summary>Forward hooks that keep a CPU copy of each named layer's output; returns their removers.</summary>
+    static List<Action> HookLayers(MaskRCNN model, HashSet<string> wanted, Dictionary<string, Tensor> activations)
+    {
+        var missing = wanted.Except(model.named_modules().Select(n => n.name)).ToList();
+        if (missing.Count > 0)
+            throw new ArgumentException($"no layer named {string.Join(", ", missing)} (see model.named_modules())");
+        var hooks = new List<Action>();
+        foreach (var (name, module) in model.named_modules())
+        {
+            if (!wanted.Contains(name) || module is not nn.Module<Tensor, Tensor> layer)
+                continue;
+            var handle = layer.register_forward_hook(
+                (_, _, output) =>
+                {
+                    activations[name] = output.detach().cpu().clone().DetachFromDisposeScope();
+                    return output;
+                }
+            );
+            hooks.Add(handle.remove);
+        }
+        return hooks;
     }
 }

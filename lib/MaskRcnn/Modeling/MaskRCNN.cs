@@ -14,7 +14,9 @@ namespace MaskRcnn.Modeling;
 /// <summary>
 /// Mask R-CNN (He et al. 2017) with torchvision's structure and state-dict names: transform → backbone
 /// (ResNet + FPN) → rpn → roi_heads (box + mask) → postprocess. Each stage is a public method so notebooks
-/// can run them one at a time; <see cref="Predict"/> runs them all, <see cref="Losses"/> trains.
+/// can run them one at a time; <see cref="Predict"/> runs them all, <see cref="Losses"/> and <see
+/// cref="Backward(Tensor)"/>
+/// train.
 /// </summary>
 public sealed class MaskRCNN : Module
 {
@@ -31,31 +33,40 @@ public sealed class MaskRCNN : Module
     /// <summary>Number of FPN levels the RoI poolers read ('0'..'3'; 'pool' is for the RPN only).</summary>
     public const int PooledLevels = 4;
 
-    public MaskRCNN(MaskRcnnConfig config) : base(nameof(MaskRCNN))
+    public MaskRCNN(MaskRcnnConfig config)
+        : base(nameof(MaskRCNN))
     {
         TorchEnvironment.Initialize();
         config.Validate();
         Config = config;
-        Transform = new GeneralizedRCNNTransform(config.MinSize, config.MaxSize, config.ImageMean, config.ImageStd, config.SizeDivisible);
-        backbone = new BackboneWithFPN(config.BackboneDepth, config.FrozenBatchNorm ? NormKind.Frozen : NormKind.Batch, config.FpnOutChannels, config.StrideInOneByOne);
+        // The parts in torchvision's order (their random initialisation draws in this order); settings: ConfigMapping.
+        Transform = config.ToTransform();
+        backbone = new BackboneWithFPN(
+            depth: config.BackboneDepth,
+            norm: config.ToNormKind(),
+            outChannels: config.FpnOutChannels,
+            strideInOneByOne: config.StrideInOneByOne
+        );
         backbone.SetTrainableLayers(config.TrainableBackboneLayers);
-        var anchors = new AnchorGenerator(config.AnchorSizes, config.AspectRatios);
-        rpn = new RegionProposalNetwork(anchors, new RPNHead(config.FpnOutChannels, anchors.NumAnchorsPerLocation[0]),
-            new RpnSettings(config.RpnPreNmsTopNTrain, config.RpnPreNmsTopNTest, config.RpnPostNmsTopNTrain,
-                config.RpnPostNmsTopNTest, config.RpnNmsThresh, config.RpnFgIouThresh, config.RpnBgIouThresh,
-                config.RpnBatchSizePerImage, config.RpnPositiveFraction, config.RpnScoreThresh));
-        roi_heads = new RoIHeads(config.NumClasses, config.FpnOutChannels, config.RepresentationSize,
-            config.MaskLayers.Select(l => (long)l).ToArray(), config.MaskDilation,
-            new RoiHeadSettings(config.BoxFgIouThresh, config.BoxBgIouThresh, config.BoxBatchSizePerImage,
-                config.BoxPositiveFraction, config.BboxRegWeights, config.BoxScoreThresh, config.BoxNmsThresh,
-                config.BoxDetectionsPerImg, config.BoxRoiPoolSize, config.MaskRoiPoolSize, config.RoiSamplingRatio));
+        var anchors = config.ToAnchorGenerator();
+        var rpnHead = new RPNHead(inChannels: config.FpnOutChannels, numAnchors: anchors.NumAnchorsPerLocation[0]);
+        rpn = new RegionProposalNetwork(anchors, rpnHead, config.ToRpnSettings());
+        roi_heads = new RoIHeads(
+            numClasses: config.NumClasses,
+            inChannels: config.FpnOutChannels,
+            representationSize: config.RepresentationSize,
+            maskLayers: config.MaskLayers.Select(l => (long)l).ToArray(),
+            maskDilation: config.MaskDilation,
+            settings: config.ToRoiHeadSettings()
+        );
         RegisterComponents();
     }
 
     /// <summary>
-    /// The number format <see cref="Predict(IReadOnlyList{Tensor})"/> computes in: <see cref="ComputePrecision.Float32"/>
+    /// The number format <see cref="Predict(IReadOnlyList{Tensor})"/> computes in: <see
+    /// cref="ComputePrecision.Float32"/>
     /// (default, torchvision's results) or <see cref="ComputePrecision.BFloat16"/> (convolutions and fully connected
-    /// layers in bfloat16 through libtorch's autocast; ~1.5–2× faster on CPUs with native BF16, see
+    /// layers in bfloat16 through libtorch's autocast; faster on CPUs with native BF16, see
     /// <see cref="Autocast.Describe"/>). Training's precision is <see cref="TrainingSettings.Precision"/>.
     /// </summary>
     public ComputePrecision Precision { get; set; } = ComputePrecision.Float32;
@@ -79,8 +90,10 @@ public sealed class MaskRCNN : Module
     // ---- stages -------------------------------------------------------------------------------------
 
     /// <summary>Stage 1: normalise, resize, pad. Images are [3, H, W] floats in [0, 1] (any device).</summary>
-    public (ImageList Images, IReadOnlyList<TargetTensors>? Targets) Preprocess(IReadOnlyList<Tensor> images,
-        IReadOnlyList<TargetTensors>? targets = null)
+    public (ImageList Images, IReadOnlyList<TargetTensors>? Targets) Preprocess(
+        IReadOnlyList<Tensor> images,
+        IReadOnlyList<TargetTensors>? targets = null
+    )
     {
         var dev = Device;
         var onDevice = images.Select(i => i.to(dev)).ToArray();
@@ -92,28 +105,35 @@ public sealed class MaskRCNN : Module
     public Tensor[] Features(Tensor batch) => backbone.call(batch);
 
     /// <summary>Stage 3: anchors, objectness, proposals (and RPN losses in training).</summary>
-    public RpnOutput ProposeRegions(ImageList images, Tensor[] features, IReadOnlyList<TargetTensors>? targets = null) =>
-        rpn.Forward(images.Tensors, images.ImageSizes, features, targets?.Select(t => t.Boxes).ToArray());
+    public RpnOutput ProposeRegions(
+        ImageList images,
+        Tensor[] features,
+        IReadOnlyList<TargetTensors>? targets = null
+    ) => rpn.Forward(images.Tensors, images.ImageSizes, features, targets?.Select(t => t.Boxes).ToArray());
 
     /// <summary>Stage 4: box and mask heads on the proposals (detections in resized-image pixels, or losses).</summary>
-    public RoiHeadsOutput DetectInRois(ImageList images, Tensor[] features, IReadOnlyList<Tensor> proposals,
-        IReadOnlyList<TargetTensors>? targets = null) =>
-        roi_heads.Forward(features[..PooledLevels], proposals, images.ImageSizes, targets);
+    public RoiHeadsOutput DetectInRois(
+        ImageList images,
+        Tensor[] features,
+        IReadOnlyList<Tensor> proposals,
+        IReadOnlyList<TargetTensors>? targets = null
+    ) => roi_heads.Forward(features[..PooledLevels], proposals, images.ImageSizes, targets);
 
     /// <summary>Stage 5: boxes back to the original size, masks pasted and binarised.</summary>
     public Detections Postprocess(RoiDetections d, (long H, long W) resizedSize, (long H, long W) originalSize)
     {
         using var scope = NewDisposeScope();
-        using var fullPrecision = Autocast.Suspend(d.Boxes.device_type);   // pasting's products stay float32
+        using var fullPrecision = Autocast.Suspend(d.Boxes.device_type); // pasting's products stay float32
         var boxes = BoxOps.ResizeBoxes(d.Boxes, resizedSize, originalSize);
-        Tensor? probs = null, masks = null;
+        Tensor? probs = null,
+            masks = null;
         if (d.MaskProbs is not null)
         {
             probs = MaskOps.PasteMasksInImage(d.MaskProbs, boxes, originalSize);
             masks = probs.select(1, 0).gt(Config.MaskThreshold);
         }
-        return new Detections(boxes.MoveToOuterDisposeScope(), d.Labels.clone().MoveToOuterDisposeScope(),
-            d.Scores.clone().MoveToOuterDisposeScope(), probs?.MoveToOuterDisposeScope(), masks?.MoveToOuterDisposeScope(), originalSize);
+        var detections = new Detections(boxes, d.Labels.clone(), d.Scores.clone(), probs, masks, originalSize);
+        return detections.MoveToOuterDisposeScope();
     }
 
     // ---- whole model -----------------------------------------------------------------------------
@@ -124,9 +144,11 @@ public sealed class MaskRCNN : Module
     /// </summary>
     public IReadOnlyList<Detections> Predict(IReadOnlyList<Tensor> images)
     {
-        if (images.Count == 0) return [];
+        if (images.Count == 0)
+            return [];
         bool wasTraining = training;
-        if (wasTraining) eval();
+        if (wasTraining)
+            eval();
         using var gcPause = GcPause.Enter();
         try
         {
@@ -140,16 +162,16 @@ public sealed class MaskRCNN : Module
             var results = new List<Detections>();
             for (int i = 0; i < images.Count; i++)
             {
-                var d = Postprocess(heads.Detections[i], list.ImageSizes[i], (images[i].shape[^2], images[i].shape[^1]));
-                results.Add(new Detections(d.Boxes.MoveToOuterDisposeScope(), d.Labels.MoveToOuterDisposeScope(),
-                    d.Scores.MoveToOuterDisposeScope(), d.MaskProbs?.MoveToOuterDisposeScope(), d.Masks?.MoveToOuterDisposeScope(), d.ImageSize));
+                var original = (images[i].shape[^2], images[i].shape[^1]);
+                results.Add(Postprocess(heads.Detections[i], list.ImageSizes[i], original).MoveToOuterDisposeScope());
             }
             return results;
         }
         finally
         {
-            if (wasTraining) train();
-            MemoryRelease.AfterInferenceCall();
+            if (wasTraining)
+                train();
+            ProcessHooks.EndInferenceCall(); // per-call work the host process hooked in
         }
     }
 
@@ -163,17 +185,31 @@ public sealed class MaskRCNN : Module
     /// </summary>
     public Dictionary<string, Tensor> Losses(IReadOnlyList<Tensor> images, IReadOnlyList<TargetTensors> targets)
     {
-        if (!training) throw new InvalidOperationException("Losses needs training mode: call model.train() first");
-        if (images.Count != targets.Count) throw new ArgumentException($"{images.Count} images but {targets.Count} targets");
+        if (!training)
+            throw new InvalidOperationException("Losses needs training mode: call model.train() first");
+        if (images.Count != targets.Count)
+            throw new ArgumentException($"{images.Count} images but {targets.Count} targets");
         using var gcPause = GcPause.Enter();
         using var scope = NewDisposeScope();
         var (list, resizedTargets) = Preprocess(images, targets);
         var features = Features(list.Tensors);
         var rpnOut = ProposeRegions(list, features, resizedTargets);
         var heads = DetectInRois(list, features, rpnOut.Proposals, resizedTargets);
-        var losses = new Dictionary<string, Tensor>();
-        foreach (var (k, v) in heads.Losses) losses[k] = v.MoveToOuterDisposeScope();
-        foreach (var (k, v) in rpnOut.Losses) losses[k] = v.MoveToOuterDisposeScope();
+        var losses = heads.Losses.Concat(rpnOut.Losses).ToDictionary(kv => kv.Key, kv => kv.Value);
+        losses.Values.MoveToOuterDisposeScope();
         return losses;
     }
+
+    /// <summary>
+    /// The backward pass of a training step: <c>loss.backward()</c> for this model's layers, which also throws the
+    /// errors a layer met inside its own backward pass (libtorch's autograd engine cannot carry exceptions). Train
+    /// with this rather than <c>loss.backward()</c>.
+    /// </summary>
+    public void Backward(Tensor loss) => Layers.Backward(loss);
+
+    /// <summary>
+    /// <c>torch.autograd.backward(tensors, gradients)</c> through this model's layers, with the same error check as
+    /// <see cref="Backward(Tensor)"/>: for a backward pass split into parts (the training-step profiler).
+    /// </summary>
+    public void Backward(IList<Tensor> tensors, IList<Tensor> gradients) => Layers.Backward(tensors, gradients);
 }

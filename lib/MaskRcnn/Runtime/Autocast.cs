@@ -12,12 +12,13 @@ public enum ComputePrecision
 {
     /// <summary>Float32 everywhere: the same results as torchvision (the default).</summary>
     Float32,
+
     /// <summary>
     /// Convolutions and fully connected layers in bfloat16 (libtorch's autocast, as Python's
     /// <c>torch.autocast("cpu", dtype=torch.bfloat16)</c>); anchors, box decoding, RoIAlign, NMS, the box predictor,
-    /// the losses and mask pasting stay float32, and so do the weights and their gradients (mixed precision). About
-    /// 1.5–2× faster where the CPU has native BF16 (AVX512_BF16, AMX), slower where it has not; scores and boxes
-    /// differ slightly from float32's (PERFORMANCE.md measures by how much).
+    /// the losses and mask pasting stay float32, and so do the weights and their gradients (mixed precision). Faster
+    /// where the CPU has native BF16 (AVX512_BF16, AMX), slower where it has not; scores and boxes differ slightly
+    /// from float32's (PERFORMANCE.md, "Opt-in bfloat16", measures both).
     /// </summary>
     BFloat16,
 }
@@ -28,17 +29,19 @@ public static class ComputePrecisionNames
     /// <summary>fp32 or bf16.</summary>
     public static string ShortName(this ComputePrecision p) => p == ComputePrecision.BFloat16 ? "bf16" : "fp32";
 
-    /// <summary>fp32/float32 or bf16/bfloat16 (any case); an <see cref="ArgumentException"/> naming the value otherwise.</summary>
+    /// <summary>fp32/float32 or bf16/bfloat16 (any case); an <see cref="ArgumentException"/> naming the value
+    /// otherwise.</summary>
     public static ComputePrecision Parse(string name) =>
         TryParse(name) ?? throw new ArgumentException($"unknown precision '{name}' (fp32 or bf16)");
 
     /// <summary>As <see cref="Parse"/>, null for an unknown name.</summary>
-    public static ComputePrecision? TryParse(string? name) => name?.ToLowerInvariant() switch
-    {
-        "fp32" or "float32" => ComputePrecision.Float32,
-        "bf16" or "bfloat16" => ComputePrecision.BFloat16,
-        _ => null,
-    };
+    public static ComputePrecision? TryParse(string? name) =>
+        name?.ToLowerInvariant() switch
+        {
+            "fp32" or "float32" => ComputePrecision.Float32,
+            "bf16" or "bfloat16" => ComputePrecision.BFloat16,
+            _ => null,
+        };
 }
 
 /// <summary>
@@ -77,9 +80,12 @@ public static unsafe class Autocast
     /// emulates bfloat16 and <see cref="ComputePrecision.BFloat16"/> is slower than float32.
     /// </summary>
     public static bool NativeBFloat16OnCpu =>
-        X86Base.IsSupported && X86Base.CpuId(0, 0).Eax >= 7
-        && ((X86Base.CpuId(7, 0).Eax >= 1 && (X86Base.CpuId(7, 1).Eax & (1 << 5)) != 0)    // AVX512_BF16
-            || (X86Base.CpuId(7, 0).Edx & (1 << 22)) != 0);                                 // AMX-BF16
+        X86Base.IsSupported
+        && X86Base.CpuId(0, 0).Eax >= 7
+        && (
+            (X86Base.CpuId(7, 0).Eax >= 1 && (X86Base.CpuId(7, 1).Eax & (1 << 5)) != 0) // AVX512_BF16
+            || (X86Base.CpuId(7, 0).Edx & (1 << 22)) != 0
+        ); // AMX-BF16
 
     /// <summary>One line for reports: whether bfloat16 (inference and training) is possible here and fast.</summary>
     public static string Describe() =>
@@ -93,9 +99,12 @@ public static unsafe class Autocast
     /// </summary>
     public static Scope Enter(DeviceType device, torch.ScalarType dtype)
     {
-        var f = Native.Value ?? throw new NotSupportedException(
-            "Mixed precision needs libtorch's autocast functions (at::autocast::set_autocast_enabled), which this " +
-            "libtorch build does not export under the expected names; use ComputePrecision.Float32.");
+        var f =
+            Native.Value
+            ?? throw new NotSupportedException(
+                "Mixed precision needs libtorch's autocast functions (at::autocast::set_autocast_enabled), which this "
+                    + "libtorch build does not export under the expected names; use ComputePrecision.Float32."
+            );
         return new Scope(f, (sbyte)device, true, (sbyte)dtype);
     }
 
@@ -107,7 +116,8 @@ public static unsafe class Autocast
     public static Scope Suspend(DeviceType device)
     {
         var f = Native.Value;
-        if (f is null || f.IsEnabled((sbyte)device) == 0) return default;
+        if (f is null || f.IsEnabled((sbyte)device) == 0)
+            return default;
         return new Scope(f, (sbyte)device, false, f.GetDtype((sbyte)device));
     }
 
@@ -118,12 +128,14 @@ public static unsafe class Autocast
     public readonly struct Scope : IDisposable
     {
         readonly Functions? _f;
-        readonly sbyte _device, _previousDtype;
+        readonly sbyte _device,
+            _previousDtype;
         readonly bool _previousEnabled;
 
         internal Scope(Functions f, sbyte device, bool enable, sbyte dtype)
         {
-            _f = f; _device = device;
+            _f = f;
+            _device = device;
             _previousEnabled = f.IsEnabled(device) != 0;
             _previousDtype = f.GetDtype(device);
             f.SetDtype(device, dtype);
@@ -132,25 +144,33 @@ public static unsafe class Autocast
 
         public void Dispose()
         {
-            if (_f is null) return;
+            if (_f is null)
+                return;
             _f.SetEnabled(_device, (byte)(_previousEnabled ? 1 : 0));
             _f.SetDtype(_device, _previousDtype);
-            if (!_previousEnabled) _f.ClearCache();   // the outermost scope frees the cast weights it cached
+            if (!_previousEnabled)
+                _f.ClearCache(); // the outermost scope frees the cast weights it cached
         }
     }
 
     static Functions? Find()
     {
-        if (!OperatingSystem.IsLinux() || !NativeRuntime.TryLoadLibTorchCpu(out var h)) return null;
-        if (!NativeLibrary.TryGetExport(h, SetEnabledName, out var setEnabled)
+        if (!OperatingSystem.IsLinux() || !NativeRuntime.TryLoadLibTorchCpu(out var h))
+            return null;
+        if (
+            !NativeLibrary.TryGetExport(h, SetEnabledName, out var setEnabled)
             || !NativeLibrary.TryGetExport(h, IsEnabledName, out var isEnabled)
             || !NativeLibrary.TryGetExport(h, SetDtypeName, out var setDtype)
             || !NativeLibrary.TryGetExport(h, GetDtypeName, out var getDtype)
-            || !NativeLibrary.TryGetExport(h, ClearCacheName, out var clearCache)) return null;
+            || !NativeLibrary.TryGetExport(h, ClearCacheName, out var clearCache)
+        )
+            return null;
         return new Functions
         {
-            SetEnabled = (delegate* unmanaged<sbyte, byte, void>)setEnabled, IsEnabled = (delegate* unmanaged<sbyte, byte>)isEnabled,
-            SetDtype = (delegate* unmanaged<sbyte, sbyte, void>)setDtype, GetDtype = (delegate* unmanaged<sbyte, sbyte>)getDtype,
+            SetEnabled = (delegate* unmanaged<sbyte, byte, void>)setEnabled,
+            IsEnabled = (delegate* unmanaged<sbyte, byte>)isEnabled,
+            SetDtype = (delegate* unmanaged<sbyte, sbyte, void>)setDtype,
+            GetDtype = (delegate* unmanaged<sbyte, sbyte>)getDtype,
             ClearCache = (delegate* unmanaged<void>)clearCache,
         };
     }

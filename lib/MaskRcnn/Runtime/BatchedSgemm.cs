@@ -10,11 +10,16 @@ namespace MaskRcnn.Runtime;
 /// </summary>
 internal static unsafe class BatchedSgemm
 {
-    const int RowMajor = 101, NoTrans = 111;
+    const int RowMajor = 101,
+        NoTrans = 111;
 
     static readonly Lazy<nint> Function = new(() =>
-        OperatingSystem.IsLinux() && NativeRuntime.TryLoadLibTorchCpu(out var h) && NativeLibrary.TryGetExport(h, "cblas_sgemm_batch", out var f)
-            ? f : 0);
+        OperatingSystem.IsLinux()
+        && NativeRuntime.TryLoadLibTorchCpu(out var h)
+        && NativeLibrary.TryGetExport(h, "cblas_sgemm_batch", out var f)
+            ? f
+            : 0
+    );
 
     public static bool IsAvailable => Function.Value != 0;
 
@@ -22,9 +27,20 @@ internal static unsafe class BatchedSgemm
     /// For every b &lt; batch: c_b [m × n] = a_b [m × k] · b_b [k × n], all row-major and contiguous, the batch
     /// members <paramref name="aStride"/>, <paramref name="bStride"/> and m·n floats apart.
     /// </summary>
-    public static void Multiply(float* a, long aStride, float* b, long bStride, float* c, int batch, int m, int n, int k)
+    public static void Multiply(
+        float* a,
+        long aStride,
+        float* b,
+        long bStride,
+        float* c,
+        int batch,
+        int m,
+        int n,
+        int k
+    )
     {
-        if (Function.Value == 0) throw new NotSupportedException("cblas_sgemm_batch was not found in libtorch_cpu.so");
+        if (Function.Value == 0)
+            throw new NotSupportedException("cblas_sgemm_batch was not found in libtorch_cpu.so");
         var aPointers = stackalloc float*[batch];
         var bPointers = stackalloc float*[batch];
         var cPointers = stackalloc float*[batch];
@@ -34,9 +50,51 @@ internal static unsafe class BatchedSgemm
             bPointers[i] = b + i * bStride;
             cPointers[i] = c + (long)i * m * n;
         }
-        int transA = NoTrans, transB = NoTrans, lda = k, ldb = n, ldc = n, groupSize = batch;
-        float alpha = 1, beta = 0;
-        ((delegate* unmanaged<int, int*, int*, int*, int*, int*, float*, float**, int*, float**, int*, float*, float**, int*, int, int*, void>)Function.Value)(
-            RowMajor, &transA, &transB, &m, &n, &k, &alpha, aPointers, &lda, bPointers, &ldb, &beta, cPointers, &ldc, 1, &groupSize);
+        int transA = NoTrans,
+            transB = NoTrans,
+            lda = k,
+            ldb = n,
+            ldc = n,
+            groupSize = batch;
+        float alpha = 1,
+            beta = 0;
+        (
+            (delegate* unmanaged<
+                int,
+                int*,
+                int*,
+                int*,
+                int*,
+                int*,
+                float*,
+                float**,
+                int*,
+                float**,
+                int*,
+                float*,
+                float**,
+                int*,
+                int,
+                int*,
+                void>)
+                Function.Value
+        )(
+            RowMajor,
+            &transA,
+            &transB,
+            &m,
+            &n,
+            &k,
+            &alpha,
+            aPointers,
+            &lda,
+            bPointers,
+            &ldb,
+            &beta,
+            cPointers,
+            &ldc,
+            1,
+            &groupSize
+        );
     }
 }

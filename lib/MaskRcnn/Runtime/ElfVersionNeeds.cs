@@ -21,22 +21,33 @@ public static class ElfVersionNeeds
         public bool IsWeak => (Flags & WeakFlag) != 0;
     }
 
-    /// <summary>Every version requirement in the file; empty when the file is not a 64-bit LE ELF or has none.</summary>
+    /// <summary>Every version requirement in the file; empty when the file is not a 64-bit LE ELF or has
+    /// none.</summary>
     public static IReadOnlyList<Requirement> Read(ReadOnlySpan<byte> elf)
     {
         var result = new List<Requirement>();
-        if (elf.Length < 64 || elf[0] != 0x7f || elf[1] != (byte)'E' || elf[2] != (byte)'L' || elf[3] != (byte)'F'
-            || elf[4] != 2 /* ELFCLASS64 */ || elf[5] != 1 /* little endian */)
+        if (
+            elf.Length < 64
+            || elf[0] != 0x7f
+            || elf[1] != (byte)'E'
+            || elf[2] != (byte)'L'
+            || elf[3] != (byte)'F'
+            || elf[4] != 2 /* ELFCLASS64 */
+            || elf[5] != 1 /* little endian */
+        )
             return result;
 
         long shoff = (long)U64(elf, 0x28);
-        int shentsize = U16(elf, 0x3A), shnum = U16(elf, 0x3C);
+        int shentsize = U16(elf, 0x3A),
+            shnum = U16(elf, 0x3C);
         for (int i = 0; i < shnum; i++)
         {
             int sh = checked((int)(shoff + (long)i * shentsize));
-            if (U32(elf, sh + 4) != ShtGnuVerneed) continue;
+            if (U32(elf, sh + 4) != ShtGnuVerneed)
+                continue;
             int offset = checked((int)U64(elf, sh + 24));
-            int link = (int)U32(elf, sh + 40), count = (int)U32(elf, sh + 44);
+            int link = (int)U32(elf, sh + 40),
+                count = (int)U32(elf, sh + 44);
             int strtab = checked((int)U64(elf, checked((int)(shoff + (long)link * shentsize)) + 24));
 
             int vn = offset;
@@ -66,7 +77,8 @@ public static class ElfVersionNeeds
     {
         foreach (var r in Read(elf))
         {
-            if (r.File != file || r.Version != version) continue;
+            if (r.File != file || r.Version != version)
+                continue;
             BinaryPrimitives.WriteUInt16LittleEndian(elf.Slice((int)r.FlagsOffset, 2), (ushort)(r.Flags | WeakFlag));
             return true;
         }
@@ -74,7 +86,9 @@ public static class ElfVersionNeeds
     }
 
     static ushort U16(ReadOnlySpan<byte> b, int o) => BinaryPrimitives.ReadUInt16LittleEndian(b.Slice(o, 2));
+
     static uint U32(ReadOnlySpan<byte> b, int o) => BinaryPrimitives.ReadUInt32LittleEndian(b.Slice(o, 4));
+
     static ulong U64(ReadOnlySpan<byte> b, int o) => BinaryPrimitives.ReadUInt64LittleEndian(b.Slice(o, 8));
 
     static string CString(ReadOnlySpan<byte> b, int o)

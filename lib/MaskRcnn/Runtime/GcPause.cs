@@ -18,21 +18,36 @@ namespace MaskRcnn.Runtime;
 /// </summary>
 public static class GcPause
 {
-    [ThreadStatic] static int _depth;
+    [ThreadStatic]
+    static int _depth;
     static long _budget = 200L << 20;
 
-    /// <summary>Set MASKRCNN_GC_PAUSE=0 to disable (for diagnosis).</summary>
-    public static bool Enabled { get; set; } = Environment.GetEnvironmentVariable("MASKRCNN_GC_PAUSE") != "0";
+    /// <summary>Default true; <see cref="RuntimeOptions.GcPauseEnabled"/> (MASKRCNN_GC_PAUSE=0) disables it, for
+    /// diagnosis.</summary>
+    public static bool Enabled { get; set; } = RuntimeOptions.GcPauseEnabled;
 
     public static Scope Enter()
     {
-        if (!Enabled || _depth++ > 0) return new Scope(false);
+        if (!Enabled || _depth++ > 0)
+            return new Scope(false);
         bool started = false;
         while (!started && _budget >= 16L << 20)
         {
-            try { started = GCSettings.LatencyMode != GCLatencyMode.NoGCRegion && GC.TryStartNoGCRegion(_budget, disallowFullBlockingGC: true); break; }
-            catch (ArgumentOutOfRangeException) { _budget /= 2; }          // budget above what this GC configuration allows
-            catch (InvalidOperationException) { break; }                  // already in a region (another thread)
+            try
+            {
+                started =
+                    GCSettings.LatencyMode != GCLatencyMode.NoGCRegion
+                    && GC.TryStartNoGCRegion(_budget, disallowFullBlockingGC: true);
+                break;
+            }
+            catch (ArgumentOutOfRangeException)
+            {
+                _budget /= 2;
+            } // budget above what this GC configuration allows
+            catch (InvalidOperationException)
+            {
+                break;
+            } // already in a region (another thread)
         }
         return new Scope(started);
     }
@@ -41,12 +56,18 @@ public static class GcPause
     {
         public void Dispose()
         {
-            if (!Enabled) return;
+            if (!Enabled)
+                return;
             _depth = Math.Max(0, _depth - 1);
-            if (!started) return;
+            if (!started)
+                return;
             if (GCSettings.LatencyMode == GCLatencyMode.NoGCRegion)
             {
-                try { GC.EndNoGCRegion(); } catch (InvalidOperationException) { }
+                try
+                {
+                    GC.EndNoGCRegion();
+                }
+                catch (InvalidOperationException) { }
             }
         }
     }

@@ -15,9 +15,9 @@ public sealed record MklDispatchReport(string Status, string Detail);
 /// <summary>
 /// Lets oneMKL, which libtorch's CPU build links in for dense matrix products (nn.Linear, matmul), choose its
 /// kernels by the CPU's features on x86-64 CPUs that are not Intel's. Left alone, oneMKL keeps those CPUs on a
-/// generic path (its "compatible" branch): on the AMD EPYC (Zen 5) of our benchmarks the box head's fc6 SGEMM runs at ~200 GFLOP/s
-/// instead of ~460. The shim <c>libmaskrcnn_mkl_dispatch_shim.so</c> defines the one oneMKL function that asks
-/// "is this an Intel CPU?" and is loaded RTLD_GLOBAL before libtorch, so that libtorch's calls reach it (see
+/// generic path (its "compatible" branch), where the box head's fc6 ran at less than half its speed on the AMD EPYC of
+/// our benchmarks (PERFORMANCE.md). The shim <c>libmaskrcnn_mkl_dispatch_shim.so</c> defines the one oneMKL function
+/// that asks "is this an Intel CPU?" and is loaded RTLD_GLOBAL before libtorch, so that libtorch's calls reach it (see
 /// Runtime/Native/mkl_dispatch_shim.c). Results are the same sums rounded in another order.
 /// <see cref="NativeRuntime.Initialize"/> calls <see cref="Apply"/> first thing; MASKRCNN_MKL_DISPATCH=vendor
 /// keeps oneMKL's own choice.
@@ -26,8 +26,9 @@ public static class MklDispatch
 {
     /// <summary>File name of the shim, shipped next to MaskRcnn.Core.dll.</summary>
     public const string ShimFileName = "libmaskrcnn_mkl_dispatch_shim.so";
+
     /// <summary>Set to 'vendor' to keep oneMKL's vendor check (the shim is not loaded).</summary>
-    public const string EnvironmentVariable = "MASKRCNN_MKL_DISPATCH";
+    public const string EnvironmentVariable = RuntimeOptions.MklDispatchVariable;
 
     static readonly object Gate = new();
     static MklDispatchReport? _report;
@@ -37,42 +38,60 @@ public static class MklDispatch
 
     /// <summary>
     /// True when oneMKL's SGEMM runs the kernels made for this CPU (an Intel CPU, or the shim applied). Where it
-    /// does not, <see cref="MaskRcnn.Modeling.RoiHeads.FlattenedLinear"/> runs fc6 as a oneDNN convolution instead.
+    /// does not, <see cref="MaskRcnn.Modeling.Ops.FlattenedLinear"/> runs fc6 as a oneDNN convolution instead.
     /// </summary>
     public static bool FeatureKernels => _report?.Status is "applied" or "intel";
 
-    /// <summary>Loads the shim where it helps; idempotent. Must run before libtorch is loaded to have an effect.</summary>
+    /// <summary>Loads the shim where it helps; idempotent. Must run before libtorch is loaded to have an
+    /// effect.</summary>
     public static MklDispatchReport Apply()
     {
-        if (_report is not null) return _report;
-        lock (Gate) return _report ??= ApplyCore();
+        if (_report is not null)
+            return _report;
+        lock (Gate)
+            return _report ??= ApplyCore();
     }
 
     static MklDispatchReport ApplyCore()
     {
-        if (!OperatingSystem.IsLinux()) return new("not-linux", "Not Linux: oneMKL's own dispatch is kept.");
-        if (!X86Base.IsSupported) return new("not-x86", "Not an x86-64 CPU: there is no oneMKL in libtorch to steer.");
+        if (!OperatingSystem.IsLinux())
+            return new("not-linux", "Not Linux: oneMKL's own dispatch is kept.");
+        if (!X86Base.IsSupported)
+            return new("not-x86", "Not an x86-64 CPU: there is no oneMKL in libtorch to steer.");
         string vendor = CpuVendor();
-        if (vendor == "GenuineIntel") return new("intel", "Intel CPU: oneMKL already picks its kernels by CPU features.");
-        if (Environment.GetEnvironmentVariable(EnvironmentVariable) == "vendor")
+        if (vendor == "GenuineIntel")
+            return new("intel", "Intel CPU: oneMKL already picks its kernels by CPU features.");
+        if (RuntimeOptions.MklVendorDispatch)
             return new("vendor", $"{EnvironmentVariable}=vendor: oneMKL keeps its generic path on this {vendor} CPU.");
         if (!Avx2.IsSupported || !Fma.IsSupported)
             return new("no-avx2", $"This {vendor} CPU lacks AVX2/FMA: oneMKL's generic path is the right one.");
         if (NativeRuntime.LoadedPath("libtorch_cpu.so") is not null)
-            return new("too-late", "libtorch was loaded before MaskRcnn's start-up, so oneMKL's dispatch could not be changed; " +
-                                   "call TorchEnvironment.Initialize before any TorchSharp call.");
+            return new(
+                "too-late",
+                "libtorch was loaded before MaskRcnn's start-up, so oneMKL's dispatch could not be changed; "
+                    + "call TorchEnvironment.Initialize before any TorchSharp call."
+            );
 
         string dir = Path.GetDirectoryName(typeof(MklDispatch).Assembly.Location) ?? AppContext.BaseDirectory;
         string shim = Path.Combine(dir, ShimFileName);
         if (!File.Exists(shim))
-            return new("missing", $"'{ShimFileName}' is not next to MaskRcnn.Core.dll ({dir}): oneMKL keeps its generic " +
-                                  "path (slower nn.Linear). Rebuild the project or run environment/build-shim.sh.");
-        try { Dl.OpenGlobal(shim, "the oneMKL dispatch shim"); }
-        catch (NativeRuntimeException e)   // only speed is at stake: say so and go on
+            return new(
+                "missing",
+                $"'{ShimFileName}' is not next to MaskRcnn.Core.dll ({dir}): oneMKL keeps its generic "
+                    + "path (slower nn.Linear). Rebuild the project or run environment/build-shim.sh."
+            );
+        try
+        {
+            Dl.OpenGlobal(shim, "the oneMKL dispatch shim");
+        }
+        catch (NativeRuntimeException e) // only speed is at stake: say so and go on
         {
             return new("failed", $"{e.Message} oneMKL keeps its generic path (slower nn.Linear).");
         }
-        return new("applied", $"{vendor} CPU with AVX2/FMA: oneMKL picks its kernels by CPU features ({ShimFileName}).");
+        return new(
+            "applied",
+            $"{vendor} CPU with AVX2/FMA: oneMKL picks its kernels by CPU features ({ShimFileName})."
+        );
     }
 
     /// <summary>
@@ -82,8 +101,11 @@ public static class MklDispatch
     /// </summary>
     public static unsafe int? AutoBranch()
     {
-        if (!NativeRuntime.TryLoadLibTorchCpu(out var handle)
-            || !NativeLibrary.TryGetExport(handle, "mkl_serv_cbwr_get_auto_branch", out var function)) return null;
+        if (
+            !NativeRuntime.TryLoadLibTorchCpu(out var handle)
+            || !NativeLibrary.TryGetExport(handle, "mkl_serv_cbwr_get_auto_branch", out var function)
+        )
+            return null;
         return ((delegate* unmanaged<int>)function)();
     }
 

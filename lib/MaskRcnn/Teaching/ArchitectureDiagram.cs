@@ -30,53 +30,119 @@ public static class ArchitectureDiagram
             var c = model.Config;
             var stages = new List<Stage> { new("input", "an ultrasound image, RGB in [0, 1]", [Shape(image)]) };
             var (list, _) = model.Preprocess([image]);
-            stages.Add(new("transform", $"normalise, resize (short side {c.MinSize[0]}, long ≤ {c.MaxSize}), pad to ×32",
-                [$"batch {Shape(list.Tensors)}", $"image {list.ImageSizes[0].H}×{list.ImageSizes[0].W} inside it"]));
+            stages.Add(
+                new(
+                    "transform",
+                    $"normalise, resize (short side {c.MinSize[0]}, long ≤ {c.MaxSize}), pad to ×32",
+                    [$"batch {Shape(list.Tensors)}", $"image {list.ImageSizes[0].H}×{list.ImageSizes[0].W} inside it"]
+                )
+            );
             var body = model.Backbone.Body.call(list.Tensors);
-            stages.Add(new("backbone", $"{c.BackboneDepth}: C2…C5 at strides 4, 8, 16, 32",
-                body.Select((t, i) => $"C{i + 2} {Shape(t)}").ToList()));
+            stages.Add(
+                new(
+                    "backbone",
+                    $"{c.BackboneDepth}: C2…C5 at strides 4, 8, 16, 32",
+                    body.Select((t, i) => $"C{i + 2} {Shape(t)}").ToList()
+                )
+            );
             var features = model.Features(list.Tensors);
             string[] levels = ["P2", "P3", "P4", "P5", "P6"];
-            stages.Add(new("FPN", $"top-down + lateral 1×1, 3×3 smoothing: {c.FpnOutChannels} channels per level",
-                features.Select((t, i) => $"{levels[i]} {Shape(t)}").ToList()));
+            stages.Add(
+                new(
+                    "FPN",
+                    $"top-down + lateral 1×1, 3×3 smoothing: {c.FpnOutChannels} channels per level",
+                    features.Select((t, i) => $"{levels[i]} {Shape(t)}").ToList()
+                )
+            );
             var rpn = model.ProposeRegions(list, features);
             var anchors = features.Sum(f => f.shape[2] * f.shape[3]) * c.AspectRatios[0].Length;
-            stages.Add(new("RPN", $"3×3 conv, then per anchor an objectness logit and 4 box deltas; NMS {c.RpnNmsThresh}",
-                [$"{anchors:N0} anchors ({c.AspectRatios[0].Length} per cell)", $"proposals {Shape(rpn.Proposals[0])}"]));
+            stages.Add(
+                new(
+                    "RPN",
+                    $"3×3 conv, then per anchor an objectness logit and 4 box deltas; NMS {c.RpnNmsThresh}",
+                    [
+                        $"{anchors:N0} anchors ({c.AspectRatios[0].Length} per cell)",
+                        $"proposals {Shape(rpn.Proposals[0])}",
+                    ]
+                )
+            );
             var pooledLevels = features[..MaskRCNN.PooledLevels];
             var boxFeatures = model.RoiHeads.BoxRoiPool.Forward(pooledLevels, rpn.Proposals, list.ImageSizes);
             var represented = model.RoiHeads.BoxHead.call(boxFeatures);
             var (classLogits, boxRegression) = model.RoiHeads.BoxPredictor.call(represented);
-            stages.Add(new("box head", "RoIAlign 7×7 from each proposal's level, two fully connected layers",
-                [$"pooled {Shape(boxFeatures)}", $"features {Shape(represented)}",
-                 $"class logits {Shape(classLogits)}", $"box deltas {Shape(boxRegression)}"]));
+            stages.Add(
+                new(
+                    "box head",
+                    "RoIAlign 7×7 from each proposal's level, two fully connected layers",
+                    [
+                        $"pooled {Shape(boxFeatures)}",
+                        $"features {Shape(represented)}",
+                        $"class logits {Shape(classLogits)}",
+                        $"box deltas {Shape(boxRegression)}",
+                    ]
+                )
+            );
             var heads = model.RoiHeads.Forward(pooledLevels, rpn.Proposals, list.ImageSizes);
             var detections = heads.Detections[0];
-            stages.Add(new("detections", $"softmax, per-class box decoding, score ≥ {c.BoxScoreThresh}, per-class NMS {c.BoxNmsThresh}",
-                [$"boxes {Shape(detections.Boxes)}", $"labels {Shape(detections.Labels)}", $"scores {Shape(detections.Scores)}"]));
+            stages.Add(
+                new(
+                    "detections",
+                    $"softmax, per-class box decoding, score ≥ {c.BoxScoreThresh}, per-class NMS {c.BoxNmsThresh}",
+                    [
+                        $"boxes {Shape(detections.Boxes)}",
+                        $"labels {Shape(detections.Labels)}",
+                        $"scores {Shape(detections.Scores)}",
+                    ]
+                )
+            );
             if (model.RoiHeads.HasMask)
             {
-                var maskFeatures = model.RoiHeads.MaskRoiPool.Forward(pooledLevels, [detections.Boxes], list.ImageSizes);
+                var maskFeatures = model.RoiHeads.MaskRoiPool.Forward(
+                    pooledLevels,
+                    [detections.Boxes],
+                    list.ImageSizes
+                );
                 var maskHidden = model.RoiHeads.MaskHead!.call(maskFeatures);
                 var maskLogits = model.RoiHeads.MaskPredictor!.call(maskHidden);
-                stages.Add(new("mask head", "RoIAlign 14×14 of each detection, four 3×3 convs, a 2× deconvolution, one logit map per class",
-                    [$"pooled {Shape(maskFeatures)}", $"features {Shape(maskHidden)}", $"mask logits {Shape(maskLogits)}"]));
+                stages.Add(
+                    new(
+                        "mask head",
+                        "RoIAlign 14×14 of each detection, four 3×3 convs, a 2× deconvolution, one logit map per class",
+                        [
+                            $"pooled {Shape(maskFeatures)}",
+                            $"features {Shape(maskHidden)}",
+                            $"mask logits {Shape(maskLogits)}",
+                        ]
+                    )
+                );
                 using var final = model.Predict(image);
-                stages.Add(new("masks", "the own class's sigmoid, pasted into the image and thresholded at 0.5",
-                    [$"masks {Shape(final.Masks!)}"]));
+                stages.Add(
+                    new(
+                        "masks",
+                        "the own class's sigmoid, pasted into the image and thresholded at 0.5",
+                        [$"masks {Shape(final.Masks!)}"]
+                    )
+                );
             }
             return stages;
         }
         finally
         {
-            if (wasTraining) model.train();
+            if (wasTraining)
+                model.train();
         }
     }
 
-    /// <summary>The stages as a top-to-bottom diagram: one box per stage with its shapes, arrows between them.</summary>
+    /// <summary>The stages as a top-to-bottom diagram: one box per stage with its shapes, arrows between
+    /// them.</summary>
     public static Figure Draw(IReadOnlyList<Stage> stages, string caption = "")
     {
-        const int width = 760, boxWidth = 700, left = 30, lineHeight = 17, gap = 26, titleHeight = 22;
+        const int width = 760,
+            boxWidth = 700,
+            left = 30,
+            lineHeight = 17,
+            gap = 26,
+            titleHeight = 22;
         var heights = stages.Select(s => titleHeight + lineHeight * s.Shapes.Count + 12).ToList();
         int height = heights.Sum() + gap * (stages.Count - 1) + 20;
         using var bmp = new SKBitmap(width, height);
@@ -92,8 +158,20 @@ public static class ArchitectureDiagram
             using var ink = new SKPaint { Color = SKColors.Black, IsAntialias = true };
             using var grey = new SKPaint { Color = new SKColor(80, 80, 80), IsAntialias = true };
             using var fill = new SKPaint { Color = new SKColor(235, 242, 252), IsAntialias = true };
-            using var edge = new SKPaint { Color = new SKColor(70, 110, 170), IsStroke = true, StrokeWidth = 1.5f, IsAntialias = true };
-            using var arrow = new SKPaint { Color = new SKColor(70, 110, 170), StrokeWidth = 2, IsAntialias = true, IsStroke = true };
+            using var edge = new SKPaint
+            {
+                Color = new SKColor(70, 110, 170),
+                IsStroke = true,
+                StrokeWidth = 1.5f,
+                IsAntialias = true,
+            };
+            using var arrow = new SKPaint
+            {
+                Color = new SKColor(70, 110, 170),
+                StrokeWidth = 2,
+                IsAntialias = true,
+                IsStroke = true,
+            };
             float y = 10;
             for (int i = 0; i < stages.Count; i++)
             {

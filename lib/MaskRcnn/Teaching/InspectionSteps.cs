@@ -23,15 +23,18 @@ public static class InspectionSteps
     public static (double Recall, long MatchingBoxes) Recall(Tensor boxes, Tensor gtBoxes, double iou)
     {
         using var scope = NewDisposeScope();
-        if (gtBoxes.shape[0] == 0) return (double.NaN, 0);
-        if (boxes.shape[0] == 0) return (0, 0);
-        var overlaps = BoxOps.BoxIou(boxes, gtBoxes);                                  // [N, G]
+        if (gtBoxes.shape[0] == 0)
+            return (double.NaN, 0);
+        if (boxes.shape[0] == 0)
+            return (0, 0);
+        var overlaps = BoxOps.BoxIou(boxes, gtBoxes); // [N, G]
         double recall = overlaps.amax(0).ge(iou).to(float32).mean().item<float>();
         long matching = overlaps.amax(1).ge(iou).sum().item<long>();
         return (recall, matching);
     }
 
-    /// <summary>Mask IoU of every pair: [N, H, W] and [M, H, W] masks (any dtype, non-zero = inside) → [N, M].</summary>
+    /// <summary>Mask IoU of every pair: [N, H, W] and [M, H, W] masks (any dtype, non-zero = inside) → [N,
+    /// M].</summary>
     public static Tensor MaskOverlaps(Tensor masks1, Tensor masks2)
     {
         using var scope = NewDisposeScope();
@@ -44,10 +47,18 @@ public static class InspectionSteps
 
     /// <summary>
     /// matterport's plot_overlaps as a chart: the mask IoU of each ground-truth lesion (rows) with each detection
-    /// (columns, best first, at most <paramref name="maxDetections"/>, with class and score), value written in every cell.
+    /// (columns, best first, at most <paramref name="maxDetections"/>, with class and score), value written in every
+    /// cell.
     /// </summary>
-    public static ChartSpec OverlapChart(Tensor gtMasks, Tensor gtLabels, Detections detections, IReadOnlyList<string> classNames,
-                                         double minScore = 0.05, int maxDetections = 8, string title = "Mask IoU: ground truth × detections")
+    public static ChartSpec OverlapChart(
+        Tensor gtMasks,
+        Tensor gtLabels,
+        Detections detections,
+        IReadOnlyList<string> classNames,
+        double minScore = 0.05,
+        int maxDetections = 8,
+        string title = "Mask IoU: ground truth × detections"
+    )
     {
         using var scope = NewDisposeScope();
         var (_, labels, scores) = detections.ToArrays();
@@ -56,24 +67,49 @@ public static class InspectionSteps
         // Numbered, so that two detections of the same class and score stay two columns.
         var columns = keep.Select((i, n) => $"{n + 1}: {classNames[(int)labels[i]]} {scores[i]:F2}").ToArray();
         double[][] values;
-        if (keep.Length == 0 || rows.Length == 0) values = rows.Select(_ => new double[columns.Length]).ToArray();
+        if (keep.Length == 0 || rows.Length == 0)
+            values = rows.Select(_ => new double[columns.Length]).ToArray();
         else
         {
             var iou = MaskOverlaps(gtMasks, detections.Masks![tensor(keep.Select(i => (long)i).ToArray())]);
             var flat = iou.to(float64).data<double>().ToArray();
-            values = Enumerable.Range(0, rows.Length)
-                .Select(r => Enumerable.Range(0, columns.Length).Select(c => Math.Round(flat[r * columns.Length + c], 2)).ToArray()).ToArray();
+            values = Enumerable
+                .Range(0, rows.Length)
+                .Select(r =>
+                    Enumerable
+                        .Range(0, columns.Length)
+                        .Select(c => Math.Round(flat[r * columns.Length + c], 2))
+                        .ToArray()
+                )
+                .ToArray();
         }
-        if (columns.Length == 0) { columns = ["(no detection)"]; values = rows.Select(_ => new[] { 0.0 }).ToArray(); }
-        if (rows.Length == 0) { rows = ["(no lesion)"]; values = [new double[columns.Length]]; }
-        return ChartSpec.Heatmap(title, "detection (class, score)", "ground truth", columns, rows, values, "mask IoU") with
+        if (columns.Length == 0)
+        {
+            columns = ["(no detection)"];
+            values = rows.Select(_ => new[] { 0.0 }).ToArray();
+        }
+        if (rows.Length == 0)
+        {
+            rows = ["(no lesion)"];
+            values = [new double[columns.Length]];
+        }
+        return ChartSpec.Heatmap(
+            title,
+            "detection (class, score)",
+            "ground truth",
+            columns,
+            rows,
+            values,
+            "mask IoU"
+        ) with
         {
             Width = Math.Max(520, 140 + 110 * columns.Length),
             Height = Math.Max(300, 160 + 70 * rows.Length),
         };
     }
 
-    /// <summary>Positive (lesion) share of the RoIs the second stage samples for training, one value per image.</summary>
+    /// <summary>Positive (lesion) share of the RoIs the second stage samples for training, one value per
+    /// image.</summary>
     public static double[] PositiveRoiShares(MaskRCNN model, Dataset dataset, int images)
     {
         var shares = new List<double>();
@@ -81,7 +117,11 @@ public static class InspectionSteps
         {
             using var scope = NewDisposeScope();
             using var sample = dataset.Load(i);
-            using var inspection = Inspector.Inspect(model, sample.Image, new TargetTensors(sample.Boxes, sample.Labels, sample.Masks));
+            using var inspection = Inspector.Inspect(
+                model,
+                sample.Image,
+                new TargetTensors(sample.Boxes, sample.Labels, sample.Masks)
+            );
             var labels = inspection.SampledRoiLabels!;
             shares.Add(labels.gt(0).to(float32).mean().item<float>());
         }
@@ -99,21 +139,32 @@ public static class InspectionSteps
         var (h, w) = list.ImageSizes[0];
         var padded = list.Tensors[0];
         var c = model.Config;
-        var restored = (padded * tensor(c.ImageStd.Select(v => (float)v).ToArray()).view(3, 1, 1)
-                        + tensor(c.ImageMean.Select(v => (float)v).ToArray()).view(3, 1, 1)).clamp(0, 1);
+        var restored = (
+            padded * tensor(c.ImageStd.Select(v => (float)v).ToArray()).view(3, 1, 1)
+            + tensor(c.ImageMean.Select(v => (float)v).ToArray()).view(3, 1, 1)
+        ).clamp(0, 1);
         var resized = restored[.., ..(int)h, ..(int)w];
         using var paddedBitmap = Draw.Bitmap(restored);
         using (var canvas = new SKCanvas(paddedBitmap))
         {
             using var tint = new SKPaint { Color = new SKColor(255, 120, 0, 110) };
-            if (padded.shape[2] > w) canvas.DrawRect(new SKRect(w, 0, padded.shape[2], padded.shape[1]), tint);
-            if (padded.shape[1] > h) canvas.DrawRect(new SKRect(0, h, w, padded.shape[1]), tint);
+            if (padded.shape[2] > w)
+                canvas.DrawRect(new SKRect(w, 0, padded.shape[2], padded.shape[1]), tint);
+            if (padded.shape[1] > h)
+                canvas.DrawRect(new SKRect(0, h, w, padded.shape[1]), tint);
         }
-        var paddedFigure = Figure.FromBitmap(paddedBitmap, $"padded batch {padded.shape[2]}×{padded.shape[1]} (orange: padding)");
-        return Draw.Grid([
-            Draw.Image(image, $"original {image.shape[^1]}×{image.shape[^2]} (w×h)", scale),
-            Draw.Image(resized, $"resized {w}×{h}", scale),
-            Draw.Scale(paddedFigure, scale),
-        ], columns: 3, caption: $"short side → {c.MinSize[0]} (long side ≤ {c.MaxSize}), then padded to a multiple of 32");
+        var paddedFigure = Figure.FromBitmap(
+            paddedBitmap,
+            $"padded batch {padded.shape[2]}×{padded.shape[1]} (orange: padding)"
+        );
+        return Draw.Grid(
+            [
+                Draw.Image(image, $"original {image.shape[^1]}×{image.shape[^2]} (w×h)", scale),
+                Draw.Image(resized, $"resized {w}×{h}", scale),
+                Draw.Scale(paddedFigure, scale),
+            ],
+            columns: 3,
+            caption: $"short side → {c.MinSize[0]} (long side ≤ {c.MaxSize}), then padded to a multiple of 32"
+        );
     }
 }

@@ -31,15 +31,16 @@ public static class LayerGroups
     public static bool IsKnown(string group) => Patterns.ContainsKey(group);
 
     /// <summary>What a group trains, in words (matterport's stage names in parentheses).</summary>
-    public static string Describe(string group) => group switch
-    {
-        "heads" => "FPN, RPN, box and mask heads; the backbone frozen",
-        "3+" => "heads + layer2–layer4 (res3–res5)",
-        "4+" => "heads + layer3–layer4 (res4–res5)",
-        "5+" => "heads + layer4 (res5)",
-        "all" => "every layer, conv1 and layer1 included",
-        _ => throw new MaskRcnnException($"unknown layer group '{group}' (use {string.Join(", ", Names)})"),
-    };
+    public static string Describe(string group) =>
+        group switch
+        {
+            "heads" => "FPN, RPN, box and mask heads; the backbone frozen",
+            "3+" => "heads + layer2–layer4 (res3–res5)",
+            "4+" => "heads + layer3–layer4 (res4–res5)",
+            "5+" => "heads + layer4 (res5)",
+            "all" => "every layer, conv1 and layer1 included",
+            _ => throw new MaskRcnnException($"unknown layer group '{group}' (use {string.Join(", ", Names)})"),
+        };
 
     /// <summary>Sets requires_grad by the group; returns the number of trainable parameters (elements).</summary>
     public static long Apply(MaskRCNN model, string group)
@@ -50,7 +51,8 @@ public static class LayerGroups
         foreach (var (name, p) in model.named_parameters())
         {
             p.requires_grad = pattern.IsMatch(name);
-            if (p.requires_grad) count += p.numel();
+            if (p.requires_grad)
+                count += p.numel();
         }
         return count;
     }

@@ -10,31 +10,43 @@ public static class StageSchedule
 {
     public static IReadOnlyList<Stage> Parse(string? spec, int defaultEpochs, double defaultLr)
     {
-        if (string.IsNullOrWhiteSpace(spec)) return [new Stage("all", defaultEpochs, defaultLr)];
+        if (string.IsNullOrWhiteSpace(spec))
+            return [new Stage("all", defaultEpochs, defaultLr)];
         var stages = new List<Stage>();
         foreach (var part in spec.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
         {
             var colon = part.LastIndexOf(':');
-            if (colon <= 0) throw new MaskRcnnException($"training.stages: '{part}' is not GROUP:EPOCHS[@LR] (e.g. heads:10)");
+            if (colon <= 0)
+                throw new MaskRcnnException($"training.stages: '{part}' is not GROUP:EPOCHS[@LR] (e.g. heads:10)");
             string group = part[..colon].Trim();
             string rest = part[(colon + 1)..];
             double lr = defaultLr;
             var at = rest.IndexOf('@');
             if (at >= 0)
             {
-                if (!double.TryParse(rest[(at + 1)..], NumberStyles.Float, CultureInfo.InvariantCulture, out lr) || !(lr > 0))
+                if (
+                    !double.TryParse(rest[(at + 1)..], NumberStyles.Float, CultureInfo.InvariantCulture, out lr)
+                    || !(lr > 0)
+                )
                     throw new MaskRcnnException($"training.stages: '{part}' has an invalid learning rate");
                 rest = rest[..at];
             }
-            if (!LayerGroups.IsKnown(group)) throw new MaskRcnnException($"training.stages: unknown layer group '{group}' (use {string.Join(", ", LayerGroups.Names)})");
+            if (!LayerGroups.IsKnown(group))
+                throw new MaskRcnnException(
+                    $"training.stages: unknown layer group '{group}' (use {string.Join(", ", LayerGroups.Names)})"
+                );
             if (!int.TryParse(rest, NumberStyles.Integer, CultureInfo.InvariantCulture, out var epochs) || epochs < 1)
                 throw new MaskRcnnException($"training.stages: '{part}' needs a positive whole number of epochs");
             stages.Add(new Stage(group, epochs, lr));
         }
-        if (stages.Count == 0) throw new MaskRcnnException("training.stages: empty schedule");
+        if (stages.Count == 0)
+            throw new MaskRcnnException("training.stages: empty schedule");
         return stages;
     }
 
     public static string Format(IEnumerable<Stage> stages) =>
-        string.Join(",", stages.Select(s => $"{s.Group}:{s.Epochs}@{s.LearningRate.ToString("G", CultureInfo.InvariantCulture)}"));
+        string.Join(
+            ",",
+            stages.Select(s => $"{s.Group}:{s.Epochs}@{s.LearningRate.ToString("G", CultureInfo.InvariantCulture)}")
+        );
 }

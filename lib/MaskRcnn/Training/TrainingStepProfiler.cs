@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using MaskRcnn.Inference;
 using MaskRcnn.Modeling;
-using MaskRcnn.Modeling.Ops;
 using MaskRcnn.Modeling.RoiHeads;
 using MaskRcnn.Runtime;
 using TorchSharp;
@@ -18,10 +17,18 @@ namespace MaskRcnn.Training;
 /// </summary>
 public static class TrainingStepProfiler
 {
-    public static IReadOnlyList<StageTime> Profile(MaskRCNN model, IReadOnlyList<Tensor> images, IReadOnlyList<TargetTensors> targets,
-                                                   optim.Optimizer optimizer, ComputePrecision precision = ComputePrecision.Float32)
+    public static IReadOnlyList<StageTime> Profile(
+        MaskRCNN model,
+        IReadOnlyList<Tensor> images,
+        IReadOnlyList<TargetTensors> targets,
+        optim.Optimizer optimizer,
+        ComputePrecision precision = ComputePrecision.Float32
+    )
     {
-        if (!model.training) throw new InvalidOperationException("profiling a training step needs training mode: call model.train() first");
+        if (!model.training)
+            throw new InvalidOperationException(
+                "profiling a training step needs training mode: call model.train() first"
+            );
         using var gcPause = GcPause.Enter();
         using var scope = NewDisposeScope();
         var stages = new List<StageTime>();
@@ -30,41 +37,84 @@ public static class TrainingStepProfiler
         {
             var sw = Stopwatch.StartNew();
             var result = run();
-            if (device.type == DeviceType.CUDA) cuda.synchronize(device);
+            if (device.type == DeviceType.CUDA)
+                cuda.synchronize(device);
             stages.Add(new StageTime(stage, sw.Elapsed.TotalSeconds, 0));
             return result;
         }
 
-        Time("zero_grad", () => { optimizer.zero_grad(); return 0; });
+        Time(
+            "zero_grad",
+            () =>
+            {
+                optimizer.zero_grad();
+                return 0;
+            }
+        );
         var (list, resized) = Time("preprocess (normalise, resize, pad)", () => model.Preprocess(images, targets));
-        Tensor[] features, forRpn, forHeads;
+        Tensor[] features,
+            forRpn,
+            forHeads;
         Modeling.Rpn.RpnOutput rpn;
         RoiHeadsOutput heads;
-        using (model.PrecisionScope(precision))              // the forward stages, as a training step runs them
+        using (model.PrecisionScope(precision)) // the forward stages, as a training step runs them
         {
             features = Time("forward: backbone + FPN", () => model.Features(list.Tensors));
             forRpn = features.Select(f => f.detach().requires_grad_(true)).ToArray();
             forHeads = features.Select(f => f.detach().requires_grad_(true)).ToArray();
-            rpn = Time("forward: RPN (head, proposals, matching, losses)", () => model.ProposeRegions(list, forRpn, resized));
-            heads = Time("forward: RoI heads (sampling, RoIAlign, box + mask heads, losses)",
-                         () => model.DetectInRois(list, forHeads, rpn.Proposals, resized));
+            rpn = Time(
+                "forward: RPN (head, proposals, matching, losses)",
+                () => model.ProposeRegions(list, forRpn, resized)
+            );
+            heads = Time(
+                "forward: RoI heads (sampling, RoIAlign, box + mask heads, losses)",
+                () => model.DetectInRois(list, forHeads, rpn.Proposals, resized)
+            );
         }
-        Time("backward: RoI heads", () => { WinogradTraining.Backward(Sum(heads.Losses.Values)); return 0; });
-        Time("backward: RPN", () => { WinogradTraining.Backward(Sum(rpn.Losses.Values)); return 0; });
-        Time("backward: backbone + FPN", () =>
-        {
-            var grads = features.Select((f, i) => (forRpn[i].grad, forHeads[i].grad) switch
+        Time(
+            "backward: RoI heads",
+            () =>
             {
-                (null, null) => zeros_like(f),
-                (Tensor a, null) => a,
-                (null, Tensor b) => b,
-                (Tensor a, Tensor b) => a + b,
-            }).ToArray();
-            autograd.backward(features, grads);
-            WinogradTraining.ThrowIfBackwardFailed();
-            return 0;
-        });
-        Time("optimizer step", () => { optimizer.step(); return 0; });
+                model.Backward(Sum(heads.Losses.Values));
+                return 0;
+            }
+        );
+        Time(
+            "backward: RPN",
+            () =>
+            {
+                model.Backward(Sum(rpn.Losses.Values));
+                return 0;
+            }
+        );
+        Time(
+            "backward: backbone + FPN",
+            () =>
+            {
+                var grads = features
+                    .Select(
+                        (f, i) =>
+                            (forRpn[i].grad, forHeads[i].grad) switch
+                            {
+                                (null, null) => zeros_like(f),
+                                (Tensor a, null) => a,
+                                (null, Tensor b) => b,
+                                (Tensor a, Tensor b) => a + b,
+                            }
+                    )
+                    .ToArray();
+                model.Backward(features, grads);
+                return 0;
+            }
+        );
+        Time(
+            "optimizer step",
+            () =>
+            {
+                optimizer.step();
+                return 0;
+            }
+        );
         return stages;
     }
 

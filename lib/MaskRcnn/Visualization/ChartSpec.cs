@@ -16,18 +16,21 @@ public sealed record ChartSeries(
     [property: JsonPropertyName("z")] double[][]? Z = null,
     [property: JsonPropertyName("y_labels")] string[]? YLabels = null,
     [property: JsonPropertyName("color")] string? Color = null,
-    [property: JsonPropertyName("dash")] bool Dash = false);
+    [property: JsonPropertyName("dash")] bool Dash = false
+);
 
 /// <summary>A vertical reference line, e.g. the 0.9 confidence threshold.</summary>
 public sealed record ChartMark(
     [property: JsonPropertyName("x")] double X,
-    [property: JsonPropertyName("label")] string Label);
+    [property: JsonPropertyName("label")] string Label
+);
 
 /// <summary>Histogram bins shared by every series of a histogram: [Start, End) in steps of Size.</summary>
 public sealed record HistogramBins(
     [property: JsonPropertyName("start")] double Start,
     [property: JsonPropertyName("end")] double End,
-    [property: JsonPropertyName("size")] double Size)
+    [property: JsonPropertyName("size")] double Size
+)
 {
     /// <summary>Bin counts of <paramref name="values"/> (values outside [Start, End] are not counted).</summary>
     public double[] Count(IEnumerable<double> values)
@@ -36,7 +39,8 @@ public sealed record HistogramBins(
         var counts = new double[n];
         foreach (double v in values)
         {
-            if (!double.IsFinite(v) || v < Start || v > End) continue;
+            if (!double.IsFinite(v) || v < Start || v > End)
+                continue;
             counts[Math.Min(n - 1, (int)((v - Start) / Size))]++;
         }
         return counts;
@@ -49,14 +53,18 @@ public sealed record HistogramBins(
     public static HistogramBins For(IEnumerable<ChartSeries> series)
     {
         var values = series.SelectMany(s => s.X ?? []).Where(double.IsFinite).ToList();
-        if (values.Count == 0) return new HistogramBins(0, 1, 0.1);
-        double lo = values.Min(), hi = values.Max();
-        if (hi - lo < 1e-12) return new HistogramBins(lo - 0.5, lo + 0.5, 0.1);
+        if (values.Count == 0)
+            return new HistogramBins(0, 1, 0.1);
+        double lo = values.Min(),
+            hi = values.Max();
+        if (hi - lo < 1e-12)
+            return new HistogramBins(lo - 0.5, lo + 0.5, 0.1);
         int bins = Math.Clamp((int)Math.Ceiling(Math.Sqrt(values.Count)), 8, 40);
         double size = NiceStep((hi - lo) / bins);
         double start = Math.Floor(lo / size) * size;
         double end = Math.Ceiling(hi / size) * size;
-        if (end <= hi) end += size;
+        if (end <= hi)
+            end += size;
         return new HistogramBins(start, end, size);
     }
 
@@ -65,7 +73,8 @@ public sealed record HistogramBins(
     {
         double power = Math.Pow(10, Math.Floor(Math.Log10(raw)));
         foreach (double m in new[] { 1, 2, 2.5, 5, 10 })
-            if (m * power >= raw) return m * power;
+            if (m * power >= raw)
+                return m * power;
         return 10 * power;
     }
 }
@@ -83,26 +92,43 @@ public sealed record ChartSpec(
     [property: JsonPropertyName("x_title")] string XTitle = "",
     [property: JsonPropertyName("y_title")] string YTitle = "",
     [property: JsonPropertyName("width")] int Width = 720,
-    [property: JsonPropertyName("height")] int Height = 420)
+    [property: JsonPropertyName("height")] int Height = 420
+)
 {
     /// <summary>A logarithmic y axis (for curves where one early spike would flatten the rest).</summary>
-    [JsonPropertyName("log_y")] public bool LogY { get; init; }
+    [JsonPropertyName("log_y")]
+    public bool LogY { get; init; }
 
     /// <summary>The heatmap's colour-bar title.</summary>
-    [JsonPropertyName("z_title")] public string ZTitle { get; init; } = "";
+    [JsonPropertyName("z_title")]
+    public string ZTitle { get; init; } = "";
 
     /// <summary>Vertical reference lines.</summary>
-    [JsonPropertyName("x_marks")] public IReadOnlyList<ChartMark>? XMarks { get; init; }
+    [JsonPropertyName("x_marks")]
+    public IReadOnlyList<ChartMark>? XMarks { get; init; }
 
     /// <summary>Fixed y range (both renderers), e.g. [0, 1.02] for metrics.</summary>
-    [JsonPropertyName("y_range")] public double[]? YRange { get; init; }
+    [JsonPropertyName("y_range")]
+    public double[]? YRange { get; init; }
 
     /// <summary>Histogram bins (computed by <see cref="Resolved"/> when not given).</summary>
-    [JsonPropertyName("bins")] public HistogramBins? Bins { get; init; }
+    [JsonPropertyName("bins")]
+    public HistogramBins? Bins { get; init; }
 
     /// <summary>The category-10 colours (Plotly's and ScottPlot's default), given to series in order.</summary>
     public static readonly string[] Palette =
-        ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"];
+    [
+        "#1f77b4",
+        "#ff7f0e",
+        "#2ca02c",
+        "#d62728",
+        "#9467bd",
+        "#8c564b",
+        "#e377c2",
+        "#7f7f7f",
+        "#bcbd22",
+        "#17becf",
+    ];
 
     public static readonly string[] Kinds = ["lines", "points", "bars", "histogram", "heatmap"];
 
@@ -115,26 +141,50 @@ public sealed record ChartSpec(
     public static ChartSpec Histogram(string title, string xTitle, string yTitle, params ChartSeries[] series) =>
         new("histogram", title, series, xTitle, yTitle);
 
-    /// <summary>Bars: each series gives <see cref="ChartSeries.Y"/> values for its category <see cref="ChartSeries.Labels"/>.</summary>
+    /// <summary>Bars: each series gives <see cref="ChartSeries.Y"/> values for its category <see
+    /// cref="ChartSeries.Labels"/>.</summary>
     public static ChartSpec Bars(string title, string xTitle, string yTitle, params ChartSeries[] series) =>
         new("bars", title, series, xTitle, yTitle);
 
     /// <summary>A heatmap with the value written in every cell; <paramref name="values"/>[row][column].</summary>
-    public static ChartSpec Heatmap(string title, string xTitle, string yTitle, string[] columns, string[] rows,
-                                    double[][] values, string zTitle) =>
-        new("heatmap", title, [new ChartSeries(title, Labels: columns, YLabels: rows, Z: values)], xTitle, yTitle,
-            Width: 560, Height: 440) { ZTitle = zTitle };
+    public static ChartSpec Heatmap(
+        string title,
+        string xTitle,
+        string yTitle,
+        string[] columns,
+        string[] rows,
+        double[][] values,
+        string zTitle
+    ) =>
+        new(
+            "heatmap",
+            title,
+            [new ChartSeries(title, Labels: columns, YLabels: rows, Z: values)],
+            xTitle,
+            yTitle,
+            Width: 560,
+            Height: 440
+        )
+        {
+            ZTitle = zTitle,
+        };
 
     /// <summary>Throws <see cref="MaskRcnnException"/> naming what is missing or inconsistent.</summary>
     public void Validate()
     {
         string where = $"chart '{Title}'";
-        if (string.IsNullOrWhiteSpace(Title)) throw new MaskRcnnException("chart: every chart needs a title");
-        if (!Kinds.Contains(Kind)) throw new MaskRcnnException($"{where}: unknown kind '{Kind}' (use {string.Join(", ", Kinds)})");
+        if (string.IsNullOrWhiteSpace(Title))
+            throw new MaskRcnnException("chart: every chart needs a title");
+        if (!Kinds.Contains(Kind))
+            throw new MaskRcnnException($"{where}: unknown kind '{Kind}' (use {string.Join(", ", Kinds)})");
         if (string.IsNullOrWhiteSpace(XTitle) || string.IsNullOrWhiteSpace(YTitle))
-            throw new MaskRcnnException($"{where}: both axes need a title (x: '{XTitle}', y: '{YTitle}'); say the unit");
-        if (Width < 100 || Height < 100) throw new MaskRcnnException($"{where}: {Width}×{Height} px is too small");
-        if (Series.Count == 0) throw new MaskRcnnException($"{where}: no series");
+            throw new MaskRcnnException(
+                $"{where}: both axes need a title (x: '{XTitle}', y: '{YTitle}'); say the unit"
+            );
+        if (Width < 100 || Height < 100)
+            throw new MaskRcnnException($"{where}: {Width}×{Height} px is too small");
+        if (Series.Count == 0)
+            throw new MaskRcnnException($"{where}: no series");
         foreach (var s in Series)
         {
             switch (Kind)
@@ -145,24 +195,29 @@ public sealed record ChartSpec(
                     throw new MaskRcnnException($"{where}, series '{s.Name}': bars need one label per value");
                 case "histogram" when s.X is null:
                     throw new MaskRcnnException($"{where}, series '{s.Name}': a histogram needs values in x");
-                case "heatmap" when s.Z is null || s.Labels is null || s.YLabels is null || s.Z.Length != s.YLabels.Length
-                                    || s.Z.Any(row => row.Length != s.Labels.Length):
-                    throw new MaskRcnnException($"{where}: the heatmap needs one row label per row and one column label per column");
+                case "heatmap"
+                    when s.Z is null
+                        || s.Labels is null
+                        || s.YLabels is null
+                        || s.Z.Length != s.YLabels.Length
+                        || s.Z.Any(row => row.Length != s.Labels.Length):
+                    throw new MaskRcnnException(
+                        $"{where}: the heatmap needs one row label per row and one column label per column"
+                    );
             }
         }
         if (YRange is not null && (YRange.Length != 2 || !(YRange[0] < YRange[1])))
             throw new MaskRcnnException($"{where}: y_range must be [low, high] with low < high");
     }
 
-    /// <summary>This spec validated, with series colours and histogram bins filled in: what both renderers draw.</summary>
+    /// <summary>This spec validated, with series colours and histogram bins filled in: what both renderers
+    /// draw.</summary>
     public ChartSpec Resolved()
     {
         Validate();
-        var series = Series.Select((s, i) => s.Color is null ? s with { Color = Palette[i % Palette.Length] } : s).ToList();
-        return this with
-        {
-            Series = series,
-            Bins = Kind == "histogram" ? Bins ?? HistogramBins.For(series) : Bins,
-        };
+        var series = Series
+            .Select((s, i) => s.Color is null ? s with { Color = Palette[i % Palette.Length] } : s)
+            .ToList();
+        return this with { Series = series, Bins = Kind == "histogram" ? Bins ?? HistogramBins.For(series) : Bins };
     }
 }

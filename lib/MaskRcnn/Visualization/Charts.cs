@@ -5,10 +5,12 @@ using System.Runtime.Loader;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using MaskRcnn.Runtime;
 
 namespace MaskRcnn.Visualization;
 
-/// <summary>A chart's HTML, shown as such in notebooks (register it as text/html, as notebooks/setup.csx does).</summary>
+/// <summary>A chart's HTML, shown as such in notebooks (register it as text/html, as notebooks/setup.csx
+/// does).</summary>
 public sealed record ChartHtml(string Html)
 {
     public override string ToString() => Html;
@@ -37,7 +39,7 @@ public static class Charts
     static int _counter;
 
     /// <summary>False when MASKRCNN_CHARTS=static: outputs hold the static picture only.</summary>
-    public static bool Interactive => Environment.GetEnvironmentVariable("MASKRCNN_CHARTS")?.Trim().ToLowerInvariant() != "static";
+    public static bool Interactive => RuntimeOptions.InteractiveCharts;
 
     /// <summary>
     /// Where MaskRcnn.Charts.dll and its dependencies are: $MASKRCNN_CHARTS_DIR, charts/ beside this library, or
@@ -45,7 +47,7 @@ public static class Charts
     /// </summary>
     public static string? Folder()
     {
-        var candidates = new List<string?> { Environment.GetEnvironmentVariable("MASKRCNN_CHARTS_DIR") };
+        var candidates = new List<string?> { RuntimeOptions.ChartsDir };
         string? dir = Path.GetDirectoryName(typeof(Charts).Assembly.Location);
         candidates.Add(dir is null ? null : Path.Combine(dir, "charts"));
         for (var d = dir is null ? null : new DirectoryInfo(dir); d is not null; d = d.Parent)
@@ -53,7 +55,8 @@ public static class Charts
         return candidates.FirstOrDefault(c => c is not null && File.Exists(Path.Combine(c, "MaskRcnn.Charts.dll")));
     }
 
-    /// <summary>The chart for a notebook cell: the static picture, and the interactive chart that replaces it.</summary>
+    /// <summary>The chart for a notebook cell: the static picture, and the interactive chart that replaces
+    /// it.</summary>
     public static ChartHtml Render(ChartSpec spec)
     {
         var resolved = spec.Resolved();
@@ -133,62 +136,74 @@ public static class Charts
     {
         lock (Gate)
         {
-            if (_loaderWritten) return "";
+            if (_loaderWritten)
+                return "";
             _loaderWritten = true;
         }
         return PlotlyLoaderHtml();
     }
 
     /// <summary>Draws the figure into the chart's div once plotly.js is there, then hides the static picture.</summary>
-    static string DrawScript(string id, string figureJson) => $$"""
-        <script type="text/javascript">
-        (function () {
-          var figure = {{figureJson}};
-          var tries = 0;
-          function draw(Plotly) {
-            var host = document.getElementById('{{id}}');
-            if (!Plotly || !host || host.querySelector('.maskrcnn-chart-plotly')) return;
-            var target = document.createElement('div');
-            target.className = 'maskrcnn-chart-plotly';
-            host.appendChild(target);
-            Plotly.newPlot(target, figure.data, figure.layout, { displaylogo: false }).then(function () {
-              var picture = host.querySelector('img.maskrcnn-chart-static');
-              if (picture) picture.style.display = 'none';
-            }, function () { host.removeChild(target); });
-          }
-          (function wait() {
-            if (window.Plotly && window.Plotly.newPlot) return draw(window.Plotly);
-            if (window.maskrcnnPlotly) return window.maskrcnnPlotly.then(draw);
-            if (++tries < 100) setTimeout(wait, 100);
-          })();
-        })();
-        </script>
-        """;
+    static string DrawScript(string id, string figureJson) =>
+        $$"""
+            <script type="text/javascript">
+            (function () {
+              var figure = {{figureJson}};
+              var tries = 0;
+              function draw(Plotly) {
+                var host = document.getElementById('{{id}}');
+                if (!Plotly || !host || host.querySelector('.maskrcnn-chart-plotly')) return;
+                var target = document.createElement('div');
+                target.className = 'maskrcnn-chart-plotly';
+                host.appendChild(target);
+                Plotly.newPlot(target, figure.data, figure.layout, { displaylogo: false }).then(function () {
+                  var picture = host.querySelector('img.maskrcnn-chart-static');
+                  if (picture) picture.style.display = 'none';
+                }, function () { host.removeChild(target); });
+              }
+              (function wait() {
+                if (window.Plotly && window.Plotly.newPlot) return draw(window.Plotly);
+                if (window.maskrcnnPlotly) return window.maskrcnnPlotly.then(draw);
+                if (++tries < 100) setTimeout(wait, 100);
+              })();
+            })();
+            </script>
+            """;
 
     /// <summary>MaskRcnn.Charts.dll's three entry points, loaded in their own context.</summary>
     sealed class ChartsLibrary(Func<string, string> figure, Func<string, string> page, Func<(string, string)> plotlyJs)
     {
         public string Figure(string spec) => figure(spec);
+
         public string Page(string spec) => page(spec);
+
         public (string Source, string Version) PlotlyJs() => plotlyJs();
 
         public static ChartsLibrary Load()
         {
-            string folder = Folder() ?? throw new MaskRcnnException(
-                "interactive charts are unavailable: MaskRcnn.Charts.dll was not found (build the solution; it is " +
-                "written to artifacts/charts/ and copied as charts/ next to MaskRcnn.Core.dll)");
+            string folder =
+                Folder()
+                ?? throw new MaskRcnnException(
+                    "interactive charts are unavailable: MaskRcnn.Charts.dll was not found (build the solution; it is "
+                        + "written to artifacts/charts/ and copied as charts/ next to MaskRcnn.Core.dll)"
+                );
             var context = new ChartsLoadContext(folder);
             var assembly = context.LoadFromAssemblyPath(Path.Combine(folder, "MaskRcnn.Charts.dll"));
-            var type = assembly.GetType("MaskRcnn.Charts.Renderer")
-                       ?? throw new MaskRcnnException($"{folder}: MaskRcnn.Charts.dll has no Renderer");
-            MethodInfo Method(string name) => type.GetMethod(name, BindingFlags.Public | BindingFlags.Static)
-                                              ?? throw new MaskRcnnException($"{folder}: MaskRcnn.Charts.dll has no Renderer.{name}");
+            var type =
+                assembly.GetType("MaskRcnn.Charts.Renderer")
+                ?? throw new MaskRcnnException($"{folder}: MaskRcnn.Charts.dll has no Renderer");
+            MethodInfo Method(string name) =>
+                type.GetMethod(name, BindingFlags.Public | BindingFlags.Static)
+                ?? throw new MaskRcnnException($"{folder}: MaskRcnn.Charts.dll has no Renderer.{name}");
             var figure = Method("Figure");
             var page = Method("Page");
             var plotly = Method("PlotlyJs");
             object? Call(MethodInfo m, object?[] args)
             {
-                try { return m.Invoke(null, args); }
+                try
+                {
+                    return m.Invoke(null, args);
+                }
                 catch (TargetInvocationException e) when (e.InnerException is not null)
                 {
                     throw new MaskRcnnException($"chart failed: {e.InnerException.Message}", e.InnerException);
@@ -201,11 +216,13 @@ public static class Charts
                 {
                     var tuple = (Tuple<string, string>)Call(plotly, [])!;
                     return (tuple.Item1, tuple.Item2);
-                });
+                }
+            );
         }
     }
 
-    /// <summary>Resolves every assembly present in the charts folder from there (its FSharp.Core first), the rest from the default context.</summary>
+    /// <summary>Resolves every assembly present in the charts folder from there (its FSharp.Core first), the rest from
+    /// the default context.</summary>
     sealed class ChartsLoadContext(string folder) : AssemblyLoadContext("MaskRcnn.Charts", isCollectible: false)
     {
         protected override Assembly? Load(AssemblyName name)

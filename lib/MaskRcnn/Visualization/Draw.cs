@@ -29,31 +29,54 @@ public static class Draw
 
     static readonly SKColor[] Palette =
     [
-        new(160, 160, 160), new(60, 220, 90), new(240, 60, 60), new(70, 150, 255), new(255, 190, 40),
-        new(200, 90, 255), new(40, 220, 220), new(255, 120, 180), new(150, 110, 60),
+        new(160, 160, 160),
+        new(60, 220, 90),
+        new(240, 60, 60),
+        new(70, 150, 255),
+        new(255, 190, 40),
+        new(200, 90, 255),
+        new(40, 220, 220),
+        new(255, 120, 180),
+        new(150, 110, 60),
     ];
 
     static SKTypeface? _font;
-    static SKTypeface? Font => _font ??= new[]
-    {
-        "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf", "/usr/share/fonts/dejavu/DejaVuSans.ttf",
-        "/usr/share/fonts/truetype/liberation2/LiberationSans-Regular.ttf", "/Library/Fonts/Arial.ttf", @"C:\Windows\Fonts\arial.ttf",
-    }.Where(File.Exists).Select(SKTypeface.FromFile).FirstOrDefault();
+    static SKTypeface? Font =>
+        _font ??= new[]
+        {
+            "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
+            "/usr/share/fonts/dejavu/DejaVuSans.ttf",
+            "/usr/share/fonts/truetype/liberation2/LiberationSans-Regular.ttf",
+            "/Library/Fonts/Arial.ttf",
+            @"C:\Windows\Fonts\arial.ttf",
+        }
+            .Where(File.Exists)
+            .Select(SKTypeface.FromFile)
+            .FirstOrDefault();
 
     /// <summary>The image as a bitmap (grayscale [H, W] or RGB [3, H, W], values in [0, 1]).</summary>
     public static SKBitmap Bitmap(Tensor image)
     {
         using var scope = NewDisposeScope();
         var t = image.dim() == 2 ? image.unsqueeze(0).expand(3, -1, -1) : image;
-        if (t.shape[0] == 1) t = t.expand(3, -1, -1);
-        int h = (int)t.shape[1], w = (int)t.shape[2];
-        var bytes = (t.detach().cpu().to(float32).clamp(0, 1) * 255).round().to(ScalarType.Byte).permute(1, 2, 0).contiguous();
+        if (t.shape[0] == 1)
+            t = t.expand(3, -1, -1);
+        int h = (int)t.shape[1],
+            w = (int)t.shape[2];
+        var bytes = (t.detach().cpu().to(float32).clamp(0, 1) * 255)
+            .round()
+            .to(ScalarType.Byte)
+            .permute(1, 2, 0)
+            .contiguous();
         var rgb = bytes.data<byte>().ToArray();
         var bmp = new SKBitmap(new SKImageInfo(w, h, SKColorType.Rgba8888, SKAlphaType.Premul));
         var px = bmp.GetPixelSpan();
         for (int i = 0; i < w * h; i++)
         {
-            px[i * 4] = rgb[i * 3]; px[i * 4 + 1] = rgb[i * 3 + 1]; px[i * 4 + 2] = rgb[i * 3 + 2]; px[i * 4 + 3] = 255;
+            px[i * 4] = rgb[i * 3];
+            px[i * 4 + 1] = rgb[i * 3 + 1];
+            px[i * 4 + 2] = rgb[i * 3 + 2];
+            px[i * 4 + 3] = 255;
         }
         return bmp;
     }
@@ -66,28 +89,51 @@ public static class Draw
 
     static Figure Scaled(SKBitmap bmp, int scale, string caption)
     {
-        if (scale == 1) return Figure.FromBitmap(bmp, caption);
-        using var big = bmp.Resize(new SKImageInfo(bmp.Width * scale, bmp.Height * scale), new SKSamplingOptions(SKFilterMode.Nearest));
+        if (scale == 1)
+            return Figure.FromBitmap(bmp, caption);
+        using var big = bmp.Resize(
+            new SKImageInfo(bmp.Width * scale, bmp.Height * scale),
+            new SKSamplingOptions(SKFilterMode.Nearest)
+        );
         return Figure.FromBitmap(big, caption);
     }
 
     /// <summary>Detections over the image: translucent masks, boxes, "class score" labels.</summary>
-    public static Figure Detections(Tensor image, Detections d, IReadOnlyList<string> classNames, double minScore = 0, string caption = "",
-                                    int scale = 1, bool legend = false)
+    public static Figure Detections(
+        Tensor image,
+        Detections d,
+        IReadOnlyList<string> classNames,
+        double minScore = 0,
+        string caption = "",
+        int scale = 1,
+        bool legend = false
+    )
     {
         var figure = DrawDetections(image, d, classNames, minScore, caption, scale);
         return legend ? WithLegend(figure, ClassLegend(classNames)) : figure;
     }
 
-    static Figure DrawDetections(Tensor image, Detections d, IReadOnlyList<string> classNames, double minScore, string caption, int scale)
+    static Figure DrawDetections(
+        Tensor image,
+        Detections d,
+        IReadOnlyList<string> classNames,
+        double minScore,
+        string caption,
+        int scale
+    )
     {
         var (boxes, labels, scores) = d.ToArrays();
         using var sketch = new Sketch(image, scale);
         for (int i = 0; i < boxes.Length; i++)
         {
-            if (scores[i] < minScore) continue;
+            if (scores[i] < minScore)
+                continue;
             var color = ClassColor(labels[i], classNames);
-            if (d.Masks is not null) { using var m = d.Masks[i]; sketch.Mask(m, color.WithAlpha(90)); }
+            if (d.Masks is not null)
+            {
+                using var m = d.Masks[i];
+                sketch.Mask(m, color.WithAlpha(90));
+            }
             sketch.Box(boxes[i], color, 1.5f);
             sketch.Label($"{Name(labels[i], classNames)} {scores[i]:F2}", boxes[i][0], boxes[i][1], color);
         }
@@ -97,15 +143,30 @@ public static class Draw
     /// <summary>
     /// Annotated lesions: translucent masks, boxes and the class name — no score, because ground truth has none.
     /// </summary>
-    public static Figure GroundTruth(Tensor image, Tensor boxes, Tensor labels, Tensor? masks, IReadOnlyList<string> classNames,
-                                     string caption = "", int scale = 1, bool legend = false)
+    public static Figure GroundTruth(
+        Tensor image,
+        Tensor boxes,
+        Tensor labels,
+        Tensor? masks,
+        IReadOnlyList<string> classNames,
+        string caption = "",
+        int scale = 1,
+        bool legend = false
+    )
     {
         var figure = DrawGroundTruth(image, boxes, labels, masks, classNames, caption, scale);
         return legend ? WithLegend(figure, ClassLegend(classNames)) : figure;
     }
 
-    static Figure DrawGroundTruth(Tensor image, Tensor boxes, Tensor labels, Tensor? masks, IReadOnlyList<string> classNames,
-                                  string caption, int scale)
+    static Figure DrawGroundTruth(
+        Tensor image,
+        Tensor boxes,
+        Tensor labels,
+        Tensor? masks,
+        IReadOnlyList<string> classNames,
+        string caption,
+        int scale
+    )
     {
         var b = Rows(boxes);
         var l = labels.ToLongArray();
@@ -113,34 +174,48 @@ public static class Draw
         for (int i = 0; i < b.Length; i++)
         {
             var color = ClassColor(l[i], classNames);
-            if (masks is not null) { using var m = masks[i].to(ScalarType.Bool); sketch.Mask(m, color.WithAlpha(90)); }
+            if (masks is not null)
+            {
+                using var m = masks[i].to(ScalarType.Bool);
+                sketch.Mask(m, color.WithAlpha(90));
+            }
             sketch.Box(b[i], color, 1.5f);
             sketch.Label(Name(l[i], classNames), b[i][0], b[i][1], color);
         }
         return sketch.ToFigure(caption);
     }
 
-    /// <summary>Legend entries for the lesion classes (skipping the background), as the class colours draw them.</summary>
+    /// <summary>Legend entries for the lesion classes (skipping the background), as the class colours draw
+    /// them.</summary>
     public static IReadOnlyList<LegendEntry> ClassLegend(IReadOnlyList<string> classNames, bool groundTruth = false)
     {
-        var entries = Enumerable.Range(1, classNames.Count - 1)
-            .Select(i => new LegendEntry(classNames[i], ClassColor(i, classNames))).ToList();
-        if (groundTruth) entries.Insert(0, new LegendEntry("ground truth (dashed)", SKColors.Yellow));
+        var entries = Enumerable
+            .Range(1, classNames.Count - 1)
+            .Select(i => new LegendEntry(classNames[i], ClassColor(i, classNames)))
+            .ToList();
+        if (groundTruth)
+            entries.Insert(0, new LegendEntry("ground truth (dashed)", SKColors.Yellow));
         return entries;
     }
 
     /// <summary>The figure with a legend strip below it: a colour swatch and a label per entry.</summary>
     public static Figure WithLegend(Figure figure, IReadOnlyList<LegendEntry> entries)
     {
-        if (entries.Count == 0 || Font is null) return figure;
+        if (entries.Count == 0 || Font is null)
+            return figure;
         using var font = new SKFont(Font, 12);
         // Lay the entries out in rows that fit the figure's width.
         var rows = new List<List<(LegendEntry Entry, float X)>> { new() };
-        float x = 4, width = Math.Max(figure.Width, 160);
+        float x = 4,
+            width = Math.Max(figure.Width, 160);
         foreach (var e in entries)
         {
             float w = 18 + font.MeasureText(e.Label) + 14;
-            if (x + w > width && rows[^1].Count > 0) { rows.Add([]); x = 4; }
+            if (x + w > width && rows[^1].Count > 0)
+            {
+                rows.Add([]);
+                x = 4;
+            }
             rows[^1].Add((e, x));
             x += w;
         }
@@ -157,7 +232,12 @@ public static class Draw
                 foreach (var (e, ex) in rows[r])
                 {
                     using var swatch = new SKPaint { Color = e.Color.WithAlpha(255), IsAntialias = true };
-                    using var edge = new SKPaint { Color = SKColors.Gray, IsStroke = true, StrokeWidth = 1 };
+                    using var edge = new SKPaint
+                    {
+                        Color = SKColors.Gray,
+                        IsStroke = true,
+                        StrokeWidth = 1,
+                    };
                     canvas.DrawRect(new SKRect(ex, y + 2, ex + 12, y + 14), swatch);
                     canvas.DrawRect(new SKRect(ex, y + 2, ex + 12, y + 14), edge);
                     Text(canvas, e.Label, ex + 17, y + 12, SKColors.Black, 12);
@@ -167,16 +247,36 @@ public static class Draw
         return Figure.FromBitmap(bmp, figure.Caption);
     }
 
-    /// <summary>Ground truth (dashed outline, class colour) and predictions (solid boxes, masks) on one image.</summary>
-    public static Figure Compare(Tensor image, Tensor gtBoxes, Tensor gtLabels, Tensor? gtMasks, Detections d, IReadOnlyList<string> classNames,
-                                 double minScore = 0, string caption = "", int scale = 1, bool legend = false)
+    /// <summary>Ground truth (dashed outline, class colour) and predictions (solid boxes, masks) on one
+    /// image.</summary>
+    public static Figure Compare(
+        Tensor image,
+        Tensor gtBoxes,
+        Tensor gtLabels,
+        Tensor? gtMasks,
+        Detections d,
+        IReadOnlyList<string> classNames,
+        double minScore = 0,
+        string caption = "",
+        int scale = 1,
+        bool legend = false
+    )
     {
         var figure = DrawCompare(image, gtBoxes, gtLabels, gtMasks, d, classNames, minScore, caption, scale);
         return legend ? WithLegend(figure, ClassLegend(classNames, groundTruth: true)) : figure;
     }
 
-    static Figure DrawCompare(Tensor image, Tensor gtBoxes, Tensor gtLabels, Tensor? gtMasks, Detections d, IReadOnlyList<string> classNames,
-                              double minScore, string caption, int scale)
+    static Figure DrawCompare(
+        Tensor image,
+        Tensor gtBoxes,
+        Tensor gtLabels,
+        Tensor? gtMasks,
+        Detections d,
+        IReadOnlyList<string> classNames,
+        double minScore,
+        string caption,
+        int scale
+    )
     {
         var (boxes, labels, scores) = d.ToArrays();
         var gb = Rows(gtBoxes);
@@ -184,15 +284,24 @@ public static class Draw
         using var sketch = new Sketch(image, scale);
         for (int i = 0; i < gb.Length; i++)
         {
-            if (gtMasks is not null) { using var m = gtMasks[i]; sketch.Outline(m, SKColors.Yellow); }
+            if (gtMasks is not null)
+            {
+                using var m = gtMasks[i];
+                sketch.Outline(m, SKColors.Yellow);
+            }
             sketch.Box(gb[i], SKColors.Yellow, 1.5f, dashed: true);
             sketch.Label($"GT {Name(gl[i], classNames)}", gb[i][0], gb[i][3], SKColors.Yellow, below: true);
         }
         for (int i = 0; i < boxes.Length; i++)
         {
-            if (scores[i] < minScore) continue;
+            if (scores[i] < minScore)
+                continue;
             var color = ClassColor(labels[i], classNames);
-            if (d.Masks is not null) { using var m = d.Masks[i]; sketch.Mask(m, color.WithAlpha(80)); }
+            if (d.Masks is not null)
+            {
+                using var m = d.Masks[i];
+                sketch.Mask(m, color.WithAlpha(80));
+            }
             sketch.Box(boxes[i], color, 1.5f);
             sketch.Label($"{Name(labels[i], classNames)} {scores[i]:F2}", boxes[i][0], boxes[i][1], color);
         }
@@ -200,16 +309,32 @@ public static class Draw
     }
 
     /// <summary>Boxes (anchors, proposals…) over an image, optionally coloured per box and labelled.</summary>
-    public static Figure Boxes(Tensor image, Tensor boxes, SKColor? color = null, IReadOnlyList<SKColor>? colors = null,
-                               IReadOnlyList<string>? labels = null, float width = 1f, string caption = "", int scale = 1,
-                               IReadOnlyList<LegendEntry>? legend = null)
+    public static Figure Boxes(
+        Tensor image,
+        Tensor boxes,
+        SKColor? color = null,
+        IReadOnlyList<SKColor>? colors = null,
+        IReadOnlyList<string>? labels = null,
+        float width = 1f,
+        string caption = "",
+        int scale = 1,
+        IReadOnlyList<LegendEntry>? legend = null
+    )
     {
         var figure = DrawBoxes(image, boxes, color, colors, labels, width, caption, scale);
         return legend is null ? figure : WithLegend(figure, legend);
     }
 
-    static Figure DrawBoxes(Tensor image, Tensor boxes, SKColor? color, IReadOnlyList<SKColor>? colors,
-                            IReadOnlyList<string>? labels, float width, string caption, int scale)
+    static Figure DrawBoxes(
+        Tensor image,
+        Tensor boxes,
+        SKColor? color,
+        IReadOnlyList<SKColor>? colors,
+        IReadOnlyList<string>? labels,
+        float width,
+        string caption,
+        int scale
+    )
     {
         var b = Rows(boxes);
         using var sketch = new Sketch(image, scale);
@@ -217,13 +342,15 @@ public static class Draw
         {
             var c = colors is not null && i < colors.Count ? colors[i] : color ?? SKColors.Cyan;
             sketch.Box(b[i], c, width);
-            if (labels is not null && i < labels.Count && labels[i].Length > 0) sketch.Label(labels[i], b[i][0], b[i][1], c);
+            if (labels is not null && i < labels.Count && labels[i].Length > 0)
+                sketch.Label(labels[i], b[i][0], b[i][1], c);
         }
         return sketch.ToFigure(caption);
     }
 
     /// <summary>
-    /// An image enlarged <c>scale</c> times (nearest neighbour, so pixels stay visible) to draw on in image coordinates:
+    /// An image enlarged <c>scale</c> times (nearest neighbour, so pixels stay visible) to draw on in image
+    /// coordinates:
     /// boxes and masks are scaled with it, while labels keep their font size and stay sharp.
     /// </summary>
     sealed class Sketch : IDisposable
@@ -236,8 +363,13 @@ public static class Draw
         {
             using var small = Bitmap(image);
             _scale = scale;
-            _bitmap = scale == 1 ? small.Copy()
-                : small.Resize(new SKImageInfo(small.Width * scale, small.Height * scale), new SKSamplingOptions(SKFilterMode.Nearest));
+            _bitmap =
+                scale == 1
+                    ? small.Copy()
+                    : small.Resize(
+                        new SKImageInfo(small.Width * scale, small.Height * scale),
+                        new SKSamplingOptions(SKFilterMode.Nearest)
+                    );
             _canvas = new SKCanvas(_bitmap);
         }
 
@@ -272,13 +404,23 @@ public static class Draw
     /// <paramref name="range"/> fixes one scale for all; a colour bar below says what the colours mean
     /// (<paramref name="scaleLabel"/> names the quantity).
     /// </summary>
-    public static Figure MapGrid(Tensor maps, int columns = 8, int cell = 56, IReadOnlyList<string>? titles = null, string caption = "",
-                                 bool heat = true, (double Low, double High)? range = null, string? scaleLabel = null)
+    public static Figure MapGrid(
+        Tensor maps,
+        int columns = 8,
+        int cell = 56,
+        IReadOnlyList<string>? titles = null,
+        string caption = "",
+        bool heat = true,
+        (double Low, double High)? range = null,
+        string? scaleLabel = null
+    )
     {
         using var scope = NewDisposeScope();
         var m = maps.detach().cpu().to(float32);
-        if (m.dim() == 4) m = m.flatten(0, 1);
-        int n = (int)m.shape[0], rows = Math.Max(1, (n + columns - 1) / columns);
+        if (m.dim() == 4)
+            m = m.flatten(0, 1);
+        int n = (int)m.shape[0],
+            rows = Math.Max(1, (n + columns - 1) / columns);
         int titleH = titles is null ? 0 : 14;
         int gridH = rows * (cell + 2 + titleH);
         int barH = n == 0 ? 0 : ColorBarHeight;
@@ -293,11 +435,18 @@ public static class Draw
             float hi = range is { } r2 ? (float)r2.High : map.max().item<float>();
             var norm = hi > lo ? ((map - lo) / (hi - lo)).clamp(0, 1) : map.zeros_like();
             using var tile = heat ? HeatBitmap(norm) : Bitmap(norm);
-            int x = i % columns * (cell + 2), y = i / columns * (cell + 2 + titleH);
-            canvas.DrawBitmap(tile, new SKRect(x, y + titleH, x + cell, y + titleH + cell), new SKPaint { IsAntialias = false });
-            if (titles is not null && i < titles.Count) Text(canvas, titles[i], x, y + 11, SKColors.Black, 10);
+            int x = i % columns * (cell + 2),
+                y = i / columns * (cell + 2 + titleH);
+            canvas.DrawBitmap(
+                tile,
+                new SKRect(x, y + titleH, x + cell, y + titleH + cell),
+                new SKPaint { IsAntialias = false }
+            );
+            if (titles is not null && i < titles.Count)
+                Text(canvas, titles[i], x, y + 11, SKColors.Black, 10);
         }
-        if (n == 0) Text(canvas, "(none)", 4, titleH + cell / 2 + 4, SKColors.Gray, 12);
+        if (n == 0)
+            Text(canvas, "(none)", 4, titleH + cell / 2 + 4, SKColors.Gray, 12);
         else
         {
             string low = range is { } r ? StaticChart.FormatValue(r.Low) : "min";
@@ -324,31 +473,52 @@ public static class Draw
         for (int i = 0; i < n; i++)
         {
             var f = w[i];
-            float lo = f.min().item<float>(), hi = f.max().item<float>();
+            float lo = f.min().item<float>(),
+                hi = f.max().item<float>();
             var unit = hi > lo ? (f - lo) / (hi - lo) : f.zeros_like() + 0.5f;
             using var tile = Bitmap(unit);
-            int x = i % columns * (cell + 2), y = i / columns * (cell + 2);
+            int x = i % columns * (cell + 2),
+                y = i / columns * (cell + 2);
             canvas.DrawBitmap(tile, new SKRect(x, y, x + cell, y + cell), new SKPaint { IsAntialias = false });
         }
-        Text(canvas, "colour = weights on R, G, B, each filter scaled to its own range",
-            4, rows * (cell + 2) + 20, SKColors.DimGray, 10);
+        Text(
+            canvas,
+            "colour = weights on R, G, B, each filter scaled to its own range",
+            4,
+            rows * (cell + 2) + 20,
+            SKColors.DimGray,
+            10
+        );
         return Figure.FromBitmap(bmp, caption);
     }
 
-    /// <summary>A 2-D map as a colour heatmap (blue → red) scaled to its range, with a colour bar giving that range.</summary>
+    /// <summary>A 2-D map as a colour heatmap (blue → red) scaled to its range, with a colour bar giving that
+    /// range.</summary>
     public static Figure Heatmap(Tensor map, string caption = "", int scale = 1, string? scaleLabel = null)
     {
         using var scope = NewDisposeScope();
         var m = map.detach().cpu().to(float32);
-        float lo = m.min().item<float>(), hi = m.max().item<float>();
+        float lo = m.min().item<float>(),
+            hi = m.max().item<float>();
         using var heat = HeatBitmap(hi > lo ? (m - lo) / (hi - lo) : m.zeros_like());
-        using var big = heat.Resize(new SKImageInfo(heat.Width * scale, heat.Height * scale), new SKSamplingOptions(SKFilterMode.Nearest));
+        using var big = heat.Resize(
+            new SKImageInfo(heat.Width * scale, heat.Height * scale),
+            new SKSamplingOptions(SKFilterMode.Nearest)
+        );
         using var bmp = new SKBitmap(Math.Max(big.Width, ColorBarMinWidth), big.Height + ColorBarHeight);
         using (var canvas = new SKCanvas(bmp))
         {
             canvas.Clear(SKColors.White);
             canvas.DrawBitmap(big, 0, 0);
-            DrawColorBar(canvas, 0, big.Height, true, StaticChart.FormatValue(lo), StaticChart.FormatValue(hi), scaleLabel ?? "");
+            DrawColorBar(
+                canvas,
+                0,
+                big.Height,
+                true,
+                StaticChart.FormatValue(lo),
+                StaticChart.FormatValue(hi),
+                scaleLabel ?? ""
+            );
         }
         return Figure.FromBitmap(bmp, caption);
     }
@@ -359,7 +529,8 @@ public static class Draw
     /// <summary>A horizontal colour bar (the heat or gray scale) with its end values and what it measures.</summary>
     static void DrawColorBar(SKCanvas canvas, int x, int y, bool heat, string low, string high, string label)
     {
-        const int barWidth = 120, barHeight = 10;
+        const int barWidth = 120,
+            barHeight = 10;
         using var ramp = new SKBitmap(barWidth, 1);
         for (int i = 0; i < barWidth; i++)
         {
@@ -369,7 +540,12 @@ public static class Draw
         float left = x + 4 + TextWidth(low, 10) + 4;
         Text(canvas, low, x + 4, y + 13, SKColors.Black, 10);
         canvas.DrawBitmap(ramp, new SKRect(left, y + 4, left + barWidth, y + 4 + barHeight));
-        using var edge = new SKPaint { Color = SKColors.Gray, IsStroke = true, StrokeWidth = 1 };
+        using var edge = new SKPaint
+        {
+            Color = SKColors.Gray,
+            IsStroke = true,
+            StrokeWidth = 1,
+        };
         canvas.DrawRect(new SKRect(left, y + 4, left + barWidth, y + 4 + barHeight), edge);
         Text(canvas, high, left + barWidth + 4, y + 13, SKColors.Black, 10);
         Text(canvas, label, x + 4, y + 29, SKColors.DimGray, 10);
@@ -377,7 +553,8 @@ public static class Draw
 
     static float TextWidth(string text, float size)
     {
-        if (Font is null) return text.Length * size * 0.6f;
+        if (Font is null)
+            return text.Length * size * 0.6f;
         using var font = new SKFont(Font, size);
         return font.MeasureText(text);
     }
@@ -385,7 +562,8 @@ public static class Draw
     /// <summary>The figure enlarged <paramref name="scale"/> times (nearest neighbour: pixels stay visible).</summary>
     public static Figure Scale(Figure figure, int scale)
     {
-        if (scale == 1) return figure;
+        if (scale == 1)
+            return figure;
         using var bmp = figure.ToBitmap();
         return Scaled(bmp, scale, figure.Caption);
     }
@@ -394,26 +572,46 @@ public static class Draw
     /// matterport's display_top_masks: the image, then one panel per class present (most pixels first, at most
     /// <paramref name="limit"/>) showing the union of that class's masks in white.
     /// </summary>
-    public static Figure ClassMasks(Tensor image, Tensor masks, Tensor labels, IReadOnlyList<string> classNames, int limit = 4, int scale = 1)
+    public static Figure ClassMasks(
+        Tensor image,
+        Tensor masks,
+        Tensor labels,
+        IReadOnlyList<string> classNames,
+        int limit = 4,
+        int scale = 1
+    )
     {
         using var scope = NewDisposeScope();
         var panels = new List<Figure> { Image(image, "image", scale) };
         var l = labels.ToLongArray();
         var perClass = l.Distinct()
-            .Select(c => (Class: c, Mask: masks[tensor(Enumerable.Range(0, l.Length).Where(i => l[i] == c).Select(i => (long)i).ToArray())].ne(0).any(0)))
+            .Select(c =>
+                (
+                    Class: c,
+                    Mask: masks[
+                        tensor(Enumerable.Range(0, l.Length).Where(i => l[i] == c).Select(i => (long)i).ToArray())
+                    ]
+                        .ne(0)
+                        .any(0)
+                )
+            )
             .OrderByDescending(x => x.Mask.sum().item<long>())
             .Take(limit);
         foreach (var (c, mask) in perClass)
             panels.Add(Image(mask.to(float32), $"{Name(c, classNames)} ({mask.sum().item<long>()} px)", scale));
-        if (panels.Count == 1) panels.Add(Image(zeros_like(image[0]), "no lesion (normal image)", scale));
+        if (panels.Count == 1)
+            panels.Add(Image(zeros_like(image[0]), "no lesion (normal image)", scale));
         return Grid(panels, columns: panels.Count);
     }
 
     /// <summary>Figures side by side in a grid with captions.</summary>
     public static Figure Grid(IReadOnlyList<Figure> figures, int columns = 3, string caption = "")
     {
-        if (figures.Count == 0) return Nothing(caption);
-        int cw = figures.Max(f => f.Width), ch = figures.Max(f => f.Height), title = 16;
+        if (figures.Count == 0)
+            return Nothing(caption);
+        int cw = figures.Max(f => f.Width),
+            ch = figures.Max(f => f.Height),
+            title = 16;
         int rows = (figures.Count + columns - 1) / columns;
         using var bmp = new SKBitmap(columns * (cw + 6), rows * (ch + title + 6));
         using var canvas = new SKCanvas(bmp);
@@ -421,7 +619,8 @@ public static class Draw
         for (int i = 0; i < figures.Count; i++)
         {
             using var b = figures[i].ToBitmap();
-            int x = i % columns * (cw + 6), y = i / columns * (ch + title + 6);
+            int x = i % columns * (cw + 6),
+                y = i / columns * (ch + title + 6);
             Text(canvas, figures[i].Caption, x, y + 12, SKColors.Black, 12);
             canvas.DrawBitmap(b, x, y + title);
         }
@@ -442,7 +641,8 @@ public static class Draw
 
     // ---- primitives --------------------------------------------------------------------------------
 
-    static string Name(long label, IReadOnlyList<string> names) => label >= 0 && label < names.Count ? names[(int)label] : $"class {label}";
+    static string Name(long label, IReadOnlyList<string> names) =>
+        label >= 0 && label < names.Count ? names[(int)label] : $"class {label}";
 
     static float[][] Rows(Tensor boxes)
     {
@@ -452,14 +652,22 @@ public static class Draw
 
     static void StrokeBox(SKCanvas canvas, float[] b, SKColor color, float width, bool dashed = false)
     {
-        using var paint = new SKPaint { Color = color, IsStroke = true, StrokeWidth = width, IsAntialias = true };
-        if (dashed) paint.PathEffect = SKPathEffect.CreateDash([4, 3], 0);
+        using var paint = new SKPaint
+        {
+            Color = color,
+            IsStroke = true,
+            StrokeWidth = width,
+            IsAntialias = true,
+        };
+        if (dashed)
+            paint.PathEffect = SKPathEffect.CreateDash([4, 3], 0);
         canvas.DrawRect(new SKRect(b[0], b[1], b[2], b[3]), paint);
     }
 
     static void Label(SKCanvas canvas, string text, float x, float y, SKColor color)
     {
-        if (Font is null) return;
+        if (Font is null)
+            return;
         using var font = new SKFont(Font, 11);
         using var bg = new SKPaint { Color = new SKColor(0, 0, 0, 150) };
         float w = font.MeasureText(text);
@@ -471,35 +679,48 @@ public static class Draw
 
     static void Text(SKCanvas canvas, string text, float x, float y, SKColor color, float size)
     {
-        if (Font is null || text.Length == 0) return;
+        if (Font is null || text.Length == 0)
+            return;
         using var font = new SKFont(Font, size);
         using var paint = new SKPaint { Color = color, IsAntialias = true };
         canvas.DrawText(text, x, y, font, paint);
     }
 
-    /// <summary>Paints the mask's pixels in <paramref name="color"/>, each <paramref name="scale"/> × <paramref name="scale"/> canvas pixels.</summary>
+    /// <summary>Paints the mask's pixels in <paramref name="color"/>, each <paramref name="scale"/> × <paramref
+    /// name="scale"/> canvas pixels.</summary>
     static void FillMask(SKCanvas canvas, Tensor mask, SKColor color, float scale = 1)
     {
-        int h = (int)mask.shape[0], w = (int)mask.shape[1];
+        int h = (int)mask.shape[0],
+            w = (int)mask.shape[1];
         var m = mask.to(ScalarType.Byte).cpu().contiguous().data<byte>().ToArray();
         using var overlay = new SKBitmap(new SKImageInfo(w, h, SKColorType.Rgba8888, SKAlphaType.Unpremul));
         var px = overlay.GetPixelSpan();
         for (int i = 0; i < w * h; i++)
-            if (m[i] != 0) { px[i * 4] = color.Red; px[i * 4 + 1] = color.Green; px[i * 4 + 2] = color.Blue; px[i * 4 + 3] = color.Alpha; }
+            if (m[i] != 0)
+            {
+                px[i * 4] = color.Red;
+                px[i * 4 + 1] = color.Green;
+                px[i * 4 + 2] = color.Blue;
+                px[i * 4 + 3] = color.Alpha;
+            }
         using var image = SKImage.FromBitmap(overlay);
         canvas.DrawImage(image, new SKRect(0, 0, w * scale, h * scale), new SKSamplingOptions(SKFilterMode.Nearest));
     }
 
     static SKBitmap HeatBitmap(Tensor unit)
     {
-        int h = (int)unit.shape[0], w = (int)unit.shape[1];
+        int h = (int)unit.shape[0],
+            w = (int)unit.shape[1];
         var v = unit.contiguous().data<float>().ToArray();
         var bmp = new SKBitmap(new SKImageInfo(w, h, SKColorType.Rgba8888, SKAlphaType.Premul));
         var px = bmp.GetPixelSpan();
         for (int i = 0; i < w * h; i++)
         {
             var c = HeatColor(v[i]);
-            px[i * 4] = c.Red; px[i * 4 + 1] = c.Green; px[i * 4 + 2] = c.Blue; px[i * 4 + 3] = 255;
+            px[i * 4] = c.Red;
+            px[i * 4 + 1] = c.Green;
+            px[i * 4 + 2] = c.Blue;
+            px[i * 4 + 3] = 255;
         }
         return bmp;
     }
@@ -508,7 +729,9 @@ public static class Draw
     static SKColor HeatColor(float value)
     {
         float t = Math.Clamp(value, 0, 1);
-        float r = Math.Clamp(2 * t - 0.5f, 0, 1), g = Math.Clamp(1.5f - Math.Abs(2 * t - 1) * 1.5f, 0, 1), b = Math.Clamp(1.2f - 2 * t, 0, 1);
+        float r = Math.Clamp(2 * t - 0.5f, 0, 1),
+            g = Math.Clamp(1.5f - Math.Abs(2 * t - 1) * 1.5f, 0, 1),
+            b = Math.Clamp(1.2f - 2 * t, 0, 1);
         return new SKColor((byte)(r * 255), (byte)(g * 255), (byte)(b * 255));
     }
 }

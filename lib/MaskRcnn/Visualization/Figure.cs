@@ -14,8 +14,14 @@ public sealed class Figure(byte[] png, int width, int height, string caption = "
     public string Caption { get; } = caption;
 
     public string ToHtml() =>
-        $"<figure style=\"margin:4px\"><img src=\"data:image/png;base64,{Convert.ToBase64String(Png)}\" width=\"{Width}\" height=\"{Height}\"/>" +
-        (Caption.Length > 0 ? $"<figcaption style=\"font-size:small\">{System.Net.WebUtility.HtmlEncode(Caption)}</figcaption>" : "") + "</figure>";
+        $"<figure style=\"margin:4px\"><img src=\"data:image/png;base64,{Convert.ToBase64String(Png)}\" "
+        + $"width=\"{Width}\" height=\"{Height}\"/>"
+        + (
+            Caption.Length > 0
+                ? $"<figcaption style=\"font-size:small\">{System.Net.WebUtility.HtmlEncode(Caption)}</figcaption>"
+                : ""
+        )
+        + "</figure>";
 
     public void Save(string path)
     {
@@ -28,7 +34,10 @@ public sealed class Figure(byte[] png, int width, int height, string caption = "
     public static Figure FromBitmap(SKBitmap bitmap, string caption = "")
     {
         if (bitmap.Width <= 0 || bitmap.Height <= 0)
-            throw new ArgumentException($"cannot make a figure of an empty {bitmap.Width}×{bitmap.Height} picture ('{caption}')", nameof(bitmap));
+            throw new ArgumentException(
+                $"cannot make a figure of an empty {bitmap.Width}×{bitmap.Height} picture ('{caption}')",
+                nameof(bitmap)
+            );
         using var image = SKImage.FromBitmap(bitmap);
         using var data = image.Encode(SKEncodedImageFormat.Png, 100);
         return new Figure(data.ToArray(), bitmap.Width, bitmap.Height, caption);

@@ -19,10 +19,18 @@ public static class StaticChart
             Style(plot, spec);
             switch (spec.Kind)
             {
-                case "lines" or "points": AddXY(plot, spec); break;
-                case "bars": AddBars(plot, spec); break;
-                case "histogram": AddHistogram(plot, spec); break;
-                case "heatmap": AddHeatmap(plot, spec); break;
+                case "lines" or "points":
+                    AddXY(plot, spec);
+                    break;
+                case "bars":
+                    AddBars(plot, spec);
+                    break;
+                case "histogram":
+                    AddHistogram(plot, spec);
+                    break;
+                case "heatmap":
+                    AddHeatmap(plot, spec);
+                    break;
             }
             foreach (var mark in spec.XMarks ?? [])
             {
@@ -32,9 +40,13 @@ public static class StaticChart
                 line.LabelOppositeAxis = true;
             }
             if (spec.YRange is { } range)
-                plot.Axes.SetLimitsY(spec.LogY ? Math.Log10(range[0]) : range[0], spec.LogY ? Math.Log10(range[1]) : range[1]);
+                plot.Axes.SetLimitsY(
+                    spec.LogY ? Math.Log10(range[0]) : range[0],
+                    spec.LogY ? Math.Log10(range[1]) : range[1]
+                );
             bool legend = spec.Kind != "heatmap" && (spec.Series.Count > 1 || spec.Kind == "histogram");
-            if (legend) plot.ShowLegend(Alignment.UpperRight);
+            if (legend)
+                plot.ShowLegend(Alignment.UpperRight);
             return plot.GetImageBytes(spec.Width, spec.Height, ImageFormat.Png);
         }
         finally
@@ -45,7 +57,8 @@ public static class StaticChart
 
     static void Style(Plot plot, ChartSpec spec)
     {
-        if (FontName is { } font) plot.Font.Set(font);
+        if (FontName is { } font)
+            plot.Font.Set(font);
         plot.Title(spec.Title, size: 16);
         plot.XLabel(spec.XTitle, size: 13);
         plot.YLabel(spec.LogY ? $"{spec.YTitle} (log scale)" : spec.YTitle, size: 13);
@@ -70,13 +83,15 @@ public static class StaticChart
         {
             var (xs, ys) = spec.LogY ? PositiveLog(s.X!, s.Y!) : (s.X!, s.Y!);
             var color = Color.FromHex(s.Color!);
-            var scatter = spec.Kind == "points" ? plot.Add.ScatterPoints(xs, ys, color) : plot.Add.ScatterLine(xs, ys, color);
+            var scatter =
+                spec.Kind == "points" ? plot.Add.ScatterPoints(xs, ys, color) : plot.Add.ScatterLine(xs, ys, color);
             scatter.LegendText = s.Name;
             if (spec.Kind == "lines")
             {
                 scatter.LineWidth = 2;
                 scatter.MarkerSize = xs.Length <= 30 ? 5 : 0;
-                if (s.Dash) scatter.LinePattern = LinePattern.Dashed;
+                if (s.Dash)
+                    scatter.LinePattern = LinePattern.Dashed;
             }
             else
             {
@@ -107,15 +122,17 @@ public static class StaticChart
             for (int i = 0; i < s.Y!.Length; i++)
             {
                 int category = Array.IndexOf(labels, s.Labels![i]);
-                bars.Add(new Bar
-                {
-                    Position = (category < 0 ? i : category) - 0.4 + width * (g + 0.5),
-                    Value = spec.LogY ? Math.Log10(Math.Max(s.Y[i], Math.Pow(10, floor))) : s.Y[i],
-                    ValueBase = floor,
-                    FillColor = Color.FromHex(s.Color!),
-                    Size = width * 0.95,
-                    Label = FormatValue(s.Y[i]),
-                });
+                bars.Add(
+                    new Bar
+                    {
+                        Position = (category < 0 ? i : category) - 0.4 + width * (g + 0.5),
+                        Value = spec.LogY ? Math.Log10(Math.Max(s.Y[i], Math.Pow(10, floor))) : s.Y[i],
+                        ValueBase = floor,
+                        FillColor = Color.FromHex(s.Color!),
+                        Size = width * 0.95,
+                        Label = FormatValue(s.Y[i]),
+                    }
+                );
             }
         }
         var barPlot = plot.Add.Bars(bars);
@@ -125,8 +142,10 @@ public static class StaticChart
             foreach (var s in spec.Series)
                 plot.Legend.ManualItems.Add(new LegendItem { LabelText = s.Name, FillColor = Color.FromHex(s.Color!) });
         }
-        plot.Axes.Bottom.SetTicks(Enumerable.Range(0, labels.Length).Select(i => (double)i).ToArray(),
-            labels.Select(l => Wrap(l, Math.Max(8, spec.Width / Math.Max(1, labels.Length) / 8))).ToArray());
+        plot.Axes.Bottom.SetTicks(
+            Enumerable.Range(0, labels.Length).Select(i => (double)i).ToArray(),
+            labels.Select(l => Wrap(l, Math.Max(8, spec.Width / Math.Max(1, labels.Length) / 8))).ToArray()
+        );
         plot.Axes.Bottom.MajorTickStyle.Length = 0;
         plot.Axes.Margins(bottom: 0, top: 0.12);
     }
@@ -138,15 +157,20 @@ public static class StaticChart
         {
             var counts = bins.Count(s.X!);
             var color = Color.FromHex(s.Color!).WithAlpha(spec.Series.Count > 1 ? 0.55 : 0.85);
-            var bars = counts.Select((c, i) => new Bar
-            {
-                Position = bins.Start + (i + 0.5) * bins.Size,
-                Value = c,
-                FillColor = color,
-                LineColor = color.WithAlpha(1),
-                LineWidth = 0.5f,
-                Size = bins.Size,
-            }).ToList();
+            var bars = counts
+                .Select(
+                    (c, i) =>
+                        new Bar
+                        {
+                            Position = bins.Start + (i + 0.5) * bins.Size,
+                            Value = c,
+                            FillColor = color,
+                            LineColor = color.WithAlpha(1),
+                            LineWidth = 0.5f,
+                            Size = bins.Size,
+                        }
+                )
+                .ToList();
             var barPlot = plot.Add.Bars(bars);
             barPlot.LegendText = s.Name;
         }
@@ -156,11 +180,12 @@ public static class StaticChart
     static void AddHeatmap(Plot plot, ChartSpec spec)
     {
         var s = spec.Series[0];
-        int rows = s.Z!.Length, columns = s.Labels!.Length;
+        int rows = s.Z!.Length,
+            columns = s.Labels!.Length;
         var values = new double[rows, columns];
         for (int r = 0; r < rows; r++)
-            for (int c = 0; c < columns; c++)
-                values[r, c] = s.Z[r][c];
+        for (int c = 0; c < columns; c++)
+            values[r, c] = s.Z[r][c];
         var heatmap = plot.Add.Heatmap(values);
         heatmap.Colormap = new ScottPlot.Colormaps.Viridis();
         heatmap.Extent = new CoordinateRect(-0.5, columns - 0.5, -0.5, rows - 0.5);
@@ -221,7 +246,8 @@ public static class StaticChart
     {
         get
         {
-            if (_fontChecked) return _fontName;
+            if (_fontChecked)
+                return _fontName;
             _fontChecked = true;
             using var typeface = SkiaSharp.SKFontManager.Default.MatchFamily("DejaVu Sans");
             _fontName = typeface is not null && typeface.FamilyName == "DejaVu Sans" ? "DejaVu Sans" : null;

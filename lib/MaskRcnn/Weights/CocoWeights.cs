@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using MaskRcnn.Runtime;
 
 namespace MaskRcnn.Weights;
 
@@ -11,6 +12,7 @@ public static class CocoWeights
 {
     public const string FileName = "maskrcnn_resnet50_fpn_coco-bf2d0c1e.pth";
     public const string Url = "https://download.pytorch.org/models/" + FileName;
+
     /// <summary>
     /// Leading hex digits of the file's SHA-256. torchvision publishes its checkpoints with this prefix in the
     /// file name and verifies downloads against it (torch.hub's check_hash); we do the same.
@@ -19,29 +21,50 @@ public static class CocoWeights
 
     /// <summary>~/.cache/maskrcnn/weights (or $MASKRCNN_CACHE/weights, or $XDG_CACHE_HOME/maskrcnn/weights).</summary>
     public static string CacheDir =>
-        Environment.GetEnvironmentVariable("MASKRCNN_CACHE") is { Length: > 0 } c ? Path.Combine(c, "weights")
-        : Path.Combine(Environment.GetEnvironmentVariable("XDG_CACHE_HOME") is { Length: > 0 } x ? x
-            : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache"), "maskrcnn", "weights");
+        RuntimeOptions.Cache is { } c
+            ? Path.Combine(c, "weights")
+            : Path.Combine(
+                Environment.GetEnvironmentVariable("XDG_CACHE_HOME") is { Length: > 0 } x
+                    ? x
+                    : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache"),
+                "maskrcnn",
+                "weights"
+            );
 
     /// <summary>Where torchvision keeps the same file (so Python users' downloads are reused).</summary>
     public static string TorchHubPath =>
-        Path.Combine(Environment.GetEnvironmentVariable("TORCH_HOME") is { Length: > 0 } t ? t
-            : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache", "torch"), "hub", "checkpoints", FileName);
+        Path.Combine(
+            Environment.GetEnvironmentVariable("TORCH_HOME") is { Length: > 0 } t
+                ? t
+                : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache", "torch"),
+            "hub",
+            "checkpoints",
+            FileName
+        );
 
-    /// <summary>The COCO weights if they are already on this machine (our cache or torchvision's), else null. Never downloads.</summary>
+    /// <summary>The COCO weights if they are already on this machine (our cache or torchvision's), else null. Never
+    /// downloads.</summary>
     public static string? Find() =>
         new[] { Path.Combine(CacheDir, FileName), TorchHubPath }.FirstOrDefault(File.Exists);
 
     /// <summary>The local COCO weights, downloading them if needed.</summary>
-    public static string Ensure(Action<long, long?>? progress = null, string? url = null, string? sha256Prefix = null, string? cacheDir = null)
+    public static string Ensure(
+        Action<long, long?>? progress = null,
+        string? url = null,
+        string? sha256Prefix = null,
+        string? cacheDir = null
+    )
     {
         string target = Path.Combine(cacheDir ?? CacheDir, FileName);
-        if (File.Exists(target)) return target;
-        if (cacheDir is null && File.Exists(TorchHubPath)) return TorchHubPath;
+        if (File.Exists(target))
+            return target;
+        if (cacheDir is null && File.Exists(TorchHubPath))
+            return TorchHubPath;
         return Download(url ?? Url, target, sha256Prefix ?? Sha256Prefix, progress);
     }
 
-    /// <summary>Downloads to a temporary file (hashing what it writes), checks the SHA-256 prefix, then renames into place.</summary>
+    /// <summary>Downloads to a temporary file (hashing what it writes), checks the SHA-256 prefix, then renames into
+    /// place.</summary>
     public static string Download(string url, string target, string sha256Prefix, Action<long, long?>? progress = null)
     {
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(target))!);
@@ -52,29 +75,54 @@ public static class CocoWeights
             using (var output = File.Create(tmp))
             {
                 var uri = new Uri(url);
-                if (uri.IsFile) Copy(File.OpenRead(uri.LocalPath), output, sha256, new FileInfo(uri.LocalPath).Length, progress);
+                if (uri.IsFile)
+                    Copy(File.OpenRead(uri.LocalPath), output, sha256, new FileInfo(uri.LocalPath).Length, progress);
                 else
                 {
                     using var http = new HttpClient { Timeout = TimeSpan.FromMinutes(30) };
-                    using var response = http.GetAsync(uri, HttpCompletionOption.ResponseHeadersRead).GetAwaiter().GetResult();
+                    using var response = http.GetAsync(uri, HttpCompletionOption.ResponseHeadersRead)
+                        .GetAwaiter()
+                        .GetResult();
                     response.EnsureSuccessStatusCode();
-                    Copy(response.Content.ReadAsStream(), output, sha256, response.Content.Headers.ContentLength, progress);
+                    Copy(
+                        response.Content.ReadAsStream(),
+                        output,
+                        sha256,
+                        response.Content.Headers.ContentLength,
+                        progress
+                    );
                 }
             }
-            string hash = Convert.ToHexString(sha256.GetHashAndReset()).ToLowerInvariant();   // hashed while copying: no second pass
+            // hashed while copying: no second pass
+            string hash = Convert.ToHexString(sha256.GetHashAndReset()).ToLowerInvariant();
             if (!hash.StartsWith(sha256Prefix, StringComparison.OrdinalIgnoreCase))
-                throw new MaskRcnnException($"downloaded {url} but its SHA-256 {hash[..16]}… does not start with {sha256Prefix}; the file was discarded");
+                throw new MaskRcnnException(
+                    $"downloaded {url} but its SHA-256 {hash[..16]}… does not start with {sha256Prefix}; the file "
+                        + "was discarded"
+                );
             File.Move(tmp, target, overwrite: true);
             return target;
         }
-        catch (Exception e) when (e is HttpRequestException or TaskCanceledException or IOException or UriFormatException or UnauthorizedAccessException)
+        catch (Exception e)
+            when (e
+                    is HttpRequestException
+                        or TaskCanceledException
+                        or IOException
+                        or UriFormatException
+                        or UnauthorizedAccessException
+            )
         {
-            throw new MaskRcnnException($"could not download the COCO weights from {url} ({e.Message}). Offline? Put {FileName} " +
-                $"at {target} (or {TorchHubPath}), or pass --weights FILE, or train from scratch with --weights none.", e);
+            throw new MaskRcnnException(
+                $"could not download the COCO weights from {url} ({e.Message}). Offline? Put {FileName} "
+                    + $"at {target} (or {TorchHubPath}), or pass --weights FILE, or train from scratch with "
+                    + "--weights none.",
+                e
+            );
         }
         finally
         {
-            if (File.Exists(tmp)) File.Delete(tmp);
+            if (File.Exists(tmp))
+                File.Delete(tmp);
         }
     }
 

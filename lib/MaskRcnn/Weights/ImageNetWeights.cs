@@ -45,7 +45,9 @@ public static class ImageNetWeights
             Environment.GetEnvironmentVariable("NUGET_PACKAGES"),
             Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages"),
         };
-        return roots.Where(r => !string.IsNullOrEmpty(r)).Select(r => Path.Combine(r!, id, PackageVersion))
+        return roots
+            .Where(r => !string.IsNullOrEmpty(r))
+            .Select(r => Path.Combine(r!, id, PackageVersion))
             .FirstOrDefault(d => File.Exists(Path.Combine(d, ModelInPackage)));
     }
 
@@ -56,10 +58,13 @@ public static class ImageNetWeights
     public static string? FindPreprocess() => PackageFolder() is { } d ? Path.Combine(d, PreprocessInPackage) : null;
 
     /// <summary>ResNet18.onnx, or an error that says how to get it.</summary>
-    public static string Ensure() => Find() ?? throw new MaskRcnnException(
-        $"the ImageNet weights are not here: they come with the NuGet package {PackageId} {PackageVersion} " +
-        $"(restored into ~/.nuget/packages or $NUGET_PACKAGES by 'dotnet restore' of this repository); " +
-        "or pass --weights PATH/ResNet18.onnx");
+    public static string Ensure() =>
+        Find()
+        ?? throw new MaskRcnnException(
+            $"the ImageNet weights are not here: they come with the NuGet package {PackageId} {PackageVersion} "
+                + $"(restored into ~/.nuget/packages or $NUGET_PACKAGES by 'dotnet restore' of this repository); "
+                + "or pass --weights PATH/ResNet18.onnx"
+        );
 
     /// <summary>
     /// The backbone's state dict (torchvision names under <c>backbone.body.</c>, conv1 in RGB order) read from the
@@ -69,7 +74,10 @@ public static class ImageNetWeights
     public static Dictionary<string, Tensor> ReadBackbone(string onnxPath)
     {
         ModelProto model;
-        try { model = ModelProto.Parser.ParseFrom(File.ReadAllBytes(onnxPath)); }
+        try
+        {
+            model = ModelProto.Parser.ParseFrom(File.ReadAllBytes(onnxPath));
+        }
         catch (Exception e) when (e is Google.Protobuf.InvalidProtocolBufferException or IOException)
         {
             throw new MaskRcnnException($"{onnxPath}: not a readable ONNX model ({e.Message})", e);
@@ -79,15 +87,18 @@ public static class ImageNetWeights
         var convs = graph.Node.Where(n => n.OpType == "Conv").ToList();
         var names = TorchvisionOrder();
         if (convs.Count != names.Count)
-            throw new MaskRcnnException($"{onnxPath}: {convs.Count} convolutions, but ML.NET's ResNet-18 has {names.Count}");
+            throw new MaskRcnnException(
+                $"{onnxPath}: {convs.Count} convolutions, but ML.NET's ResNet-18 has {names.Count}"
+            );
         var state = new Dictionary<string, Tensor>();
         for (int i = 0; i < convs.Count; i++)
         {
             var (conv, norm) = names[i];
             var weight = Tensor(initializers, convs[i].Input[1], onnxPath);
-            state[$"backbone.body.{conv}.weight"] = conv == "conv1" ? weight.flip(1).contiguous() : weight;   // BGR → RGB
-            var bn = graph.Node.SingleOrDefault(n => n.OpType == "BatchNormalization" && n.Input[0] == convs[i].Output[0])
-                     ?? throw new MaskRcnnException($"{onnxPath}: no BatchNormalization after {convs[i].Name}");
+            state[$"backbone.body.{conv}.weight"] = conv == "conv1" ? weight.flip(1).contiguous() : weight; // BGR → RGB
+            var bn =
+                graph.Node.SingleOrDefault(n => n.OpType == "BatchNormalization" && n.Input[0] == convs[i].Output[0])
+                ?? throw new MaskRcnnException($"{onnxPath}: no BatchNormalization after {convs[i].Name}");
             string[] parts = ["weight", "bias", "running_mean", "running_var"];
             for (int k = 0; k < parts.Length; k++)
                 state[$"backbone.body.{norm}.{parts[k]}"] = Tensor(initializers, bn.Input[k + 1], onnxPath);
@@ -105,7 +116,8 @@ public static class ImageNetWeights
             for (int b = 0; b < blocks[layer - 1]; b++)
             {
                 string block = $"layer{layer}.{b}";
-                if (b == 0 && layer > 1) names.Add(($"{block}.downsample.0", $"{block}.downsample.1"));   // the graph lists the shortcut first
+                if (b == 0 && layer > 1)
+                    names.Add(($"{block}.downsample.0", $"{block}.downsample.1")); // the graph lists the shortcut first
                 names.Add(($"{block}.conv1", $"{block}.bn1"));
                 names.Add(($"{block}.conv2", $"{block}.bn2"));
             }
@@ -115,12 +127,14 @@ public static class ImageNetWeights
 
     static Tensor Tensor(Dictionary<string, TensorProto> initializers, string name, string path)
     {
-        if (!initializers.TryGetValue(name, out var t)) throw new MaskRcnnException($"{path}: initializer '{name}' is missing");
+        if (!initializers.TryGetValue(name, out var t))
+            throw new MaskRcnnException($"{path}: initializer '{name}' is missing");
         if (t.DataType != (int)TensorProto.Types.DataType.Float)
             throw new MaskRcnnException($"{path}: initializer '{name}' is not float32 (type {t.DataType})");
-        float[] values = t.FloatData.Count > 0
-            ? t.FloatData.ToArray()
-            : System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(t.RawData.Span).ToArray();
+        float[] values =
+            t.FloatData.Count > 0
+                ? t.FloatData.ToArray()
+                : System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(t.RawData.Span).ToArray();
         return torch.tensor(values).view(t.Dims.ToArray());
     }
 
@@ -143,25 +157,39 @@ public static class ImageNetWeights
     {
         var config = model.Config;
         if (config.Arch != Arch)
-            throw new MaskRcnnException($"--weights imagenet: the ImageNet weights are ML.NET's ResNet-18 (arch {Arch}, as the " +
-                                        $"walkthrough preset sets), not {config.Arch}");
-        static bool Close(double[] a, double[] b) => a.Length == b.Length && a.Zip(b).All(p => Math.Abs(p.First - p.Second) < 1e-4);
+            throw new MaskRcnnException(
+                $"--weights imagenet: the ImageNet weights are ML.NET's ResNet-18 (arch {Arch}, as the "
+                    + $"walkthrough preset sets), not {config.Arch}"
+            );
+        static bool Close(double[] a, double[] b) =>
+            a.Length == b.Length && a.Zip(b).All(p => Math.Abs(p.First - p.Second) < 1e-4);
         if (!Close(config.ImageMean, ImageMean) || !Close(config.ImageStd, ImageStd))
-            throw new MaskRcnnException("--weights imagenet: image_mean/image_std must be the network's own " +
-                                        $"([{string.Join(", ", ImageMean.Select(v => v.ToString("F4")))}] / 1/255; the walkthrough preset sets them)");
+            throw new MaskRcnnException(
+                "--weights imagenet: image_mean/image_std must be the network's own "
+                    + $"([{string.Join(", ", ImageMean.Select(v => v.ToString("F4")))}] / 1/255; the walkthrough "
+                    + "preset sets them)"
+            );
         onnxPath ??= Ensure();
         var state = ReadBackbone(onnxPath);
         try
         {
             var report = StateDicts.Load(model, state, strict: false, sourceName: onnxPath);
             if (report.Unexpected.Count > 0 || report.ShapeMismatches.Count > 0 || report.Loaded.Count != state.Count)
-                throw new MaskRcnnException($"{onnxPath} does not fit the backbone: {string.Join("; ", report.Unexpected.Concat(report.ShapeMismatches))}");
-            return new PretrainedReport($"{Path.GetFileName(onnxPath)} (ImageNet ResNet-18, {PackageId} {PackageVersion})",
-                report.Loaded.Count, [], []);
+                throw new MaskRcnnException(
+                    $"{onnxPath} does not fit the backbone: "
+                        + $"{string.Join("; ", report.Unexpected.Concat(report.ShapeMismatches))}"
+                );
+            return new PretrainedReport(
+                $"{Path.GetFileName(onnxPath)} (ImageNet ResNet-18, {PackageId} {PackageVersion})",
+                report.Loaded.Count,
+                [],
+                []
+            );
         }
         finally
         {
-            foreach (var t in state.Values) t.Dispose();
+            foreach (var t in state.Values)
+                t.Dispose();
         }
     }
 }

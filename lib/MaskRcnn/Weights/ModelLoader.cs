@@ -16,8 +16,11 @@ public static class ModelLoader
     public static string? GuessArch(IReadOnlyDictionary<string, Tensor> stateDict)
     {
         const string prefix = "backbone.body.layer3.";
-        var blocks = stateDict.Keys.Where(k => k.StartsWith(prefix))
-            .Select(k => k[prefix.Length..].Split('.')[0]).Distinct().Count();
+        var blocks = stateDict
+            .Keys.Where(k => k.StartsWith(prefix))
+            .Select(k => k[prefix.Length..].Split('.')[0])
+            .Distinct()
+            .Count();
         bool bottleneck = stateDict.Keys.Any(k => k.StartsWith("backbone.body.layer1.0.conv3."));
         bool thirdLayer4Block = stateDict.Keys.Any(k => k.StartsWith("backbone.body.layer4.2."));
         return (bottleneck, blocks) switch
@@ -35,50 +38,81 @@ public static class ModelLoader
     public static int? GuessNumClasses(IReadOnlyDictionary<string, Tensor> stateDict) =>
         stateDict.TryGetValue("roi_heads.box_predictor.cls_score.weight", out var w) ? (int)w.shape[0] : null;
 
-    /// <summary>The weights file a run folder's model is read from: the final model, else the best, else the last checkpoint.</summary>
+    /// <summary>The weights file a run folder's model is read from: the final model, else the best, else the last
+    /// checkpoint.</summary>
     public static string ResolveRunDir(string dir)
     {
-        foreach (var name in new[] { "model_final.safetensors", "checkpoint_best.safetensors", "checkpoint_last.safetensors" })
+        foreach (
+            var name in new[]
+            {
+                "model_final.safetensors",
+                "checkpoint_best.safetensors",
+                "checkpoint_last.safetensors",
+            }
+        )
         {
             string p = Path.Combine(dir, name);
-            if (File.Exists(p)) return p;
+            if (File.Exists(p))
+                return p;
         }
-        throw new MaskRcnnException($"{dir}: a run folder without model_final.safetensors, checkpoint_best.safetensors or checkpoint_last.safetensors");
+        throw new MaskRcnnException(
+            $"{dir}: a run folder without model_final.safetensors, checkpoint_best.safetensors or "
+                + "checkpoint_last.safetensors"
+        );
     }
 
     /// <summary>
     /// Any weights the CLI accepts: a run folder, our checkpoint (its own config; <paramref name="adjust"/> may
     /// change inference settings such as sizes and thresholds), or a torchvision state dict (.pth/.safetensors).
     /// </summary>
-    public static (MaskRCNN Model, string Description) Load(string path, Func<MaskRcnnConfig, MaskRcnnConfig>? adjust = null,
-        string? arch = null, int? numClasses = null)
+    public static (MaskRCNN Model, string Description) Load(
+        string path,
+        Func<MaskRcnnConfig, MaskRcnnConfig>? adjust = null,
+        string? arch = null,
+        int? numClasses = null
+    )
     {
-        if (Directory.Exists(path)) path = ResolveRunDir(path);
-        if (!File.Exists(path)) throw new MaskRcnnException($"weights not found: {path}");
+        if (Directory.Exists(path))
+            path = ResolveRunDir(path);
+        if (!File.Exists(path))
+            throw new MaskRcnnException($"weights not found: {path}");
         if (Checkpoint.IsCheckpoint(path))
         {
             var c = Checkpoint.Read(path);
             try
             {
-                if (arch is not null && arch != c.Config.Arch) throw new MaskRcnnException($"{path} holds a {c.Config.Arch} model, not {arch}");
-                if (numClasses is not null && numClasses != c.Config.NumClasses) throw new MaskRcnnException($"{path} has {c.Config.NumClasses} classes, not {numClasses}");
+                if (arch is not null && arch != c.Config.Arch)
+                    throw new MaskRcnnException($"{path} holds a {c.Config.Arch} model, not {arch}");
+                if (numClasses is not null && numClasses != c.Config.NumClasses)
+                    throw new MaskRcnnException($"{path} has {c.Config.NumClasses} classes, not {numClasses}");
                 var config = adjust?.Invoke(c.Config) ?? c.Config;
                 var model = new MaskRCNN(config);
                 StateDicts.Load(model, c.Model, strict: true, sourceName: path);
                 model.eval();
-                string when = c.State is { } st ? $", epoch {st.Epoch + (st.StepInEpoch > 0 ? 1 : 0)}, iteration {st.Iteration}" : "";
+                string when = c.State is { } st
+                    ? $", epoch {st.Epoch + (st.StepInEpoch > 0 ? 1 : 0)}, iteration {st.Iteration}"
+                    : "";
                 return (model, $"{Path.GetFileName(path)}: {config.Arch}, {config.NumClasses} classes{when}");
             }
-            finally { DisposeAll(c); }
+            finally
+            {
+                DisposeAll(c);
+            }
         }
         var (m, report) = FromStateDictFile(path, adjust?.Invoke(new MaskRcnnConfig()), arch, numClasses);
-        return (m, $"{Path.GetFileName(path)}: torchvision layout, {m.Config.Arch}, {m.Config.NumClasses} classes, {report.Loaded.Count} tensors");
+        return (
+            m,
+            $"{Path.GetFileName(path)}: torchvision layout, {m.Config.Arch}, {m.Config.NumClasses} classes, "
+                + $"{report.Loaded.Count} tensors"
+        );
     }
 
     static void DisposeAll(CheckpointContents c)
     {
-        foreach (var t in c.Model.Values) t.Dispose();
-        foreach (var t in c.Optimizer.Values) t.Dispose();
+        foreach (var t in c.Model.Values)
+            t.Dispose();
+        foreach (var t in c.Optimizer.Values)
+            t.Dispose();
         c.RngState?.Dispose();
     }
 
@@ -86,8 +120,12 @@ public static class ModelLoader
     /// A model for a torchvision-format weights file (.pth / .safetensors): arch and class count from the
     /// file unless <paramref name="config"/> names them, then a strict load.
     /// </summary>
-    public static (MaskRCNN Model, LoadReport Report) FromStateDictFile(string path, MaskRcnnConfig? config = null,
-        string? arch = null, int? numClasses = null)
+    public static (MaskRCNN Model, LoadReport Report) FromStateDictFile(
+        string path,
+        MaskRcnnConfig? config = null,
+        string? arch = null,
+        int? numClasses = null
+    )
     {
         var stateDict = StateDicts.Read(path);
         try
@@ -100,7 +138,10 @@ public static class ModelLoader
             {
                 Arch = arch ?? guessedArch ?? config.Arch,
                 NumClasses = numClasses ?? guessedClasses ?? config.NumClasses,
-                ClassNames = config.ClassNames.Length == (numClasses ?? guessedClasses ?? config.NumClasses) ? config.ClassNames : [],
+                ClassNames =
+                    config.ClassNames.Length == (numClasses ?? guessedClasses ?? config.NumClasses)
+                        ? config.ClassNames
+                        : [],
             };
             var model = new MaskRCNN(config);
             var report = StateDicts.Load(model, stateDict, strict: true, sourceName: path);
@@ -109,7 +150,8 @@ public static class ModelLoader
         }
         finally
         {
-            foreach (var t in stateDict.Values) t.Dispose();
+            foreach (var t in stateDict.Values)
+                t.Dispose();
         }
     }
 }

@@ -9,13 +9,19 @@ namespace MaskRcnn.Weights;
 /// <summary>What a state-dict load did, key by key.</summary>
 /// <param name="Loaded">keys copied into the model</param>
 /// <param name="Renamed">old → new names migrated (pre-0.13 torchvision checkpoints)</param>
-/// <param name="Skipped">source keys deliberately not loaded (e.g. class-specific layers on a class-count change)</param>
+/// <param name="Skipped">source keys deliberately not loaded (e.g. class-specific layers on a class-count
+/// change)</param>
 /// <param name="Missing">model keys the source lacks (left as initialised)</param>
 /// <param name="Unexpected">source keys the model does not have</param>
 /// <param name="ShapeMismatches">keys whose shapes differ: "key: source [..] vs model [..]"</param>
-public sealed record LoadReport(IReadOnlyList<string> Loaded, IReadOnlyList<(string Old, string New)> Renamed,
-    IReadOnlyList<string> Skipped, IReadOnlyList<string> Missing, IReadOnlyList<string> Unexpected,
-    IReadOnlyList<string> ShapeMismatches)
+public sealed record LoadReport(
+    IReadOnlyList<string> Loaded,
+    IReadOnlyList<(string Old, string New)> Renamed,
+    IReadOnlyList<string> Skipped,
+    IReadOnlyList<string> Missing,
+    IReadOnlyList<string> Unexpected,
+    IReadOnlyList<string> ShapeMismatches
+)
 {
     public bool IsExact => Missing.Count == 0 && Unexpected.Count == 0 && ShapeMismatches.Count == 0;
 }
@@ -31,15 +37,21 @@ public static class StateDicts
     /// <summary>Reads a .pth/.pt (torch.save) or .safetensors file.</summary>
     public static Dictionary<string, Tensor> Read(string path)
     {
-        if (!File.Exists(path)) throw new MaskRcnnException($"weights file not found: {path}");
+        if (!File.Exists(path))
+            throw new MaskRcnnException($"weights file not found: {path}");
         try
         {
-            if (IsSafetensors(path)) return Safetensors.LoadStateDict(path);
-            if (!IsZip(path)) throw new MaskRcnnException(NotAnArchive(path));
+            if (IsSafetensors(path))
+                return Safetensors.LoadStateDict(path);
+            if (!IsZip(path))
+                throw new MaskRcnnException(NotAnArchive(path));
             var table = PyTorchUnpickler.UnpickleStateDict(path);
             return Flatten(table, path);
         }
-        catch (MaskRcnnException) { throw; }
+        catch (MaskRcnnException)
+        {
+            throw;
+        }
         catch (Exception e) when (RefusedConstruction(e) is string callable)
         {
             // The unpickler builds no object it does not know and calls nothing: a pickle that would call a
@@ -48,7 +60,10 @@ public static class StateDicts
         }
         catch (Exception e)
         {
-            throw new MaskRcnnException($"{path}: not a readable PyTorch state dict or safetensors file ({e.GetType().Name}: {e.Message})", e);
+            throw new MaskRcnnException(
+                $"{path}: not a readable PyTorch state dict or safetensors file ({e.GetType().Name}: {e.Message})",
+                e
+            );
         }
     }
 
@@ -73,9 +88,10 @@ public static class StateDicts
         Span<byte> head = stackalloc byte[magic.Length];
         int n = f.Read(head);
         if (n == magic.Length && head.SequenceEqual(magic))
-            return $"{path}: saved in PyTorch's legacy format (before 1.6), which is not read here; " +
-                   "re-save it with torch.save in a current PyTorch";
-        if (n > 0 && head[0] == 0x80) return $"{path}: {Refused}";
+            return $"{path}: saved in PyTorch's legacy format (before 1.6), which is not read here; "
+                + "re-save it with torch.save in a current PyTorch";
+        if (n > 0 && head[0] == 0x80)
+            return $"{path}: {Refused}";
         return $"{path}: neither a PyTorch archive (.pth/.pt zip) nor a safetensors file";
     }
 
@@ -85,7 +101,8 @@ public static class StateDicts
         for (var x = e; x is not null; x = x.InnerException)
         {
             var m = Regex.Match(x.Message, @"construction of ClassDict \(for ([^)]+)\)");
-            if (x.GetType().Name == "PickleException" && m.Success) return m.Groups[1].Value;
+            if (x.GetType().Name == "PickleException" && m.Success)
+                return m.Groups[1].Value;
         }
         return null;
     }
@@ -94,16 +111,20 @@ public static class StateDicts
     public static void Write(string path, IReadOnlyDictionary<string, Tensor> stateDict)
     {
         var dict = stateDict.ToDictionary(kv => kv.Key, kv => kv.Value.detach().cpu().contiguous());
-        if (path.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase)) Safetensors.SaveStateDict(path, dict);
-        else PyTorchPickler.PickleStateDict(path, new Hashtable(dict));
+        if (path.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase))
+            Safetensors.SaveStateDict(path, dict);
+        else
+            PyTorchPickler.PickleStateDict(path, new Hashtable(dict));
     }
 
     static bool IsSafetensors(string path)
     {
-        if (path.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase)) return true;
+        if (path.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase))
+            return true;
         using var f = File.OpenRead(path);
         Span<byte> head = stackalloc byte[9];
-        if (f.Read(head) < 9) return false;
+        if (f.Read(head) < 9)
+            return false;
         // safetensors: 8-byte little-endian header length, then '{'; torch.save zips start with "PK".
         return head[0] != (byte)'P' && head[8] == (byte)'{';
     }
@@ -111,13 +132,18 @@ public static class StateDicts
     static Dictionary<string, Tensor> Flatten(Hashtable table, string path)
     {
         foreach (var wrapper in new[] { "model", "state_dict", "model_state_dict" })
-            if (table[wrapper] is Hashtable inner) return Flatten(inner, path);
+            if (table[wrapper] is Hashtable inner)
+                return Flatten(inner, path);
         var result = new Dictionary<string, Tensor>();
         foreach (DictionaryEntry e in table)
         {
-            if (e.Key is string key && e.Value is Tensor t) result[key] = t;
+            if (e.Key is string key && e.Value is Tensor t)
+                result[key] = t;
         }
-        if (result.Count == 0) throw new MaskRcnnException($"{path}: holds no tensors (keys: {string.Join(", ", table.Keys.Cast<object>().Take(10))})");
+        if (result.Count == 0)
+            throw new MaskRcnnException(
+                $"{path}: holds no tensors (keys: {string.Join(", ", table.Keys.Cast<object>().Take(10))})"
+            );
         return result;
     }
 
@@ -134,7 +160,8 @@ public static class StateDicts
         foreach (var (old, replacement) in Migrations)
         {
             var m = old.Match(key);
-            if (!m.Success) continue;
+            if (!m.Success)
+                continue;
             return replacement == "MASK_FCN"
                 ? $"{m.Groups[1].Value}.{int.Parse(m.Groups[2].Value) - 1}.0.{m.Groups[3].Value}"
                 : old.Replace(key, replacement);
@@ -147,8 +174,13 @@ public static class StateDicts
     /// missing, unexpected or mis-shaped key is a <see cref="MaskRcnnException"/> that lists them; keys for
     /// which <paramref name="skip"/> returns true are reported as skipped and not loaded.
     /// </summary>
-    public static LoadReport Load(nn.Module module, IReadOnlyDictionary<string, Tensor> source, bool strict = true,
-                                  Func<string, bool>? skip = null, string sourceName = "state dict")
+    public static LoadReport Load(
+        nn.Module module,
+        IReadOnlyDictionary<string, Tensor> source,
+        bool strict = true,
+        Func<string, bool>? skip = null,
+        string sourceName = "state dict"
+    )
     {
         var target = module.state_dict();
         var loaded = new List<string>();
@@ -162,14 +194,26 @@ public static class StateDicts
         foreach (var (rawKey, value) in source)
         {
             string key = MigrateKey(rawKey);
-            if (key != rawKey) renamed.Add((rawKey, key));
-            if (key.EndsWith("num_batches_tracked") && !target.ContainsKey(key)) continue; // FrozenBatchNorm2d has none
-            if (!target.TryGetValue(key, out var dest)) { unexpected.Add(rawKey); continue; }
+            if (key != rawKey)
+                renamed.Add((rawKey, key));
+            if (key.EndsWith("num_batches_tracked") && !target.ContainsKey(key))
+                continue; // FrozenBatchNorm2d has none
+            if (!target.TryGetValue(key, out var dest))
+            {
+                unexpected.Add(rawKey);
+                continue;
+            }
             seen.Add(key);
-            if (skip?.Invoke(key) == true) { skipped.Add(key); continue; }
+            if (skip?.Invoke(key) == true)
+            {
+                skipped.Add(key);
+                continue;
+            }
             if (!dest.shape.SequenceEqual(value.shape))
             {
-                mismatched.Add($"{key}: source [{string.Join(", ", value.shape)}] vs model [{string.Join(", ", dest.shape)}]");
+                mismatched.Add(
+                    $"{key}: source [{string.Join(", ", value.shape)}] vs model [{string.Join(", ", dest.shape)}]"
+                );
                 continue;
             }
             pending.Add((key, dest, value));
@@ -181,29 +225,43 @@ public static class StateDicts
         if (strict && !report.IsExact)
         {
             static string List(string title, IReadOnlyCollection<string> keys) =>
-                keys.Count == 0 ? "" : $"\n  {title} ({keys.Count}): {string.Join(", ", keys.Take(20))}{(keys.Count > 20 ? ", …" : "")}";
-            throw new MaskRcnnException($"{sourceName} does not fit the model:" + List("missing", report.Missing)
-                + List("unexpected", report.Unexpected) + List("wrong shape", report.ShapeMismatches));
+                keys.Count == 0
+                    ? ""
+                    : $"\n  {title} ({keys.Count}): {string.Join(", ", keys.Take(20))}{(keys.Count > 20 ? ", …" : "")}";
+            throw new MaskRcnnException(
+                $"{sourceName} does not fit the model:"
+                    + List("missing", report.Missing)
+                    + List("unexpected", report.Unexpected)
+                    + List("wrong shape", report.ShapeMismatches)
+            );
         }
 
         // NaN or ∞ in weights gives no detections (or nonsense) without any error: refuse them, naming the tensor.
         foreach (var (key, _, value) in pending)
         {
-            if (!value.is_floating_point()) continue;
+            if (!value.is_floating_point())
+                continue;
             using var finite = value.isfinite();
             using var good = finite.sum();
             long count = value.numel() - good.item<long>();
             if (count > 0)
-                throw new MaskRcnnException($"{sourceName}: tensor '{key}' holds {count:N0} NaN or infinite " +
-                    $"value{(count == 1 ? "" : "s")} (of {value.numel():N0}); refused");
+                throw new MaskRcnnException(
+                    $"{sourceName}: tensor '{key}' holds {count:N0} NaN or infinite "
+                        + $"value{(count == 1 ? "" : "s")} (of {value.numel():N0}); refused"
+                );
         }
 
         using var noGrad = no_grad();
-        foreach (var (_, dest, value) in pending) dest.copy_(value.to(dest.dtype, dest.device));
+        foreach (var (_, dest, value) in pending)
+            dest.copy_(value.to(dest.dtype, dest.device));
         return report;
     }
 
     /// <summary>Reads a file and loads it (see <see cref="Load"/>).</summary>
-    public static LoadReport LoadFile(nn.Module module, string path, bool strict = true, Func<string, bool>? skip = null) =>
-        Load(module, Read(path), strict, skip, path);
+    public static LoadReport LoadFile(
+        nn.Module module,
+        string path,
+        bool strict = true,
+        Func<string, bool>? skip = null
+    ) => Load(module, Read(path), strict, skip, path);
 }

@@ -4,7 +4,8 @@ namespace MaskRcnn.Tests.Config;
 
 public class MatterportMapTests
 {
-    /// <summary>lib/README.md shows the map as a table; it must be exactly what MatterportMap.ToMarkdown writes.</summary>
+    /// <summary>lib/README.md shows the map as a table; it must be exactly what MatterportMap.ToMarkdown
+    /// writes.</summary>
     [Fact]
     public void The_readme_table_is_the_map()
     {

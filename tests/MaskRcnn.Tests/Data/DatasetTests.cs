@@ -10,7 +10,12 @@ public class DatasetTests
     static void WriteImage(string path, int w, int h, bool gray = false)
     {
         var rgb = new byte[w * h * 3];
-        for (int i = 0; i < w * h; i++) { rgb[i * 3] = (byte)(i % 251); rgb[i * 3 + 1] = gray ? rgb[i * 3] : (byte)(i % 13); rgb[i * 3 + 2] = gray ? rgb[i * 3] : (byte)40; }
+        for (int i = 0; i < w * h; i++)
+        {
+            rgb[i * 3] = (byte)(i % 251);
+            rgb[i * 3 + 1] = gray ? rgb[i * 3] : (byte)(i % 13);
+            rgb[i * 3 + 2] = gray ? rgb[i * 3] : (byte)40;
+        }
         ImageIO.WritePng(path, rgb, new ImageSize(w, h));
     }
 
@@ -30,8 +35,12 @@ public class DatasetTests
         Assert.Equal(2, ds.Count);
         var a = ds.Images[0];
         Assert.Equal((40, 32), (a.Width, a.Height));
-        Assert.Equal([1, 2, 1, 2], a.Instances.Select(i => i.ClassId));   // " Benign ", "MALIGNANT", …; the point is skipped
-        Assert.Contains(ds.Problems, p => p.Image == "a.png" && p.Region == 4 && p.Message.Contains("point has no area"));
+        // " Benign ", "MALIGNANT", …; the point is skipped
+        Assert.Equal([1, 2, 1, 2], a.Instances.Select(i => i.ClassId));
+        Assert.Contains(
+            ds.Problems,
+            p => p.Image == "a.png" && p.Region == 4 && p.Message.Contains("point has no area")
+        );
         Assert.Equal("malignant", a.ImageClass(ds.Classes));
         Assert.Equal("normal", ds.Images[1].ImageClass(ds.Classes));
     }
@@ -63,7 +72,14 @@ public class DatasetTests
     [Fact]
     public void Checkbox_dropdown_and_option_id_labels_all_resolve()
     {
-        foreach (var (json, expected) in new[] { (ViaSamples.Export2, new[] { 1, 2 }), (ViaSamples.Project2, new[] { 2, 1 }), (ViaSamples.Project3, new[] { 1, 2, 1, 2, 2 }) })
+        foreach (
+            var (json, expected) in new[]
+            {
+                (ViaSamples.Export2, new[] { 1, 2 }),
+                (ViaSamples.Project2, new[] { 2, 1 }),
+                (ViaSamples.Project3, new[] { 1, 2, 1, 2, 2 }),
+            }
+        )
         {
             using var tmp = new TestSupport.TempDir();
             var ds = DatasetLoader.FromVia(Folder(tmp, json));
@@ -75,11 +91,11 @@ public class DatasetTests
     public void Unlabelled_and_unknown_labels_follow_the_policy()
     {
         const string json = """
-        {"a.png1":{"filename":"a.png","size":1,"regions":[
-          {"shape_attributes":{"name":"rect","x":1,"y":1,"width":4,"height":4},"region_attributes":{"class":"benign"}},
-          {"shape_attributes":{"name":"rect","x":10,"y":1,"width":4,"height":4},"region_attributes":{}},
-          {"shape_attributes":{"name":"rect","x":20,"y":1,"width":4,"height":4},"region_attributes":{"class":"cyst"}}]}}
-        """;
+            {"a.png1":{"filename":"a.png","size":1,"regions":[
+              {"shape_attributes":{"name":"rect","x":1,"y":1,"width":4,"height":4},"region_attributes":{"class":"benign"}},
+              {"shape_attributes":{"name":"rect","x":10,"y":1,"width":4,"height":4},"region_attributes":{}},
+              {"shape_attributes":{"name":"rect","x":20,"y":1,"width":4,"height":4},"region_attributes":{"class":"cyst"}}]}}
+            """;
         using var tmp = new TestSupport.TempDir();
         string file = Folder(tmp, json);
         var skip = DatasetLoader.FromVia(file);
@@ -87,13 +103,28 @@ public class DatasetTests
         Assert.Contains(skip.Problems, p => p.Region == 1 && p.Message.Contains("no label"));
         Assert.Contains(skip.Problems, p => p.Region == 2 && p.Message.Contains("unknown label 'cyst'"));
 
-        var withDefault = DatasetLoader.FromVia(file, labels: LabelOptions.Default with { Unlabeled = UnlabeledPolicy.DefaultClass, DefaultClass = "benign" });
+        var withDefault = DatasetLoader.FromVia(
+            file,
+            labels: LabelOptions.Default with
+            {
+                Unlabeled = UnlabeledPolicy.DefaultClass,
+                DefaultClass = "benign",
+            }
+        );
         Assert.Equal(2, withDefault.Images[0].Instances.Count);
 
-        var synonyms = DatasetLoader.FromVia(file, labels: LabelOptions.Default with { Synonyms = new Dictionary<string, string> { ["Cyst"] = "benign" } });
+        var synonyms = DatasetLoader.FromVia(
+            file,
+            labels: LabelOptions.Default with
+            {
+                Synonyms = new Dictionary<string, string> { ["Cyst"] = "benign" },
+            }
+        );
         Assert.Equal(2, synonyms.Images[0].Instances.Count);
 
-        var e = Assert.Throws<ViaFormatException>(() => DatasetLoader.FromVia(file, labels: LabelOptions.Default with { Unlabeled = UnlabeledPolicy.Error }));
+        var e = Assert.Throws<ViaFormatException>(() =>
+            DatasetLoader.FromVia(file, labels: LabelOptions.Default with { Unlabeled = UnlabeledPolicy.Error })
+        );
         Assert.Contains("a.png region 1", e.Message);
     }
 
@@ -119,7 +150,8 @@ public class DatasetTests
     [Fact]
     public void Shapes_outside_the_image_are_clipped_and_reported()
     {
-        const string json = """{"a.png1":{"filename":"a.png","size":1,"regions":[{"shape_attributes":{"name":"rect","x":-5,"y":20,"width":10,"height":30},"region_attributes":{"class":"benign"}}]}}""";
+        const string json =
+            """{"a.png1":{"filename":"a.png","size":1,"regions":[{"shape_attributes":{"name":"rect","x":-5,"y":20,"width":10,"height":30},"region_attributes":{"class":"benign"}}]}}""";
         using var tmp = new TestSupport.TempDir();
         var ds = DatasetLoader.FromVia(Folder(tmp, json));
         Assert.Contains(ds.Problems, p => p.Message.Contains("outside the 40×32 image; clipped"));
@@ -148,7 +180,12 @@ public class DatasetTests
     [Fact]
     public void Epoch_order_is_a_deterministic_permutation()
     {
-        var ds = new Dataset("x", ["benign"], Enumerable.Range(0, 20).Select(i => new AnnotatedImage($"{i}.png", "", 1, 1, [])).ToList(), []);
+        var ds = new Dataset(
+            "x",
+            ["benign"],
+            Enumerable.Range(0, 20).Select(i => new AnnotatedImage($"{i}.png", "", 1, 1, [])).ToList(),
+            []
+        );
         Assert.Equal(ds.Order(3, 1), ds.Order(3, 1));
         Assert.NotEqual(ds.Order(3, 1), ds.Order(4, 1));
         Assert.Equal(Enumerable.Range(0, 20), ds.Order(3, 1).Order());
@@ -158,7 +195,12 @@ public class DatasetTests
     public void Epoch_order_is_the_same_in_every_process()
     {
         // Pinned: an order derived from a per-process hash (HashCode.Combine) made every training run different.
-        var ds = new Dataset("x", ["benign"], Enumerable.Range(0, 10).Select(i => new AnnotatedImage($"{i}.png", "", 1, 1, [])).ToList(), []);
+        var ds = new Dataset(
+            "x",
+            ["benign"],
+            Enumerable.Range(0, 10).Select(i => new AnnotatedImage($"{i}.png", "", 1, 1, [])).ToList(),
+            []
+        );
         Assert.Equal([4, 7, 0, 5, 9, 3, 6, 2, 8, 1], ds.Order(0, 0));
         Assert.Equal([0, 5, 6, 1, 4, 3, 2, 7, 9, 8], ds.Order(3, 1));
     }

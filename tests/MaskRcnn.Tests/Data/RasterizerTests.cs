@@ -8,50 +8,67 @@ namespace MaskRcnn.Tests.Data;
 public class RasterizerTests
 {
     static string Draw(byte[] mask, int w) =>
-        string.Join("\n", Enumerable.Range(0, mask.Length / w).Select(r => string.Concat(mask.Skip(r * w).Take(w).Select(b => b == 1 ? '#' : '.'))));
+        string.Join(
+            "\n",
+            Enumerable
+                .Range(0, mask.Length / w)
+                .Select(r => string.Concat(mask.Skip(r * w).Take(w).Select(b => b == 1 ? '#' : '.')))
+        );
 
     [Fact]
     public void Rect_covers_pixel_centres_including_its_edges()
     {
         // x 1..3, y 1..2: the centres (c, r) with 1 ≤ c ≤ 3 and 1 ≤ r ≤ 2.
-        Assert.Equal("""
+        Assert.Equal(
+            """
             .....
             .###.
             .###.
             .....
-            """.Replace("\r", ""), Draw(Rasterizer.Rasterize(new RectShape(1, 1, 2, 1), 5, 4), 5));
+            """.Replace("\r", ""),
+            Draw(Rasterizer.Rasterize(new RectShape(1, 1, 2, 1), 5, 4), 5)
+        );
     }
 
     [Fact]
     public void Circle_and_ellipse_follow_the_same_rule()
     {
-        Assert.Equal("""
+        Assert.Equal(
+            """
             .....
             ..#..
             .###.
             ..#..
             .....
-            """.Replace("\r", ""), Draw(Rasterizer.Rasterize(new CircleShape(2, 2, 1), 5, 5), 5));
-        Assert.Equal("""
+            """.Replace("\r", ""),
+            Draw(Rasterizer.Rasterize(new CircleShape(2, 2, 1), 5, 5), 5)
+        );
+        Assert.Equal(
+            """
             .......
             ...#...
             .#####.
             ...#...
             .......
-            """.Replace("\r", ""), Draw(Rasterizer.Rasterize(new EllipseShape(3, 2, 2, 1, 0), 7, 5), 7));
+            """.Replace("\r", ""),
+            Draw(Rasterizer.Rasterize(new EllipseShape(3, 2, 2, 1, 0), 7, 5), 7)
+        );
     }
 
     [Fact]
     public void Rotated_ellipse_has_its_long_axis_vertical()
     {
         // θ = 90°: the 2-pixel semi-axis runs along y.
-        Assert.Equal("""
+        Assert.Equal(
+            """
             ...#...
             ...#...
             ..###..
             ...#...
             ...#...
-            """.Replace("\r", ""), Draw(Rasterizer.Rasterize(new EllipseShape(3, 2, 2, 1, Math.PI / 2), 7, 5), 7));
+            """.Replace("\r", ""),
+            Draw(Rasterizer.Rasterize(new EllipseShape(3, 2, 2, 1, Math.PI / 2), 7, 5), 7)
+        );
     }
 
     [Fact]
@@ -73,7 +90,10 @@ public class RasterizerTests
             var cols = f[$"poly.{i}.cols"].data<double>().ToArray();
             var expected = f[$"poly.{i}.mask"].data<byte>().ToArray();
             var ours = Rasterizer.Rasterize(new PolygonShape(cols, rows), 50, 40);
-            Assert.True(expected.SequenceEqual(ours), $"polygon {i} differs from skimage:\n{Draw(ours, 50)}\nexpected\n{Draw(expected, 50)}");
+            Assert.True(
+                expected.SequenceEqual(ours),
+                $"polygon {i} differs from skimage:\n{Draw(ours, 50)}\nexpected\n{Draw(expected, 50)}"
+            );
         }
     }
 

@@ -28,7 +28,10 @@ public class RealViaTests
     {
         var dir = Folder();
         Skip.If(dir is null, "../shared/reference/real-via is not present");
-        var lines = File.ReadAllLines(Path.Combine(dir!, "MANIFEST.tsv")).Skip(1).Where(l => l.Trim().Length > 0).ToList();
+        var lines = File.ReadAllLines(Path.Combine(dir!, "MANIFEST.tsv"))
+            .Skip(1)
+            .Where(l => l.Trim().Length > 0)
+            .ToList();
         Assert.True(lines.Count >= 10);
         foreach (var line in lines)
         {
@@ -37,7 +40,8 @@ public class RealViaTests
             string flavour = f[4];
             if (flavour == "3.x-project" && f[8].Contains("temporal_segment"))
             {
-                var e = Assert.Throws<ViaFormatException>(() => ViaReader.Read(file));   // a video project: refused cleanly
+                // a video project: refused cleanly
+                var e = Assert.Throws<ViaFormatException>(() => ViaReader.Read(file));
                 Assert.Contains(f[0], e.Message);
                 continue;
             }
@@ -47,8 +51,10 @@ public class RealViaTests
             Assert.Equal(int.Parse(f[5]), summary.Images);
             Assert.Equal(int.Parse(f[6]), summary.ImagesWithRegions);
             Assert.Equal(int.Parse(f[7]), summary.Regions);
-            var shapes = f[8] == "-" ? new Dictionary<string, int>() :
-                f[8].Split(';').Select(p => p.Split(':')).ToDictionary(p => p[0], p => int.Parse(p[1]));
+            var shapes =
+                f[8] == "-"
+                    ? new Dictionary<string, int>()
+                    : f[8].Split(';').Select(p => p.Split(':')).ToDictionary(p => p[0], p => int.Parse(p[1]));
             Assert.Equal(shapes.OrderBy(kv => kv.Key), summary.Shapes.OrderBy(kv => kv.Key));
         }
     }
@@ -58,10 +64,14 @@ public class RealViaTests
     {
         var dir = Folder();
         Skip.If(dir is null, "../shared/reference/real-via is not present");
-        var shiv = ViaInspection.Summarize(ViaReader.Read(Path.Combine(dir!, "shivvignesh__Image-annotations.-__via_export_json.json")));
+        var shiv = ViaInspection.Summarize(
+            ViaReader.Read(Path.Combine(dir!, "shivvignesh__Image-annotations.-__via_export_json.json"))
+        );
         Assert.Equal("Label", shiv.LabelKey);
-        Assert.True(shiv.Classes.ContainsKey("right"));          // "Right " normalised
-        var camfi = ViaReader.Read(Path.Combine(dir!, "J-Wall__camfi__camfi__test__data__sample_project_no_metadata.json"));
-        Assert.All(camfi.Images, i => Assert.Null(i.FileSize));    // size: -1
+        Assert.True(shiv.Classes.ContainsKey("right")); // "Right " normalised
+        var camfi = ViaReader.Read(
+            Path.Combine(dir!, "J-Wall__camfi__camfi__test__data__sample_project_no_metadata.json")
+        );
+        Assert.All(camfi.Images, i => Assert.Null(i.FileSize)); // size: -1
     }
 }

@@ -25,7 +25,8 @@ public class RleTests
         // Worked by hand from pycocotools' rleToString: 5 bits per character + 48, bit 0x20 = "more",
         // counts after the second stored as differences to the count two places earlier.
         //   [1, 2, 3, 1]: '1' '2' '3', then 1 − 2 = −1 → 0x1f + 48 = 'O'
-        //   [0, 48, 48]:  '0', then 48 = 0b1_10000 → (16 | 0x20) + 48 = '`', 1 + 48 = '1'; the third is not a difference (i = 2)
+        //   [0, 48, 48]:  '0', then 48 = 0b1_10000 → (16 | 0x20) + 48 = '`', 1 + 48 = '1'; the third is not a
+        // difference (i = 2)
         Assert.Equal("123O", Rle.ToCompressedString([1, 2, 3, 1]));
         Assert.Equal("0`1`1", Rle.ToCompressedString([0, 48, 48]));
         Assert.Equal(new long[] { 1, 2, 3, 1 }, Rle.FromCompressedString("123O"));
@@ -42,7 +43,9 @@ public class RleTests
         {
             var mask = rand(new long[] { 17 + i, 31 }, generator: g).gt(0.7);
             var rle = Rle.Encode(mask);
-            var back = Rle.Decode(new RleMask(rle.Height, rle.Width, Rle.FromCompressedString(Rle.ToCompressedString(rle.Counts))));
+            var back = Rle.Decode(
+                new RleMask(rle.Height, rle.Width, Rle.FromCompressedString(Rle.ToCompressedString(rle.Counts)))
+            );
             Assert.True(back.eq(mask).all().item<bool>());
         }
     }

@@ -17,7 +17,7 @@ public class ViaReaderTests
         Assert.Equal(123, a.FileSize);
         Assert.Equal(["polygon", "rect", "circle", "ellipse", "point"], a.Regions.Select(r => r.ShapeName));
         var poly = Assert.IsType<PolygonShape>(a.Regions[0].Shape);
-        Assert.Equal(4, poly.Xs.Length);   // the repeated closing point is dropped
+        Assert.Equal(4, poly.Xs.Length); // the repeated closing point is dropped
         Assert.Equal(new RectShape(20, 4, 6, 5), a.Regions[1].Shape);
         Assert.Equal(new CircleShape(10, 20, 4), a.Regions[2].Shape);
         Assert.Equal(new EllipseShape(25, 20, 5, 3, 0), a.Regions[3].Shape);
@@ -31,7 +31,7 @@ public class ViaReaderTests
         var doc = ViaReader.Parse(ViaSamples.Export2, "v2.json");
         Assert.Equal(ViaFlavour.Export2, doc.Flavour);
         var regions = doc.Images[0].Regions;
-        Assert.Null(doc.Images[0].FileSize);   // size -1
+        Assert.Null(doc.Images[0].FileSize); // size -1
         Assert.Equal(Math.PI / 2, Assert.IsType<EllipseShape>(regions[1].Shape).Theta, 12);
         Assert.IsType<PolylineShape>(regions[2].Shape);
         Assert.Equal(["benign"], LabelResolver.Values(regions[0].Attributes, "type"));
@@ -55,21 +55,38 @@ public class ViaReaderTests
         var doc = ViaReader.Parse(ViaSamples.Project3, "p3.json");
         Assert.Equal(ViaFlavour.Project3, doc.Flavour);
         var a = doc.Images.Single(i => i.FileName == "a.png");
-        Assert.Equal(["polygon", "rect", "circle", "ellipse", "point", "line", "polyline", "extreme_rectangle", "extreme_circle"],
-            a.Regions.Select(r => r.ShapeName));
-        Assert.Equal(new RectShape(30, 1, 8, 8), a.Regions[7].Shape);       // bounding box of the four extreme points
-        var circle = Assert.IsType<CircleShape>(a.Regions[8].Shape);        // through (4,30), (8,34), (12,30)
-        Assert.Equal(8, circle.Cx, 9); Assert.Equal(30, circle.Cy, 9); Assert.Equal(4, circle.R, 9);
+        Assert.Equal(
+            [
+                "polygon",
+                "rect",
+                "circle",
+                "ellipse",
+                "point",
+                "line",
+                "polyline",
+                "extreme_rectangle",
+                "extreme_circle",
+            ],
+            a.Regions.Select(r => r.ShapeName)
+        );
+        Assert.Equal(new RectShape(30, 1, 8, 8), a.Regions[7].Shape); // bounding box of the four extreme points
+        var circle = Assert.IsType<CircleShape>(a.Regions[8].Shape); // through (4,30), (8,34), (12,30)
+        Assert.Equal(8, circle.Cx, 9);
+        Assert.Equal(30, circle.Cy, 9);
+        Assert.Equal(4, circle.R, 9);
         Assert.Equal("benign", a.Regions[0].Attributes["class"]!.ToString());
         Assert.Equal("malignant", a.Regions[1].Attributes["class"]!.ToString());
-        Assert.Equal(["benign", "malignant"], LabelResolver.Values(a.Regions[8].Attributes, "class"));   // checkbox "0,1"
+        Assert.Equal(["benign", "malignant"], LabelResolver.Values(a.Regions[8].Attributes, "class")); // checkbox "0,1"
         Assert.Empty(doc.Images.Single(i => i.FileName == "b.png").Regions);
     }
 
     [Fact]
     public void Video_projects_are_refused_cleanly()
     {
-        var json = ViaSamples.Project3.Replace("\"type\":2,\"loc\":1,\"src\":\"\"},\"2\"", "\"type\":4,\"loc\":1,\"src\":\"\"},\"2\"");
+        var json = ViaSamples.Project3.Replace(
+            "\"type\":2,\"loc\":1,\"src\":\"\"},\"2\"",
+            "\"type\":4,\"loc\":1,\"src\":\"\"},\"2\""
+        );
         var e = Assert.Throws<ViaFormatException>(() => ViaReader.Parse(json, "video.json"));
         Assert.Contains("video.json", e.Message);
         Assert.Contains("video", e.Message);
@@ -98,21 +115,25 @@ public class ViaReaderTests
     [InlineData("""{"name":"hexagon","cx":1}""", "unknown shape \"hexagon\"")]
     public void Bad_regions_are_problems_naming_image_and_region(string shape, string expected)
     {
-        string json = """{"x.png1":{"filename":"x.png","size":1,"regions":[{"shape_attributes":{"name":"point","cx":1,"cy":1},"region_attributes":{}},{"shape_attributes":"""
-            + shape + ""","region_attributes":{}}]}}""";
+        string json =
+            """{"x.png1":{"filename":"x.png","size":1,"regions":[{"shape_attributes":{"name":"point","cx":1,"cy":1},"region_attributes":{}},{"shape_attributes":"""
+            + shape
+            + ""","region_attributes":{}}]}}""";
         var doc = ViaReader.Parse(json, "f.json");
         var problem = Assert.Single(doc.Problems);
         Assert.Equal("x.png", problem.Image);
         Assert.Equal(1, problem.Region);
         Assert.Contains(expected, problem.Message);
         Assert.Null(doc.Images[0].Regions[1].Shape);
-        Assert.Equal(2, doc.RegionCount);   // still counted
+        Assert.Equal(2, doc.RegionCount); // still counted
     }
 
     [Fact]
     public void Writer_round_trips_shapes_and_attributes()
     {
-        foreach (var sample in new[] { ViaSamples.Export1, ViaSamples.Export2, ViaSamples.Project2, ViaSamples.Project3 })
+        foreach (
+            var sample in new[] { ViaSamples.Export1, ViaSamples.Export2, ViaSamples.Project2, ViaSamples.Project3 }
+        )
         {
             var doc = ViaReader.Parse(sample);
             var again = ViaReader.Parse(ViaWriter.ToJson(ViaWriter.FromDocument(doc)));
@@ -122,17 +143,20 @@ public class ViaReaderTests
             Assert.Equal(before.Count, after.Count);
             for (int i = 0; i < before.Count; i++)
             {
-                var expected = before[i].Shape is LineShape l ? new PolylineShape([l.X1, l.X2], [l.Y1, l.Y2]) : before[i].Shape;
+                var expected = before[i].Shape is LineShape l
+                    ? new PolylineShape([l.X1, l.X2], [l.Y1, l.Y2])
+                    : before[i].Shape;
                 Assert.Equal(Describe(expected!), Describe(after[i].Shape!));
                 Assert.True(JsonNode.DeepEquals(before[i].Attributes, after[i].Attributes));
             }
         }
     }
 
-    static string Describe(ViaShape s) => s switch
-    {
-        PolygonShape p => $"polygon {string.Join(",", p.Xs)} / {string.Join(",", p.Ys)}",
-        PolylineShape p => $"polyline {string.Join(",", p.Xs)} / {string.Join(",", p.Ys)}",
-        _ => s.ToString(),
-    };
+    static string Describe(ViaShape s) =>
+        s switch
+        {
+            PolygonShape p => $"polygon {string.Join(",", p.Xs)} / {string.Join(",", p.Ys)}",
+            PolylineShape p => $"polyline {string.Join(",", p.Xs)} / {string.Join(",", p.Ys)}",
+            _ => s.ToString(),
+        };
 }

@@ -22,19 +22,35 @@ public class CocoEvaluatorTests
         return Rle.Encode(m);
     }
 
-    static CocoMetrics Eval(GtObject[] gt, DtObject[] dt, string type = "bbox", long[]? images = null, int[]? cats = null) =>
-        CocoEvaluator.Evaluate(gt, dt, type, images ?? gt.Select(g => g.ImageId).Concat(dt.Select(d => d.ImageId)).Distinct().ToArray(), cats ?? [1]);
+    static CocoMetrics Eval(
+        GtObject[] gt,
+        DtObject[] dt,
+        string type = "bbox",
+        long[]? images = null,
+        int[]? cats = null
+    ) =>
+        CocoEvaluator.Evaluate(
+            gt,
+            dt,
+            type,
+            images ?? gt.Select(g => g.ImageId).Concat(dt.Select(d => d.ImageId)).Distinct().ToArray(),
+            cats ?? [1]
+        );
 
     [Theory]
     [InlineData("bbox")]
     [InlineData("segm")]
     public void Perfect_detections_score_one(string type)
     {
-        var m = Eval([Gt(1, 10, 10, 20, 20), Gt(1, 50, 50, 30, 20)], [Dt(1, 10, 10, 20, 20, 0.9), Dt(1, 50, 50, 30, 20, 0.8)], type);
+        var m = Eval(
+            [Gt(1, 10, 10, 20, 20), Gt(1, 50, 50, 30, 20)],
+            [Dt(1, 10, 10, 20, 20, 0.9), Dt(1, 50, 50, 30, 20, 0.8)],
+            type
+        );
         Assert.Equal(1.0, m.AP, 12);
         Assert.Equal(1.0, m.AP50, 12);
         Assert.Equal(1.0, m.AR100, 12);
-        Assert.Equal(0.5, m.AR1, 12);   // at most one detection per image: one of the two objects
+        Assert.Equal(0.5, m.AR1, 12); // at most one detection per image: one of the two objects
     }
 
     [Fact]
@@ -60,8 +76,10 @@ public class CocoEvaluatorTests
     public void Detections_on_crowd_regions_are_ignored_not_false_positives()
     {
         // A crowd region at (50, 50, 40, 40) absorbs the detection inside it (IoU over the detection's area = 1).
-        var m = Eval([Gt(1, 5, 5, 20, 20), Gt(1, 50, 50, 40, 40, crowd: true)],
-                     [Dt(1, 60, 60, 10, 10, 0.99), Dt(1, 5, 5, 20, 20, 0.5)]);
+        var m = Eval(
+            [Gt(1, 5, 5, 20, 20), Gt(1, 50, 50, 40, 40, crowd: true)],
+            [Dt(1, 60, 60, 10, 10, 0.99), Dt(1, 5, 5, 20, 20, 0.5)]
+        );
         Assert.Equal(1.0, m.AP, 12);
     }
 
@@ -78,8 +96,8 @@ public class CocoEvaluatorTests
     {
         var tp = Dt(1, 10, 10, 20, 20, 0.5);
         var fp = Dt(1, 60, 60, 10, 10, 0.5);
-        Assert.Equal(0.5, Eval([Gt(1, 10, 10, 20, 20)], [fp, tp]).AP, 12);   // FP first → precision 0.5 at recall 1
-        Assert.Equal(1.0, Eval([Gt(1, 10, 10, 20, 20)], [tp, fp]).AP, 12);   // TP first → precision 1 at recall 1
+        Assert.Equal(0.5, Eval([Gt(1, 10, 10, 20, 20)], [fp, tp]).AP, 12); // FP first → precision 0.5 at recall 1
+        Assert.Equal(1.0, Eval([Gt(1, 10, 10, 20, 20)], [tp, fp]).AP, 12); // TP first → precision 1 at recall 1
     }
 
     [Fact]
@@ -100,7 +118,10 @@ public class CocoEvaluatorTests
     public void Area_ranges_split_small_medium_and_large()
     {
         // 20×20 = 400 px is small (< 32²); 50×50 = 2500 medium; nothing large → APl undefined (-1).
-        var m = Eval([Gt(1, 0, 0, 20, 20), Gt(1, 40, 40, 50, 50)], [Dt(1, 0, 0, 20, 20, 0.9), Dt(1, 40, 40, 50, 50, 0.8)]);
+        var m = Eval(
+            [Gt(1, 0, 0, 20, 20), Gt(1, 40, 40, 50, 50)],
+            [Dt(1, 0, 0, 20, 20, 0.9), Dt(1, 40, 40, 50, 50, 0.8)]
+        );
         Assert.Equal(1.0, m.APs, 12);
         Assert.Equal(1.0, m.APm, 12);
         Assert.Equal(-1.0, m.APl, 12);
@@ -112,7 +133,7 @@ public class CocoEvaluatorTests
         var a = Mask(0, 0, 10, 10);
         var b = Mask(5, 0, 10, 10);
         Assert.Equal(50.0 / 150, RleOps.Iou(a, b, false), 12);
-        Assert.Equal(50.0 / 100, RleOps.Iou(a, b, true), 12);   // crowd: over the detection's area
+        Assert.Equal(50.0 / 100, RleOps.Iou(a, b, true), 12); // crowd: over the detection's area
         // rleFrPoly covers pixel centres inside the polygon: a square from (0, 0) to (10, 10) → 10×10 pixels.
         var poly = RleOps.FromPolygon([0, 0, 10, 0, 10, 10, 0, 10], 20, 20);
         Assert.Equal(100, poly.Area);
@@ -122,19 +143,19 @@ public class CocoEvaluatorTests
     [Fact]
     public void Clinical_metrics_count_lesions_false_positives_and_image_classes()
     {
-        var gt = new[] { Gt(1, 10, 10, 20, 20, cat: 2), Gt(2, 10, 10, 20, 20, cat: 1) };     // image 3 is normal
+        var gt = new[] { Gt(1, 10, 10, 20, 20, cat: 2), Gt(2, 10, 10, 20, 20, cat: 1) }; // image 3 is normal
         var dt = new[]
         {
-            Dt(1, 10, 10, 20, 20, 0.95, cat: 2),   // found, malignant
-            Dt(2, 60, 60, 10, 10, 0.92, cat: 1),   // a false positive; the benign lesion is missed
-            Dt(3, 40, 40, 10, 10, 0.5, cat: 1),    // below the 0.9 threshold: ignored
+            Dt(1, 10, 10, 20, 20, 0.95, cat: 2), // found, malignant
+            Dt(2, 60, 60, 10, 10, 0.92, cat: 1), // a false positive; the benign lesion is missed
+            Dt(3, 40, 40, 10, 10, 0.5, cat: 1), // below the 0.9 threshold: ignored
         };
         var c = ClinicalMetrics.Compute(gt, dt, [1, 2, 3], ["benign", "malignant"], 0.9);
         Assert.Equal(0.5, c.Sensitivity, 12);
         Assert.Equal(1.0 / 3, c.FpPerImage, 12);
         Assert.Equal(1.0, c.Dice, 12);
         Assert.Equal(1, c.Confusion["malignant"]["malignant"]);
-        Assert.Equal(1, c.Confusion["benign"]["benign"]);    // image 2: the false positive is "benign" too
+        Assert.Equal(1, c.Confusion["benign"]["benign"]); // image 2: the false positive is "benign" too
         Assert.Equal(1, c.Confusion["normal"]["normal"]);
         Assert.Equal(1.0, c.ImageAccuracy, 12);
     }

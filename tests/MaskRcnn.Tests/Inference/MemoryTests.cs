@@ -27,20 +27,42 @@ public class MemoryTests
         // does not. The R50 figure (raw RSS over 500 calls) is `benchmark --memory-calls 500` (PERFORMANCE.md).
         var config = new MaskRcnnConfig
         {
-            Arch = "resnet18-fpn", NumClasses = 3, MinSize = [64], MaxSize = 64,
-            RpnPostNmsTopNTest = 50, BoxDetectionsPerImg = 10,
+            Arch = "resnet18-fpn",
+            NumClasses = 3,
+            MinSize = [64],
+            MaxSize = 64,
+            RpnPostNmsTopNTest = 50,
+            BoxDetectionsPerImg = 10,
         };
         manual_seed(5);
         using var model = new MaskRCNN(config);
         model.eval();
         using var image = rand(3, 64, 64);
         int detections = 0;
-        var result = MemoryGrowth.Measure(() => { using var d = model.Predict(image); detections += d.Count; }, calls: 200, warmup: 100);
+        var result = MemoryGrowth.Measure(
+            () =>
+            {
+                using var d = model.Predict(image);
+                detections += d.Count;
+            },
+            calls: 200,
+            warmup: 100
+        );
         Assert.True(detections > 0, "the mask branch ran");
-        Assert.True(result.LiveTensorsAfter <= result.LiveTensorsBefore, $"live tensors {result.LiveTensorsBefore} → {result.LiveTensorsAfter}");
-        Assert.True(result.RetainedGrowthPercent < 5,
-            $"released RSS {result.RetainedBeforeMb} MB → {result.RetainedAfterMb} MB ({result.RetainedGrowthPercent} %) over {result.RetainedCalls} calls; " +
-            $"raw RSS {result.FirstMb} → {result.LastMb} MB; " + string.Join(" ", File.ReadLines("/proc/self/status").Where(l => l.StartsWith("Rss") || l.StartsWith("Threads"))));
+        Assert.True(
+            result.LiveTensorsAfter <= result.LiveTensorsBefore,
+            $"live tensors {result.LiveTensorsBefore} → {result.LiveTensorsAfter}"
+        );
+        Assert.True(
+            result.RetainedGrowthPercent < 5,
+            $"released RSS {result.RetainedBeforeMb} MB → {result.RetainedAfterMb} MB "
+                + $"({result.RetainedGrowthPercent} %) over {result.RetainedCalls} calls; "
+                + $"raw RSS {result.FirstMb} → {result.LastMb} MB; "
+                + string.Join(
+                    " ",
+                    File.ReadLines("/proc/self/status").Where(l => l.StartsWith("Rss") || l.StartsWith("Threads"))
+                )
+        );
     }
 
     [Fact]
@@ -48,24 +70,37 @@ public class MemoryTests
     {
         // Calls reuse each other's large blocks (MemoryRelease.ReuseBlocksBetweenCalls); a trim every
         // TrimEveryCalls calls hands back the free holes in between, which otherwise creep up RSS over a long batch.
-        if (!OperatingSystem.IsLinux() || Environment.GetEnvironmentVariable("MASKRCNN_GLIBC_MALLOC") is not null) return;
+        if (!OperatingSystem.IsLinux() || RuntimeOptions.GlibcMalloc is not null)
+            return;
         TorchEnvironment.Initialize();
-        var config = new MaskRcnnConfig { Arch = "resnet18-fpn", NumClasses = 3, MinSize = [32], MaxSize = 32, RpnPostNmsTopNTest = 10, BoxDetectionsPerImg = 2 };
+        MemoryRelease.TuneAllocator(); // as the CLI and the notebooks opt in
+        var config = new MaskRcnnConfig
+        {
+            Arch = "resnet18-fpn",
+            NumClasses = 3,
+            MinSize = [32],
+            MaxSize = 32,
+            RpnPostNmsTopNTest = 10,
+            BoxDetectionsPerImg = 2,
+        };
         using var model = new MaskRCNN(config);
         model.eval();
         using var image = rand(3, 32, 32);
         long before = MemoryRelease.InferenceTrims;
-        for (int i = 0; i < MemoryRelease.TrimEveryCalls; i++) model.Predict(image).Dispose();
+        for (int i = 0; i < MemoryRelease.TrimEveryCalls; i++)
+            model.Predict(image).Dispose();
         Assert.Equal(before + 1, MemoryRelease.InferenceTrims);
-        using (MemoryRelease.KeepLargeBlocksInHeap())                         // training's scope: no trims inside it
-            for (int i = 0; i < MemoryRelease.TrimEveryCalls; i++) model.Predict(image).Dispose();
+        using (MemoryRelease.KeepLargeBlocksInHeap()) // training's scope: no trims inside it
+            for (int i = 0; i < MemoryRelease.TrimEveryCalls; i++)
+                model.Predict(image).Dispose();
         Assert.Equal(before + 1, MemoryRelease.InferenceTrims);
     }
 
     [Fact]
     public void Glibc_trim_is_found_on_linux()
     {
-        if (!OperatingSystem.IsLinux()) return;
+        if (!OperatingSystem.IsLinux())
+            return;
         Assert.True(MemoryRelease.Release(), "malloc_trim not found in libc.so.6");
     }
 
@@ -80,18 +115,36 @@ public class MemoryTests
         var quick = Presets.CpuQuick();
         var config = quick with
         {
-            FpnOutChannels = 32, RepresentationSize = 64, MaskLayers = [32, 32], MinSize = [96], MaxSize = 96,
-            RpnPreNmsTopNTrain = 200, RpnPostNmsTopNTrain = 100, BoxBatchSizePerImage = 32, RpnBatchSizePerImage = 64,
-            Training = quick.Training with { Epochs = 10, StepsPerEpoch = 6, WarmupIters = 2, ValidateEvery = 0, Seed = 4 },
+            FpnOutChannels = 32,
+            RepresentationSize = 64,
+            MaskLayers = [32, 32],
+            MinSize = [96],
+            MaxSize = 96,
+            RpnPreNmsTopNTrain = 200,
+            RpnPostNmsTopNTrain = 100,
+            BoxBatchSizePerImage = 32,
+            RpnBatchSizePerImage = 64,
+            Training = quick.Training with
+            {
+                Epochs = 10,
+                StepsPerEpoch = 6,
+                WarmupIters = 2,
+                ValidateEvery = 0,
+                Seed = 4,
+            },
         };
         manual_seed(4);
         using var model = new MaskRCNN(config);
         var trainer = new Trainer(model, DatasetLoader.LoadSplit(data.Path, "train"), null, run.Path);
         trainer.Run();
-        var rss = File.ReadLines(trainer.MetricsFile).Select(l => JsonDocument.Parse(l).RootElement)
-            .Where(l => l.GetProperty("type").GetString() == "epoch").Select(l => l.GetProperty("rss_mb").GetDouble()).ToList();
+        var rss = File.ReadLines(trainer.MetricsFile)
+            .Select(l => JsonDocument.Parse(l).RootElement)
+            .Where(l => l.GetProperty("type").GetString() == "epoch")
+            .Select(l => l.GetProperty("rss_mb").GetDouble())
+            .ToList();
         Assert.Equal(10, rss.Count);
-        double settled = rss.Skip(1).Take(3).Order().ElementAt(1), last = rss.TakeLast(3).Order().ElementAt(1);
+        double settled = rss.Skip(1).Take(3).Order().ElementAt(1),
+            last = rss.TakeLast(3).Order().ElementAt(1);
         Assert.True(last < settled * 1.10, $"resident memory after each epoch (MB): {string.Join(", ", rss)}");
     }
 }

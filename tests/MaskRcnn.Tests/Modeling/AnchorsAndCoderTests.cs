@@ -1,8 +1,8 @@
 using MaskRcnn.Modeling.Rpn;
 using MaskRcnn.Modeling.Utils;
 using TorchSharp;
-using static TorchSharp.torch;
 using static MaskRcnn.Tests.Fixtures;
+using static TorchSharp.torch;
 
 namespace MaskRcnn.Tests.Modeling;
 
@@ -15,9 +15,24 @@ public class AnchorsAndCoderTests
     public void Fpn_anchors_match_torchvision()
     {
         using var scope = NewDisposeScope();
-        var gen = new AnchorGenerator([[32], [64], [128], [256], [512]], [Ratios, Ratios, Ratios, Ratios, Ratios]);
-        for (int i = 0; i < 5; i++) AssertEqual(Get(F, $"anchors.cell.{i}"), gen.CellAnchors[i], $"cell anchors {i}");
-        var (anchors, perLevel) = gen.Forward((224, 320), [(56, 80), (28, 40), (14, 20), (7, 10), (4, 5)], float32, CPU);
+        var gen = new AnchorGenerator(
+            [
+                [32],
+                [64],
+                [128],
+                [256],
+                [512],
+            ],
+            [Ratios, Ratios, Ratios, Ratios, Ratios]
+        );
+        for (int i = 0; i < 5; i++)
+            AssertEqual(Get(F, $"anchors.cell.{i}"), gen.CellAnchors[i], $"cell anchors {i}");
+        var (anchors, perLevel) = gen.Forward(
+            (224, 320),
+            [(56, 80), (28, 40), (14, 20), (7, 10), (4, 5)],
+            float32,
+            CPU
+        );
         AssertEqual(Get(F, "anchors.fpn"), anchors, "anchors");
         Assert.Equal(new long[] { 56 * 80 * 3, 28 * 40 * 3, 14 * 20 * 3, 7 * 10 * 3, 4 * 5 * 3 }, perLevel);
         Assert.Equal(new[] { 3, 3, 3, 3, 3 }, gen.NumAnchorsPerLocation);
@@ -27,7 +42,14 @@ public class AnchorsAndCoderTests
     public void Several_sizes_and_ratios_per_level_match_torchvision()
     {
         using var scope = NewDisposeScope();
-        var gen = new AnchorGenerator([[16, 40, 100]], [[0.25, 0.7, 1.0, 3.0]]);
+        var gen = new AnchorGenerator(
+            [
+                [16, 40, 100],
+            ],
+            [
+                [0.25, 0.7, 1.0, 3.0],
+            ]
+        );
         var (anchors, _) = gen.Forward((64, 96), [(8, 12)], float32, CPU);
         AssertEqual(Get(F, "anchors.multi"), anchors, "anchors");
     }
@@ -35,7 +57,15 @@ public class AnchorsAndCoderTests
     [Fact]
     public void Mismatched_levels_are_rejected()
     {
-        Assert.Throws<ArgumentException>(() => new AnchorGenerator([[32], [64]], [Ratios]));
+        Assert.Throws<ArgumentException>(() =>
+            new AnchorGenerator(
+                [
+                    [32],
+                    [64],
+                ],
+                [Ratios]
+            )
+        );
     }
 
     [Theory]
@@ -45,9 +75,14 @@ public class AnchorsAndCoderTests
     {
         using var scope = NewDisposeScope();
         var coder = new BoxCoder([wx, wy, ww, wh]);
-        AssertClose(Get(F, $"coder.encode.{name}"), coder.Encode(Get(F, "coder.gt"), Get(F, "coder.proposals")), 1e-6, "encode");
+        AssertClose(
+            Get(F, $"coder.encode.{name}"),
+            coder.Encode(Get(F, "coder.gt"), Get(F, "coder.proposals")),
+            1e-6,
+            "encode"
+        );
         var decoded = coder.Decode(Get(F, "coder.codes"), Get(F, "coder.proposals"));
-        AssertClose(Get(F, $"coder.decode.{name}"), decoded, 1e-3, "decode");   // pixels; exp() amplifies ulps
+        AssertClose(Get(F, $"coder.decode.{name}"), decoded, 1e-3, "decode"); // pixels; exp() amplifies ulps
         Assert.True(decoded.isfinite().all().item<bool>(), "decoded boxes must stay finite (log-clamp)");
     }
 

@@ -1,7 +1,7 @@
 using MaskRcnn.Modeling.Ops;
 using TorchSharp;
-using static TorchSharp.torch;
 using static MaskRcnn.Tests.Fixtures;
+using static TorchSharp.torch;
 
 namespace MaskRcnn.Tests.Modeling;
 
@@ -33,8 +33,9 @@ public class OpsTests
         using var scope = NewDisposeScope();
         var expected = Get(F, $"roi_align.out.{(aligned ? 1 : 0)}.{samplingRatio}.{h}x{w}.{scale}");
         var (features, rois) = (Get(F, "roi_align.features"), Get(F, "roi_align.rois"));
-        var actual = sparse ? RoIAlign.ApplySparse(features, rois, (h, w), scale, samplingRatio, aligned)
-                            : RoIAlign.ApplyGather(features, rois, (h, w), scale, samplingRatio, aligned);
+        var actual = sparse
+            ? RoIAlign.ApplySparse(features, rois, (h, w), scale, samplingRatio, aligned)
+            : RoIAlign.ApplyGather(features, rois, (h, w), scale, samplingRatio, aligned);
         AssertClose(expected, actual, 1e-5, sparse ? "roi_align (sparse)" : "roi_align (gather)");
     }
 
@@ -62,8 +63,12 @@ public class OpsTests
         var generator = new torch.Generator(3);
         var features = rand(new long[] { 2, 64, 20, 24 }, generator: generator);
         var rois = Get(F, "roi_align.rois");
-        AssertClose(RoIAlign.ApplyGather(features, rois, (7, 7), 0.25, 0),
-                    RoIAlign.Apply(features, rois, (7, 7), 0.25, 0), 1e-5, "64-channel roi_align");
+        AssertClose(
+            RoIAlign.ApplyGather(features, rois, (7, 7), 0.25, 0),
+            RoIAlign.Apply(features, rois, (7, 7), 0.25, 0),
+            1e-5,
+            "64-channel roi_align"
+        );
     }
 
     [Theory]
@@ -89,7 +94,11 @@ public class OpsTests
         AssertEqual(Get(F, "msroi.levels"), mapper.Map(cat(boxes, 0)), "levels");
         AssertClose(Get(F, "msroi.out"), pooler.Forward(features, boxes, imageSizes), 1e-5, "pooled");
 
-        var contiguous = new MultiScaleRoIAlign(7, 2) { ChannelsLastOutput = false }.Forward(features, boxes, imageSizes);
+        var contiguous = new MultiScaleRoIAlign(7, 2) { ChannelsLastOutput = false }.Forward(
+            features,
+            boxes,
+            imageSizes
+        );
         Assert.True(contiguous.is_contiguous());
         AssertClose(Get(F, "msroi.out"), contiguous, 1e-5, "pooled, contiguous layout");
     }
@@ -103,7 +112,11 @@ public class OpsTests
         using var scope = NewDisposeScope();
         var (boxes, scores, idxs) = (Get(F, "nms.boxes"), Get(F, "nms.scores"), Get(F, "nms.idxs"));
         AssertEqual(Get(F, $"nms.keep.{threshold}"), Nms.Apply(boxes, scores, threshold), "nms");
-        AssertEqual(Get(F, $"batched_nms.keep.{threshold}"), Nms.Batched(boxes, scores, idxs, threshold), "batched_nms");
+        AssertEqual(
+            Get(F, $"batched_nms.keep.{threshold}"),
+            Nms.Batched(boxes, scores, idxs, threshold),
+            "batched_nms"
+        );
     }
 
     [Fact]

@@ -20,26 +20,48 @@ public class TrainingStepTests
             var img = rand(3, 96, 128) * 0.3f;
             var yy = arange(96).view(-1, 1).to(float32);
             var xx = arange(128).view(1, -1).to(float32);
-            float cx = 30 + n * 50, cy = 40, rx = 18, ry = 14;
+            float cx = 30 + n * 50,
+                cy = 40,
+                rx = 18,
+                ry = 14;
             var ellipse = ((xx - cx) / rx).pow(2) + ((yy - cy) / ry).pow(2) <= 1;
             var rect = zeros(96, 128, dtype: @bool);
-            int x0 = 80 - n * 60, y0 = 55 + n * 5;
+            int x0 = 80 - n * 60,
+                y0 = 55 + n * 5;
             rect[y0..(y0 + 25), x0..(x0 + 35)] = true;
             img = img.masked_fill(ellipse.unsqueeze(0), 0.95f).masked_fill(rect.unsqueeze(0), 0.02f);
             images.Add(img);
             var boxes = tensor(new float[] { cx - rx, cy - ry, cx + rx, cy + ry, x0, y0, x0 + 35, y0 + 25 }).view(2, 4);
-            targets.Add(new TargetTensors(boxes, tensor(new long[] { 1, 2 }), stack([ellipse, rect]).to(ScalarType.Byte)));
+            targets.Add(
+                new TargetTensors(boxes, tensor(new long[] { 1, 2 }), stack([ellipse, rect]).to(ScalarType.Byte))
+            );
         }
         return (images.ToArray(), targets.ToArray());
     }
 
-    internal static MaskRcnnConfig TinyConfig() => new()
-    {
-        Arch = "resnet18-fpn", NumClasses = 3, MinSize = [96], MaxSize = 128, TrainableBackboneLayers = 5,
-        RpnPreNmsTopNTrain = 300, RpnPostNmsTopNTrain = 150, RpnPreNmsTopNTest = 150, RpnPostNmsTopNTest = 100,
-        BoxBatchSizePerImage = 64, RpnBatchSizePerImage = 128,
-        AnchorSizes = [[16], [32], [64], [128], [256]],
-    };
+    internal static MaskRcnnConfig TinyConfig() =>
+        new()
+        {
+            Arch = "resnet18-fpn",
+            NumClasses = 3,
+            MinSize = [96],
+            MaxSize = 128,
+            TrainableBackboneLayers = 5,
+            RpnPreNmsTopNTrain = 300,
+            RpnPostNmsTopNTrain = 150,
+            RpnPreNmsTopNTest = 150,
+            RpnPostNmsTopNTest = 100,
+            BoxBatchSizePerImage = 64,
+            RpnBatchSizePerImage = 128,
+            AnchorSizes =
+            [
+                [16],
+                [32],
+                [64],
+                [128],
+                [256],
+            ],
+        };
 
     /// <summary>
     /// Every loss on a fixed evaluation: same seed, and for the RoI heads the same proposals (GT boxes jittered
@@ -55,47 +77,66 @@ public class TrainingStepTests
         var features = model.Features(list.Tensors);
         var rpn = model.ProposeRegions(list, features, resized);
         var g = new Generator(5);
-        var proposals = resized!.Select(t =>
-        {
-            var gt = t.Boxes.repeat(10, 1);
-            var wh = (gt[.., 2..] - gt[.., ..2]).repeat(1, 2);
-            var jittered = gt + (rand(gt.shape, generator: g) - 0.5f) * 0.6f * wh;
-            var random = rand(20, 4, generator: g) * 96;
-            var randomBoxes = cat([minimum(random[.., ..2], random[.., 2..]), maximum(random[.., ..2], random[.., 2..]) + 4], 1);
-            return cat([jittered, randomBoxes], 0);
-        }).ToArray();
+        var proposals = resized!
+            .Select(t =>
+            {
+                var gt = t.Boxes.repeat(10, 1);
+                var wh = (gt[.., 2..] - gt[.., ..2]).repeat(1, 2);
+                var jittered = gt + (rand(gt.shape, generator: g) - 0.5f) * 0.6f * wh;
+                var random = rand(20, 4, generator: g) * 96;
+                var randomBoxes = cat(
+                    [minimum(random[.., ..2], random[.., 2..]), maximum(random[.., ..2], random[.., 2..]) + 4],
+                    1
+                );
+                return cat([jittered, randomBoxes], 0);
+            })
+            .ToArray();
         var heads = model.DetectInRois(list, features, proposals, resized);
         return heads.Losses.Concat(rpn.Losses).ToDictionary(kv => kv.Key, kv => kv.Value.item<float>());
     }
 
     [Theory]
     [InlineData(ComputePrecision.Float32)]
-    [InlineData(ComputePrecision.BFloat16)]   // mixed precision: forward under bfloat16 autocast, backward and SGD in float32
+    // mixed precision: forward under bfloat16 autocast, backward and SGD in float32
+    [InlineData(ComputePrecision.BFloat16)]
     public void A_few_SGD_steps_lower_every_loss(ComputePrecision precision)
     {
-        if (precision != ComputePrecision.Float32 && !Autocast.IsAvailable) return;
+        if (precision != ComputePrecision.Float32 && !Autocast.IsAvailable)
+            return;
         using var scope = NewDisposeScope();
         manual_seed(7);
         using var model = new MaskRCNN(TinyConfig());
         model.train();
         var (images, targets) = SyntheticBatch();
         var before = FixedLosses(model, images, targets);
-        var optimizer = optim.SGD(model.parameters().Where(p => p.requires_grad), 0.01, momentum: 0.9, weight_decay: 1e-4);
+        var optimizer = optim.SGD(
+            model.parameters().Where(p => p.requires_grad),
+            0.01,
+            momentum: 0.9,
+            weight_decay: 1e-4
+        );
         for (int step = 0; step < 40; step++)
         {
             using var stepScope = NewDisposeScope();
             optimizer.zero_grad();
             Dictionary<string, Tensor> losses;
-            using (model.PrecisionScope(precision)) losses = model.Losses(images, targets);
+            using (model.PrecisionScope(precision))
+                losses = model.Losses(images, targets);
             Assert.All(losses.Values, l => Assert.Equal(ScalarType.Float32, l.dtype));
             losses.Values.Aggregate((a, b) => a + b).backward();
             nn.utils.clip_grad_norm_(model.parameters().Where(p => p.requires_grad), 5.0);
             optimizer.step();
         }
         var after = FixedLosses(model, images, targets);
-        Assert.Equal(["loss_box_reg", "loss_classifier", "loss_mask", "loss_objectness", "loss_rpn_box_reg"], before.Keys.Order());
+        Assert.Equal(
+            ["loss_box_reg", "loss_classifier", "loss_mask", "loss_objectness", "loss_rpn_box_reg"],
+            before.Keys.Order()
+        );
         foreach (var key in before.Keys)
-            Assert.True(float.IsFinite(after[key]) && after[key] < before[key], $"{key} did not fall: {before[key]:F4} -> {after[key]:F4}");
+            Assert.True(
+                float.IsFinite(after[key]) && after[key] < before[key],
+                $"{key} did not fall: {before[key]:F4} -> {after[key]:F4}"
+            );
     }
 
     [Fact]
@@ -115,7 +156,8 @@ public class TrainingStepTests
             Assert.Equal(new long[] { d.Count, 1, 96, 128 }, d.MaskProbs!.shape);
             Assert.Equal(new long[] { d.Count, 96, 128 }, d.Masks!.shape);
             Assert.True(d.Boxes[.., 2].le(128).all().item<bool>() && d.Boxes[.., 3].le(96).all().item<bool>());
-            if (d.Count > 1) Assert.True(d.Scores[..^1].ge(d.Scores[1..]).all().item<bool>(), "scores must be sorted");
+            if (d.Count > 1)
+                Assert.True(d.Scores[..^1].ge(d.Scores[1..]).all().item<bool>(), "scores must be sorted");
         }
     }
 

@@ -1,15 +1,16 @@
 using MaskRcnn.Modeling.RoiHeads;
 using MaskRcnn.Modeling.Transform;
 using TorchSharp;
-using static TorchSharp.torch;
 using static MaskRcnn.Tests.Fixtures;
+using static TorchSharp.torch;
 
 namespace MaskRcnn.Tests.Modeling;
 
 public class TransformAndMaskTests
 {
     const string F = "transform_paste.pt";
-    static readonly double[] Mean = [0.485, 0.456, 0.406], Std = [0.229, 0.224, 0.225];
+    static readonly double[] Mean = [0.485, 0.456, 0.406],
+        Std = [0.229, 0.224, 0.225];
 
     [Theory]
     [InlineData(160, 250)]
@@ -31,7 +32,11 @@ public class TransformAndMaskTests
     {
         using var scope = NewDisposeScope();
         var t = new GeneralizedRCNNTransform([100], 120, Mean, Std);
-        var target = new TargetTensors(Get(F, "transform.train.boxes.in"), tensor(new long[] { 1, 2 }), Get(F, "transform.train.masks.in"));
+        var target = new TargetTensors(
+            Get(F, "transform.train.boxes.in"),
+            tensor(new long[] { 1, 2 }),
+            Get(F, "transform.train.masks.in")
+        );
         var (images, targets) = t.Forward([Get(F, "transform.in0")], [target], training: true);
         AssertClose(Get(F, "transform.train.image.out"), images.Tensors, 5e-5, "image");
         AssertClose(Get(F, "transform.train.boxes.out"), targets![0].Boxes, 1e-5, "boxes");
@@ -42,8 +47,9 @@ public class TransformAndMaskTests
     public void Resized_size_follows_the_min_max_rule()
     {
         var t = new GeneralizedRCNNTransform([800], 1333, Mean, Std);
-        Assert.Equal((800L, 1066L), t.ResizedSize(480, 640));   // short side to 800
-        Assert.Equal((333L, 1332L), t.ResizedSize(100, 400));   // long side capped at 1333 (float32 rounding: 1332, as torchvision)
+        Assert.Equal((800L, 1066L), t.ResizedSize(480, 640)); // short side to 800
+        // long side capped at 1333 (float32 rounding: 1332, as torchvision)
+        Assert.Equal((333L, 1332L), t.ResizedSize(100, 400));
         Assert.Equal((800L, 800L), t.ResizedSize(256, 256));
     }
 
@@ -59,7 +65,12 @@ public class TransformAndMaskTests
     public void Mask_targets_match_torchvision()
     {
         using var scope = NewDisposeScope();
-        var targets = MaskOps.ProjectMasksOnBoxes(Get(F, "project.gt_masks"), Get(F, "project.boxes"), Get(F, "project.matched"), 28);
+        var targets = MaskOps.ProjectMasksOnBoxes(
+            Get(F, "project.gt_masks"),
+            Get(F, "project.boxes"),
+            Get(F, "project.matched"),
+            28
+        );
         AssertClose(Get(F, "project.out"), targets, 1e-5, "mask targets");
     }
 }

@@ -13,11 +13,17 @@ public sealed class WinogradCollection;
 [Collection(nameof(WinogradCollection))]
 public class WinogradTests
 {
-    /// <summary>Max |Winograd − float64 reference| / max |reference|; a direct float32 convolution gets ~1e-6 here.</summary>
+    /// <summary>Max |Winograd − float64 reference| / max |reference|; a direct float32 convolution gets ~1e-6
+    /// here.</summary>
     static double RelativeError(Tensor actual, Tensor x, Tensor weight, Tensor? bias)
     {
         using var scope = NewDisposeScope();
-        var reference = nn.functional.conv2d(x.to(float64), weight.to(float64), bias?.to(float64), padding: new long[] { 1, 1 });
+        var reference = nn.functional.conv2d(
+            x.to(float64),
+            weight.to(float64),
+            bias?.to(float64),
+            padding: new long[] { 1, 1 }
+        );
         return (actual.to(float64) - reference).abs().max().item<double>() / reference.abs().max().item<double>();
     }
 
@@ -26,18 +32,26 @@ public class WinogradTests
         var cases = new TheoryData<int, int, int, int, int, bool, bool>();
         foreach (var loops in new[] { true, false })
         {
-            cases.Add(2, 16, 32, 13, 9, true, loops);     // sizes not multiples of the 4×4 tile: dropped overhang
-            cases.Add(3, 5, 7, 8, 8, false, loops);       // no bias, exact tiles, channels no vector multiple (tensor path)
-            cases.Add(1, 16, 16, 1, 30, true, loops);     // one row
-            cases.Add(40, 16, 16, 14, 14, true, loops);   // more tiles than one step: several images per step
-            cases.Add(1, 16, 16, 70, 70, false, loops);   // one image of more tiles than one step: rows of tiles per step
+            cases.Add(2, 16, 32, 13, 9, true, loops); // sizes not multiples of the 4×4 tile: dropped overhang
+            cases.Add(3, 5, 7, 8, 8, false, loops); // no bias, exact tiles, channels no vector multiple (tensor path)
+            cases.Add(1, 16, 16, 1, 30, true, loops); // one row
+            cases.Add(40, 16, 16, 14, 14, true, loops); // more tiles than one step: several images per step
+            cases.Add(1, 16, 16, 70, 70, false, loops); // one image of more tiles than one step: rows of tiles per step
         }
         return cases;
     }
 
     [Theory]
     [MemberData(nameof(ConvolveCases))]
-    public void Convolve_matches_the_direct_convolution(int n, int cin, int cout, int h, int w, bool withBias, bool vectorLoops)
+    public void Convolve_matches_the_direct_convolution(
+        int n,
+        int cin,
+        int cout,
+        int h,
+        int w,
+        bool withBias,
+        bool vectorLoops
+    )
     {
         using var scope = NewDisposeScope();
         manual_seed(3);
@@ -57,7 +71,7 @@ public class WinogradTests
         using var scope = NewDisposeScope();
         manual_seed(4);
         using var conv = new WinogradConv2d(128, 128) { UseWinograd = true };
-        var x = randn(2, 128, 24, 30);       // 1440 output positions ≥ MinPositions
+        var x = randn(2, 128, 24, 30); // 1440 output positions ≥ MinPositions
 
         // While gradients are recorded: the plain convolution, identical to nn.Conv2d's.
         var direct = nn.functional.conv2d(x, conv.weight, conv.bias, padding: new long[] { 1, 1 });
@@ -76,13 +90,25 @@ public class WinogradTests
             conv.weight.mul_(-0.5);
             Assert.True(RelativeError(conv.call(x), x, conv.weight, conv.bias) < 2e-5, "recomputed filters after mul_");
             conv.weight.copy_(conv.weight.flip(2));
-            Assert.True(RelativeError(conv.call(x), x, conv.weight, conv.bias) < 2e-5, "recomputed filters after a flip");
+            Assert.True(
+                RelativeError(conv.call(x), x, conv.weight, conv.bias) < 2e-5,
+                "recomputed filters after a flip"
+            );
 
             conv.UseWinograd = false;
             Assert.False(conv.TakesWinogradPath(x));
-            Assert.False(new WinogradConv2d(64, 64) { UseWinograd = true }.TakesWinogradPath(randn(1, 64, 40, 40)), "too few channels");
-            Assert.False(new WinogradConv2d(128, 128, stride: 2) { UseWinograd = true }.TakesWinogradPath(x), "stride 2");
-            Assert.False(new WinogradConv2d(128, 128) { UseWinograd = true }.TakesWinogradPath(randn(1, 128, 16, 16)), "fewer positions than MinPositions");
+            Assert.False(
+                new WinogradConv2d(64, 64) { UseWinograd = true }.TakesWinogradPath(randn(1, 64, 40, 40)),
+                "too few channels"
+            );
+            Assert.False(
+                new WinogradConv2d(128, 128, stride: 2) { UseWinograd = true }.TakesWinogradPath(x),
+                "stride 2"
+            );
+            Assert.False(
+                new WinogradConv2d(128, 128) { UseWinograd = true }.TakesWinogradPath(randn(1, 128, 16, 16)),
+                "fewer positions than MinPositions"
+            );
         }
     }
 
@@ -97,9 +123,9 @@ public class WinogradTests
     }
 
     [Theory]
-    [InlineData(2, 8, 16, 7, 5)]       // odd sizes: the wrapped-pair corrections at both edges of every row
-    [InlineData(1, 4, 4, 1, 9)]        // one row: only the middle kernel row has pairs
-    [InlineData(3, 6, 5, 9, 1)]        // one column: every p is in the first and the last column
+    [InlineData(2, 8, 16, 7, 5)] // odd sizes: the wrapped-pair corrections at both edges of every row
+    [InlineData(1, 4, 4, 1, 9)] // one row: only the middle kernel row has pairs
+    [InlineData(3, 6, 5, 9, 1)] // one column: every p is in the first and the last column
     public void GradWeight_matches_autograd_of_the_direct_convolution(int n, int cin, int cout, int h, int w)
     {
         using var scope = NewDisposeScope();
@@ -116,14 +142,18 @@ public class WinogradTests
 
     [Theory]
     [InlineData(true, true)]
-    [InlineData(false, false)]          // only the weights need a gradient (a frozen layer below), a layer without bias
-    public void Training_path_gives_the_direct_convolution_s_output_and_gradients(bool inputNeedsGradient, bool withBias)
+    [InlineData(false, false)] // only the weights need a gradient (a frozen layer below), a layer without bias
+    public void Training_path_gives_the_direct_convolution_s_output_and_gradients(
+        bool inputNeedsGradient,
+        bool withBias
+    )
     {
         using var scope = NewDisposeScope();
         manual_seed(6);
         using var conv = new WinogradConv2d(256, 256, hasBias: withBias) { UseWinograd = true };
-        var x = randn(2, 256, 45, 93).ChannelsLast();       // 8370 positions ≥ MinTrainingPositions; no whole tiles
-        if (inputNeedsGradient) x.requires_grad_();
+        var x = randn(2, 256, 45, 93).ChannelsLast(); // 8370 positions ≥ MinTrainingPositions; no whole tiles
+        if (inputNeedsGradient)
+            x.requires_grad_();
         var g = randn(2, 256, 45, 93);
 
         Assert.Equal(WinogradConv2d.Path.Training, conv.PathFor(x));
@@ -131,8 +161,10 @@ public class WinogradTests
         var y = conv.call(x);
         Assert.Equal(before + 1, WinogradConv2d.WinogradTrainingCalls);
         var inputs = new List<Tensor> { conv.weight };
-        if (withBias) inputs.Add(conv.bias!);
-        if (inputNeedsGradient) inputs.Add(x);
+        if (withBias)
+            inputs.Add(conv.bias!);
+        if (inputNeedsGradient)
+            inputs.Add(x);
         var actual = autograd.grad(new[] { y }, inputs, new[] { g });
         WinogradTraining.ThrowIfBackwardFailed();
 
@@ -155,14 +187,24 @@ public class WinogradTests
             WinogradConv2d.InTraining = false;
             Assert.Equal(WinogradConv2d.Path.Direct, conv.PathFor(x));
         }
-        finally { WinogradConv2d.InTraining = was; }
-        using (no_grad()) Assert.Equal(WinogradConv2d.Path.Inference, conv.PathFor(x));
+        finally
+        {
+            WinogradConv2d.InTraining = was;
+        }
+        using (no_grad())
+            Assert.Equal(WinogradConv2d.Path.Inference, conv.PathFor(x));
     }
 
     [Fact]
     public void Model_predicts_the_same_detections_with_winograd()
     {
-        var config = new MaskRcnnConfig { Arch = "resnet18-fpn", NumClasses = 3, MinSize = [256], MaxSize = 256 };
+        var config = new MaskRcnnConfig
+        {
+            Arch = "resnet18-fpn",
+            NumClasses = 3,
+            MinSize = [256],
+            MaxSize = 256,
+        };
         manual_seed(7);
         using var model = new MaskRCNN(config);
         model.eval();
@@ -176,23 +218,40 @@ public class WinogradTests
             long before = WinogradConv2d.WinogradCalls;
             using var winograd = model.Predict(image);
             // layer2 (3 of its 4 convolutions at 32×32), the FPN's and RPN's 64×64 and 32×32 levels, the mask head (4)
-            Assert.True(WinogradConv2d.WinogradCalls - before >= 8, $"{WinogradConv2d.WinogradCalls - before} convolutions took the Winograd path");
+            Assert.True(
+                WinogradConv2d.WinogradCalls - before >= 8,
+                $"{WinogradConv2d.WinogradCalls - before} convolutions took the Winograd path"
+            );
             Assert.True(direct.Count > 0);
             Assert.Equal(direct.Count, winograd.Count);
-            // As the side-by-side script compares with the peer: each detection matched by label, IoU ≥ 0.99, |Δscore| ≤ 1e-3
-            // (near-equal scores may swap places).
+            // As the side-by-side script compares with the peer: each detection matched by label, IoU ≥ 0.99, |Δscore|
+            // ≤ 1e-3 (near-equal scores may swap places).
             var (_, labels, scores) = direct.ToArrays();
             var (_, labelsW, scoresW) = winograd.ToArrays();
             using var iou = BoxOps.BoxIou(direct.Boxes, winograd.Boxes);
             var used = new HashSet<int>();
             for (int i = 0; i < direct.Count; i++)
             {
-                int match = Enumerable.Range(0, winograd.Count).FirstOrDefault(j => !used.Contains(j) && labelsW[j] == labels[i]
-                    && iou[i, j].item<float>() >= 0.99f && Math.Abs(scoresW[j] - scores[i]) <= 1e-3, -1);
-                Assert.True(match >= 0, $"detection {i} (label {labels[i]}, score {scores[i]}) has no Winograd counterpart");
+                int match = Enumerable
+                    .Range(0, winograd.Count)
+                    .FirstOrDefault(
+                        j =>
+                            !used.Contains(j)
+                            && labelsW[j] == labels[i]
+                            && iou[i, j].item<float>() >= 0.99f
+                            && Math.Abs(scoresW[j] - scores[i]) <= 1e-3,
+                        -1
+                    );
+                Assert.True(
+                    match >= 0,
+                    $"detection {i} (label {labels[i]}, score {scores[i]}) has no Winograd counterpart"
+                );
                 used.Add(match);
             }
         }
-        finally { WinogradConv2d.Enabled = was; }
+        finally
+        {
+            WinogradConv2d.Enabled = was;
+        }
     }
 }

@@ -18,8 +18,15 @@ public class DataReportingTests
 
     static JsonElement InspectSplit(string data, string split, string json)
     {
-        var (code, stdout, stderr) = TestSupport.RunCli("inspect-data", "--annotations", ViaPath(data, split),
-            "--images", Path.Combine(data, split), "--json", json);
+        var (code, stdout, stderr) = TestSupport.RunCli(
+            "inspect-data",
+            "--annotations",
+            ViaPath(data, split),
+            "--images",
+            Path.Combine(data, split),
+            "--json",
+            json
+        );
         Assert.True(code == 0, stderr);
         var summary = Json(json);
         Assert.Contains($"problems: {summary.GetProperty("problems").GetArrayLength()}", stdout);
@@ -27,8 +34,12 @@ public class DataReportingTests
     }
 
     static bool Names(JsonElement problems, string image, string text) =>
-        problems.EnumerateArray().Any(p => p.GetProperty("image").GetString()!.Contains(image)
-                                           && p.GetProperty("message").GetString()!.Contains(text));
+        problems
+            .EnumerateArray()
+            .Any(p =>
+                p.GetProperty("image").GetString()!.Contains(image)
+                && p.GetProperty("message").GetString()!.Contains(text)
+            );
 
     [Fact]
     public void Inspect_data_decodes_every_image_and_reports_a_truncated_one()
@@ -45,7 +56,9 @@ public class DataReportingTests
     public void Train_start_up_check_reports_a_truncated_image_and_an_unknown_label_and_records_them()
     {
         using var tmp = new TestSupport.TempDir();
-        string data = DataFolder(tmp), config = ConfigFile(tmp), run = tmp["run"];
+        string data = DataFolder(tmp),
+            config = ConfigFile(tmp),
+            run = tmp["run"];
         Truncate(Path.Combine(data, "train", "phantom_train_0001.png"));
         var via = ReadVia(data, "train");
         var key = via.Single(kv => kv.Value!["filename"]!.GetValue<string>() == "phantom_train_0002.png").Key;
@@ -69,7 +82,8 @@ public class DataReportingTests
     public void Evaluate_says_which_images_and_regions_it_left_out_and_records_them()
     {
         using var tmp = new TestSupport.TempDir();
-        string data = DataFolder(tmp, train: 0, val: 0, test: 3), weights = RandomWeights(tmp);
+        string data = DataFolder(tmp, train: 0, val: 0, test: 3),
+            weights = RandomWeights(tmp);
         File.WriteAllText(Path.Combine(data, "test", "phantom_test_0002.png"), "not an image");
         var via = ReadVia(data, "test");
         // Left out: the unknown label's region, and the regions of the unreadable image.
@@ -80,8 +94,19 @@ public class DataReportingTests
         WriteVia(data, "test", via);
 
         string json = tmp["metrics.json"];
-        var (code, stdout, stderr) = TestSupport.RunCli("evaluate", "--data", data, "--split", "test",
-            "--weights", weights, "--threads", "1", "--json", json);
+        var (code, stdout, stderr) = TestSupport.RunCli(
+            "evaluate",
+            "--data",
+            data,
+            "--split",
+            "test",
+            "--weights",
+            weights,
+            "--threads",
+            "1",
+            "--json",
+            json
+        );
         Assert.True(code == 0, stderr);
         Assert.Contains("2 of 3 images evaluated; 1 skipped: phantom_test_0002.png: ", stdout);
         Assert.Matches($@"\b{skippedRegions} regions? not evaluated", stdout);
@@ -107,8 +132,10 @@ public class DataReportingTests
 
         var summary = InspectSplit(data, "train", tmp["summary.json"]);
         Assert.True(Names(summary.GetProperty("problems"), absolute, "outside"), summary.ToString());
-        Assert.True(Names(summary.GetProperty("problems"), "../test/phantom_test_0001.png", "outside"),
-            summary.ToString());
+        Assert.True(
+            Names(summary.GetProperty("problems"), "../test/phantom_test_0001.png", "outside"),
+            summary.ToString()
+        );
         Assert.Equal(2, summary.GetProperty("images_skipped").GetInt32());
 
         var (code, stdout, stderr) = TestSupport.RunCli(TrainArgs(data, ConfigFile(tmp), tmp["run"]));
@@ -127,12 +154,19 @@ public class DataReportingTests
 
         var summary = InspectSplit(data, "train", tmp["summary.json"]);
         Assert.Equal(3, summary.GetProperty("images").GetInt32());
-        Assert.True(Names(summary.GetProperty("problems"), "phantom_train_0000.png", "phantom_train_0000.png-again"),
-            summary.ToString());
+        Assert.True(
+            Names(summary.GetProperty("problems"), "phantom_train_0000.png", "phantom_train_0000.png-again"),
+            summary.ToString()
+        );
 
         string json = tmp["no-images.json"];
-        var (code, _, stderr) = TestSupport.RunCli("inspect-data", "--annotations", ViaPath(data, "train"),
-            "--json", json);
+        var (code, _, stderr) = TestSupport.RunCli(
+            "inspect-data",
+            "--annotations",
+            ViaPath(data, "train"),
+            "--json",
+            json
+        );
         Assert.True(code == 0, stderr);
         Assert.Equal(3, Json(json).GetProperty("images").GetInt32());
 

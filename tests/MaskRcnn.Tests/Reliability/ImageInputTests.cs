@@ -14,18 +14,35 @@ public class ImageInputTests
     public void Predict_reports_each_bad_image_on_its_own_line_and_writes_results_for_the_good_ones()
     {
         using var tmp = new TestSupport.TempDir();
-        string data = DataFolder(tmp, train: 0, val: 0, test: 2), weights = RandomWeights(tmp);
+        string data = DataFolder(tmp, train: 0, val: 0, test: 2),
+            weights = RandomWeights(tmp);
         string good1 = Path.Combine(data, "test", "phantom_test_0000.png");
         string good2 = Path.Combine(data, "test", "phantom_test_0001.png");
-        string thin = tmp["thin.png"], notImage = tmp["not-an-image.png"], missing = tmp["missing.png"];
+        string thin = tmp["thin.png"],
+            notImage = tmp["not-an-image.png"],
+            missing = tmp["missing.png"];
         string huge = tmp["huge.png"];
-        GrayPng(thin, 100_000, 1);          // its short side would be resized to 0 px
-        PngHeader(huge, 5000, 4000);        // 20 megapixels: over the memory budget
+        GrayPng(thin, 100_000, 1); // its short side would be resized to 0 px
+        PngHeader(huge, 5000, 4000); // 20 megapixels: over the memory budget
         File.WriteAllText(notImage, "not an image");
         string json = tmp["results.json"];
 
-        var (code, stdout, stderr) = TestSupport.RunCli("predict", "--weights", weights, "--threads", "1",
-            "--coco-json", json, "--image", good1, thin, notImage, good2, missing, huge);
+        var (code, stdout, stderr) = TestSupport.RunCli(
+            "predict",
+            "--weights",
+            weights,
+            "--threads",
+            "1",
+            "--coco-json",
+            json,
+            "--image",
+            good1,
+            thin,
+            notImage,
+            good2,
+            missing,
+            huge
+        );
         Assert.Equal(1, code);
         NoTrace(stderr);
         var errors = Lines(stderr);
@@ -49,7 +66,9 @@ public class ImageInputTests
     public void Train_leaves_out_an_image_too_thin_for_the_model_and_says_so()
     {
         using var tmp = new TestSupport.TempDir();
-        string data = DataFolder(tmp, train: 1), config = ConfigFile(tmp), run = tmp["run"];
+        string data = DataFolder(tmp, train: 1),
+            config = ConfigFile(tmp),
+            run = tmp["run"];
         GrayPng(Path.Combine(data, "train", "thin.png"), 100_000, 1);
         var via = ReadVia(data, "train");
         via["thin.png-1"] = Entry("thin.png");
@@ -63,16 +82,20 @@ public class ImageInputTests
         using var problems = JsonDocument.Parse(File.ReadAllText(Path.Combine(run, "data_problems.json")));
         var split = problems.RootElement.GetProperty("train");
         Assert.Equal(1, split.GetProperty("images_skipped").GetInt32());
-        Assert.Contains(split.GetProperty("problems").EnumerateArray(),
-            p => p.GetProperty("image").GetString() == "thin.png");
+        Assert.Contains(
+            split.GetProperty("problems").EnumerateArray(),
+            p => p.GetProperty("image").GetString() == "thin.png"
+        );
     }
 
     [Fact]
     public void Train_leaves_out_an_image_over_the_pixel_budget()
     {
         using var tmp = new TestSupport.TempDir();
-        string data = DataFolder(tmp, train: 2), config = ConfigFile(tmp), run = tmp["run"];
-        PngHeader(Path.Combine(data, "train", "huge.png"), 5000, 4000);   // 20 megapixels (the old limit: 100)
+        string data = DataFolder(tmp, train: 2),
+            config = ConfigFile(tmp),
+            run = tmp["run"];
+        PngHeader(Path.Combine(data, "train", "huge.png"), 5000, 4000); // 20 megapixels (the old limit: 100)
         var via = ReadVia(data, "train");
         via["huge.png-1"] = Entry("huge.png");
         WriteVia(data, "train", via);
@@ -89,21 +112,42 @@ public class ImageInputTests
     {
         using var tmp = new TestSupport.TempDir();
         string data = DataFolder(tmp, train: 0, val: 0, test: 1);
-        string weights = RandomWeights(tmp, model =>
-        {
-            using var noGrad = no_grad();
-            var weight = model.named_parameters().Single(p => p.name == "roi_heads.box_predictor.cls_score.weight");
-            weight.parameter[0, 0].fill_(double.NaN);
-        });
-        var (code, _, stderr) = TestSupport.RunCli("predict", "--weights", weights, "--threads", "1",
-            "--image", Path.Combine(data, "test", "phantom_test_0000.png"));
+        string weights = RandomWeights(
+            tmp,
+            model =>
+            {
+                using var noGrad = no_grad();
+                var weight = model.named_parameters().Single(p => p.name == "roi_heads.box_predictor.cls_score.weight");
+                weight.parameter[0, 0].fill_(double.NaN);
+            }
+        );
+        var (code, _, stderr) = TestSupport.RunCli(
+            "predict",
+            "--weights",
+            weights,
+            "--threads",
+            "1",
+            "--image",
+            Path.Combine(data, "test", "phantom_test_0000.png")
+        );
         Assert.Equal(1, code);
         Assert.Single(Lines(stderr));
         Assert.Contains("roi_heads.box_predictor.cls_score.weight", stderr);
         Assert.Contains("NaN", stderr);
 
-        (code, _, stderr) = TestSupport.RunCli("evaluate", "--data", data, "--split", "test", "--weights", weights,
-            "--threads", "1", "--json", tmp["m.json"]);
+        (code, _, stderr) = TestSupport.RunCli(
+            "evaluate",
+            "--data",
+            data,
+            "--split",
+            "test",
+            "--weights",
+            weights,
+            "--threads",
+            "1",
+            "--json",
+            tmp["m.json"]
+        );
         Assert.Equal(1, code);
         Assert.Contains("roi_heads.box_predictor.cls_score.weight", stderr);
     }
@@ -117,8 +161,15 @@ public class ImageInputTests
         string evil = tmp["evil.pth"];
         MaliciousPickle(evil, zip);
         GrayPng(tmp["a.png"], 64, 64);
-        var (code, stdout, stderr) = TestSupport.RunCli("predict", "--weights", evil, "--threads", "1",
-            "--image", tmp["a.png"]);
+        var (code, stdout, stderr) = TestSupport.RunCli(
+            "predict",
+            "--weights",
+            evil,
+            "--threads",
+            "1",
+            "--image",
+            tmp["a.png"]
+        );
         Assert.Equal(1, code);
         Assert.Single(Lines(stderr));
         Assert.Contains("this file holds code or objects that are not tensors; refused", stderr);
@@ -131,13 +182,16 @@ public class ImageInputTests
     {
         using var tmp = new TestSupport.TempDir();
         string jpeg = tmp["rotated.jpg"];
-        JpegWithOrientation(jpeg, 64, 32, orientation: 6);   // stored 64 wide, 32 high; shown 32 wide, 64 high
+        JpegWithOrientation(jpeg, 64, 32, orientation: 6); // stored 64 wide, 32 high; shown 32 wide, 64 high
 
         Assert.Equal(new ImageSize(32, 64), ImageIO.ReadSize(jpeg));
         var (rgb, size) = ImageIO.ReadRgb(jpeg);
         Assert.Equal(new ImageSize(32, 64), size);
-        double Mean(int y0, int y1) => Enumerable.Range(y0, y1 - y0)
-            .SelectMany(y => Enumerable.Range(0, 32).Select(x => rgb[(y * 32 + x) * 3])).Average(b => b);
+        double Mean(int y0, int y1) =>
+            Enumerable
+                .Range(y0, y1 - y0)
+                .SelectMany(y => Enumerable.Range(0, 32).Select(x => rgb[(y * 32 + x) * 3]))
+                .Average(b => b);
         Assert.True(Mean(2, 30) > 200, "the stored left half (white) is shown on top");
         Assert.True(Mean(34, 62) < 50, "the stored right half (black) is shown below");
 
@@ -148,8 +202,15 @@ public class ImageInputTests
         };
         File.WriteAllText(tmp["via.json"], via.ToJsonString());
         string json = tmp["summary.json"];
-        var (code, stdout, stderr) = TestSupport.RunCli("inspect-data", "--annotations", tmp["via.json"],
-            "--images", tmp.Path, "--json", json);
+        var (code, stdout, stderr) = TestSupport.RunCli(
+            "inspect-data",
+            "--annotations",
+            tmp["via.json"],
+            "--images",
+            tmp.Path,
+            "--json",
+            json
+        );
         Assert.True(code == 0, stderr);
         using var summary = JsonDocument.Parse(File.ReadAllText(json));
         Assert.True(summary.RootElement.GetProperty("problems").GetArrayLength() == 0, stdout);

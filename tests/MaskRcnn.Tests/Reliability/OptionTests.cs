@@ -41,8 +41,18 @@ public class OptionTests
     {
         AssertRefused("--threads", "version", "--threads", "100000");
         AssertRefused("--threads", "predict", "--weights", "w", "--image", "i.png", "--threads", "100000");
-        AssertRefused("--min-size", "predict", "--weights", "w", "--image", "i.png",
-            "--min-size", "100000", "--max-size", "100000");
+        AssertRefused(
+            "--min-size",
+            "predict",
+            "--weights",
+            "w",
+            "--image",
+            "i.png",
+            "--min-size",
+            "100000",
+            "--max-size",
+            "100000"
+        );
         AssertRefused("--size", "benchmark", "--mode", "infer", "--size", "100000");
         AssertRefused("--size", "generate-phantoms", "--out", "o", "--seed", "1", "--size", "100000");
     }
@@ -52,8 +62,18 @@ public class OptionTests
     {
         AssertRefused("--min-size", "predict", "--weights", "w", "--image", "i.png", "--min-size", "0");
         AssertRefused("--max-size", "predict", "--weights", "w", "--image", "i.png", "--max-size", "-5");
-        AssertRefused("--max-size", "predict", "--weights", "w", "--image", "i.png",
-            "--min-size", "800", "--max-size", "400");
+        AssertRefused(
+            "--max-size",
+            "predict",
+            "--weights",
+            "w",
+            "--image",
+            "i.png",
+            "--min-size",
+            "800",
+            "--max-size",
+            "400"
+        );
         AssertRefused("--score-threshold", "predict", "--weights", "w", "--image", "i.png", "--score-threshold", "1.5");
         AssertRefused("--num-classes", "predict", "--weights", "w", "--image", "i.png", "--num-classes", "1");
         AssertRefused("--epochs", "train", "--data", "d", "--out", "o", "--epochs", "0");
@@ -61,8 +81,18 @@ public class OptionTests
         AssertRefused("--runs", "benchmark", "--mode", "infer", "--runs", "0");
         AssertRefused("--warmup", "benchmark", "--mode", "infer", "--warmup", "-1");
         AssertRefused("--size", "generate-phantoms", "--out", "o", "--seed", "1", "--size", "0");
-        AssertRefused("--score-threshold", "evaluate", "--gt", "g.json", "--dt", "d.json", "--json", "o.json",
-            "--score-threshold", "-0.1");
+        AssertRefused(
+            "--score-threshold",
+            "evaluate",
+            "--gt",
+            "g.json",
+            "--dt",
+            "d.json",
+            "--json",
+            "o.json",
+            "--score-threshold",
+            "-0.1"
+        );
     }
 
     [Fact]
@@ -82,8 +112,24 @@ public class OptionTests
         string pt = tmp["two-channels.pt"];
         using (var image = rand(2, 64, 64))
             MaskRcnn.Weights.StateDicts.Write(pt, new Dictionary<string, Tensor> { ["image"] = image });
-        string[] args = ["benchmark", "--arch", "resnet18-fpn", "--size", "64", "--mode", "infer", "--runs", "1",
-                         "--warmup", "0", "--threads", "1", "--image", pt];
+        string[] args =
+        [
+            "benchmark",
+            "--arch",
+            "resnet18-fpn",
+            "--size",
+            "64",
+            "--mode",
+            "infer",
+            "--runs",
+            "1",
+            "--warmup",
+            "0",
+            "--threads",
+            "1",
+            "--image",
+            pt,
+        ];
         var (code, _, stderr) = TestSupport.RunCli(args);
         Assert.True(code == 1, stderr);
         Assert.Single(Lines(stderr));

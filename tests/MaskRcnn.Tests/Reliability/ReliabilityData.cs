@@ -22,16 +22,32 @@ namespace MaskRcnn.Tests.Reliability;
 static class ReliabilityData
 {
     /// <summary>A small model at 64 px: a training step or a prediction takes well under a second on 2 cores.</summary>
-    public static MaskRcnnConfig SmallConfig() => Presets.CpuQuick() with
-    {
-        FpnOutChannels = 32, RepresentationSize = 64, MaskLayers = [32, 32], MinSize = [64], MaxSize = 64,
-        RpnPreNmsTopNTrain = 100, RpnPostNmsTopNTrain = 50, RpnPreNmsTopNTest = 50, RpnPostNmsTopNTest = 20,
-        BoxBatchSizePerImage = 16, RpnBatchSizePerImage = 32, BoxScoreThresh = 0.0, BoxDetectionsPerImg = 5,
-        Training = Presets.CpuQuick().Training with
+    public static MaskRcnnConfig SmallConfig() =>
+        Presets.CpuQuick() with
         {
-            Epochs = 1, StepsPerEpoch = 1, WarmupIters = 1, ValidateEvery = 0, LogEvery = 1, Seed = 3,
-        },
-    };
+            FpnOutChannels = 32,
+            RepresentationSize = 64,
+            MaskLayers = [32, 32],
+            MinSize = [64],
+            MaxSize = 64,
+            RpnPreNmsTopNTrain = 100,
+            RpnPostNmsTopNTrain = 50,
+            RpnPreNmsTopNTest = 50,
+            RpnPostNmsTopNTest = 20,
+            BoxBatchSizePerImage = 16,
+            RpnBatchSizePerImage = 32,
+            BoxScoreThresh = 0.0,
+            BoxDetectionsPerImg = 5,
+            Training = Presets.CpuQuick().Training with
+            {
+                Epochs = 1,
+                StepsPerEpoch = 1,
+                WarmupIters = 1,
+                ValidateEvery = 0,
+                LogEvery = 1,
+                Seed = 3,
+            },
+        };
 
     /// <summary>DIR/data with train/, val/, test/ of 64-px phantoms; returns the data folder.</summary>
     public static string DataFolder(TestSupport.TempDir tmp, int train = 3, int val = 0, int test = 3)
@@ -73,22 +89,34 @@ static class ReliabilityData
         File.WriteAllText(ViaPath(data, split), via.ToJsonString());
 
     /// <summary>A VIA 2.x entry with rectangles (x, y, w, h) of class <paramref name="label"/>.</summary>
-    public static JsonObject Entry(string fileName, string label = "benign",
-                                   params (int X, int Y, int W, int H)[] rects)
+    public static JsonObject Entry(
+        string fileName,
+        string label = "benign",
+        params (int X, int Y, int W, int H)[] rects
+    )
     {
         var regions = new JsonArray();
         foreach (var (x, y, w, h) in rects)
-            regions.Add(new JsonObject
-            {
-                ["shape_attributes"] = new JsonObject
+            regions.Add(
+                new JsonObject
                 {
-                    ["name"] = "rect", ["x"] = x, ["y"] = y, ["width"] = w, ["height"] = h,
-                },
-                ["region_attributes"] = new JsonObject { ["class"] = label },
-            });
+                    ["shape_attributes"] = new JsonObject
+                    {
+                        ["name"] = "rect",
+                        ["x"] = x,
+                        ["y"] = y,
+                        ["width"] = w,
+                        ["height"] = h,
+                    },
+                    ["region_attributes"] = new JsonObject { ["class"] = label },
+                }
+            );
         return new JsonObject
         {
-            ["filename"] = fileName, ["size"] = -1, ["regions"] = regions, ["file_attributes"] = new JsonObject(),
+            ["filename"] = fileName,
+            ["size"] = -1,
+            ["regions"] = regions,
+            ["file_attributes"] = new JsonObject(),
         };
     }
 
@@ -116,11 +144,12 @@ static class ReliabilityData
         var ihdr = new byte[13];
         System.Buffers.Binary.BinaryPrimitives.WriteInt32BigEndian(ihdr, width);
         System.Buffers.Binary.BinaryPrimitives.WriteInt32BigEndian(ihdr.AsSpan(4), height);
-        ihdr[8] = 8; ihdr[9] = 0;   // 8-bit grayscale
+        ihdr[8] = 8;
+        ihdr[9] = 0; // 8-bit grayscale
         using var f = File.Create(path);
         f.Write([0x89, (byte)'P', (byte)'N', (byte)'G', 0x0D, 0x0A, 0x1A, 0x0A]);
         WriteChunk(f, "IHDR", ihdr);
-        WriteChunk(f, "IDAT", [0x78, 0x9C]);   // a zlib stream that stops at once
+        WriteChunk(f, "IDAT", [0x78, 0x9C]); // a zlib stream that stops at once
         WriteChunk(f, "IEND", []);
     }
 
@@ -141,7 +170,8 @@ static class ReliabilityData
         foreach (byte b in data)
         {
             crc ^= b;
-            for (int k = 0; k < 8; k++) crc = (crc & 1) != 0 ? 0xEDB88320 ^ (crc >> 1) : crc >> 1;
+            for (int k = 0; k < 8; k++)
+                crc = (crc & 1) != 0 ? 0xEDB88320 ^ (crc >> 1) : crc >> 1;
         }
         return ~crc;
     }
@@ -155,17 +185,50 @@ static class ReliabilityData
         using var bitmap = new SKBitmap(new SKImageInfo(width, height, SKColorType.Gray8, SKAlphaType.Opaque));
         var px = bitmap.GetPixelSpan();
         for (int y = 0; y < height; y++)
-            for (int x = 0; x < width; x++) px[y * width + x] = x < width / 2 ? (byte)255 : (byte)0;
+        for (int x = 0; x < width; x++)
+            px[y * width + x] = x < width / 2 ? (byte)255 : (byte)0;
         using var image = SKImage.FromBitmap(bitmap);
         using var data = image.Encode(SKEncodedImageFormat.Jpeg, 95);
         byte[] jpeg = data.ToArray();
         // APP1 "Exif\0\0", little-endian TIFF header, one IFD entry: Orientation (0x0112), SHORT, 1 value.
         byte[] exif =
         [
-            0xFF, 0xE1, 0x00, 0x22, (byte)'E', (byte)'x', (byte)'i', (byte)'f', 0, 0,
-            (byte)'I', (byte)'I', 0x2A, 0x00, 0x08, 0x00, 0x00, 0x00,
-            0x01, 0x00, 0x12, 0x01, 0x03, 0x00, 0x01, 0x00, 0x00, 0x00, (byte)orientation, 0x00, 0x00, 0x00,
-            0x00, 0x00, 0x00, 0x00,
+            0xFF,
+            0xE1,
+            0x00,
+            0x22,
+            (byte)'E',
+            (byte)'x',
+            (byte)'i',
+            (byte)'f',
+            0,
+            0,
+            (byte)'I',
+            (byte)'I',
+            0x2A,
+            0x00,
+            0x08,
+            0x00,
+            0x00,
+            0x00,
+            0x01,
+            0x00,
+            0x12,
+            0x01,
+            0x03,
+            0x00,
+            0x01,
+            0x00,
+            0x00,
+            0x00,
+            (byte)orientation,
+            0x00,
+            0x00,
+            0x00,
+            0x00,
+            0x00,
+            0x00,
+            0x00,
         ];
         File.WriteAllBytes(path, [.. jpeg[..2], .. exif, .. jpeg[2..]]);
     }
@@ -179,13 +242,37 @@ static class ReliabilityData
         // PROTO 2, GLOBAL posix.system, BINPUT, BINUNICODE "echo PWNED", BINPUT, TUPLE1, BINPUT, REDUCE, BINPUT, STOP
         byte[] pickle =
         [
-            0x80, 0x02, .. "cposix\nsystem\n"u8, (byte)'q', 0, (byte)'X', 10, 0, 0, 0, .. "echo PWNED"u8,
-            (byte)'q', 1, 0x85, (byte)'q', 2, (byte)'R', (byte)'q', 3, (byte)'.',
+            0x80,
+            0x02,
+            .. "cposix\nsystem\n"u8,
+            (byte)'q',
+            0,
+            (byte)'X',
+            10,
+            0,
+            0,
+            0,
+            .. "echo PWNED"u8,
+            (byte)'q',
+            1,
+            0x85,
+            (byte)'q',
+            2,
+            (byte)'R',
+            (byte)'q',
+            3,
+            (byte)'.',
         ];
-        if (!zip) { File.WriteAllBytes(path, pickle); return; }
+        if (!zip)
+        {
+            File.WriteAllBytes(path, pickle);
+            return;
+        }
         using var archive = ZipFile.Open(path, ZipArchiveMode.Create);
-        using (var s = archive.CreateEntry("archive/data.pkl").Open()) s.Write(pickle);
-        using (var s = archive.CreateEntry("archive/version").Open()) s.Write("3\n"u8);
+        using (var s = archive.CreateEntry("archive/data.pkl").Open())
+            s.Write(pickle);
+        using (var s = archive.CreateEntry("archive/version").Open())
+            s.Write("3\n"u8);
     }
 
     /// <summary>Lines of stderr that are not empty.</summary>
@@ -202,13 +289,15 @@ static class ReliabilityData
 
     /// <summary>The rows of a metrics.jsonl, parsed.</summary>
     public static List<JsonElement> Metrics(string run) =>
-        File.ReadLines(Path.Combine(run, "metrics.jsonl")).Select(l => JsonDocument.Parse(l).RootElement.Clone())
+        File.ReadLines(Path.Combine(run, "metrics.jsonl"))
+            .Select(l => JsonDocument.Parse(l).RootElement.Clone())
             .ToList();
 
     [DllImport("libc", SetLastError = true)]
     static extern int kill(int pid, int sig);
 
-    public const int SIGINT = 2, SIGTERM = 15;
+    public const int SIGINT = 2,
+        SIGTERM = 15;
 
     /// <summary>
     /// Starts the CLI, sends <paramref name="signal"/> once a stdout line contains <paramref name="when"/>, and
@@ -218,7 +307,8 @@ static class ReliabilityData
     {
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
         psi.ArgumentList.Add(TestSupport.CliDll);
-        foreach (var a in args) psi.ArgumentList.Add(a);
+        foreach (var a in args)
+            psi.ArgumentList.Add(a);
         using var p = Process.Start(psi)!;
         var stdout = new StringBuilder();
         var stderr = p.StandardError.ReadToEndAsync();
@@ -226,7 +316,11 @@ static class ReliabilityData
         while (p.StandardOutput.ReadLine() is string line)
         {
             stdout.AppendLine(line);
-            if (!sent && line.Contains(when)) { sent = true; kill(p.Id, signal); }
+            if (!sent && line.Contains(when))
+            {
+                sent = true;
+                kill(p.Id, signal);
+            }
         }
         if (!p.WaitForExit(TimeSpan.FromMinutes(5)))
         {

@@ -14,7 +14,8 @@ public class AutocastTests
     public void Scopes_switch_libtorch_s_autocast_on_and_off_and_restore_it()
     {
         TorchEnvironment.Initialize();
-        if (!OperatingSystem.IsLinux()) return;
+        if (!OperatingSystem.IsLinux())
+            return;
         Assert.True(Autocast.IsAvailable, "libtorch_cpu.so exports at::autocast's switches");
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
@@ -27,21 +28,25 @@ public class AutocastTests
             Assert.True(Autocast.IsEnabled(DeviceType.CPU));
             var y = Conv(x, w);
             Assert.Equal(ScalarType.BFloat16, y.dtype);
-            Assert.Equal(ScalarType.BFloat16, (y + 1).dtype);                        // element-wise ops take what comes
+            Assert.Equal(ScalarType.BFloat16, (y + 1).dtype); // element-wise ops take what comes
             using (Autocast.Suspend(DeviceType.CPU))
             {
                 Assert.False(Autocast.IsEnabled(DeviceType.CPU));
                 Assert.Equal(ScalarType.Float32, Conv(x, w).dtype);
             }
-            Assert.True(Autocast.IsEnabled(DeviceType.CPU));                           // restored after Suspend
+            Assert.True(Autocast.IsEnabled(DeviceType.CPU)); // restored after Suspend
             Assert.Equal(ScalarType.BFloat16, Conv(x, w).dtype);
             // What autocast computes is the convolution of the inputs cast to bfloat16.
             var explicitCast = Conv(x.to(ScalarType.BFloat16), w.to(ScalarType.BFloat16));
-            Assert.Equal(0f, (y.to(ScalarType.Float32) - explicitCast.to(ScalarType.Float32)).abs().max().item<float>());
+            Assert.Equal(
+                0f,
+                (y.to(ScalarType.Float32) - explicitCast.to(ScalarType.Float32)).abs().max().item<float>()
+            );
         }
         Assert.False(Autocast.IsEnabled(DeviceType.CPU));
         Assert.Equal(ScalarType.Float32, Conv(x, w).dtype);
-        using (Autocast.Suspend(DeviceType.CPU)) Assert.Equal(ScalarType.Float32, Conv(x, w).dtype);   // no-op when off
+        using (Autocast.Suspend(DeviceType.CPU))
+            Assert.Equal(ScalarType.Float32, Conv(x, w).dtype); // no-op when off
         Assert.False(Autocast.IsEnabled(DeviceType.CPU));
     }
 
@@ -60,13 +65,21 @@ public class AutocastTests
     public void Bfloat16_inference_runs_the_layers_in_bfloat16_and_keeps_boxes_scores_and_masks_in_float32()
     {
         TorchEnvironment.Initialize();
-        if (!Autocast.IsAvailable) return;
+        if (!Autocast.IsAvailable)
+            return;
         using var scope = NewDisposeScope();
         manual_seed(3);
-        using var model = new MaskRCNN(new MaskRcnnConfig
-        {
-            Arch = "resnet18-fpn", NumClasses = 3, MinSize = [128], MaxSize = 128, BoxScoreThresh = 0.0, BoxDetectionsPerImg = 20,
-        });
+        using var model = new MaskRCNN(
+            new MaskRcnnConfig
+            {
+                Arch = "resnet18-fpn",
+                NumClasses = 3,
+                MinSize = [128],
+                MaxSize = 128,
+                BoxScoreThresh = 0.0,
+                BoxDetectionsPerImg = 20,
+            }
+        );
         model.eval();
         var image = rand(3, 128, 128);
         using var noGrad = no_grad();
@@ -80,11 +93,17 @@ public class AutocastTests
             Assert.All(features, f => Assert.Equal(ScalarType.BFloat16, f.dtype));
             for (int i = 0; i < features.Length; i++)
             {
-                double relative = (features[i].to(ScalarType.Float32) - reference[i]).norm().item<float>() / reference[i].norm().item<float>();
-                Assert.True(relative < 0.05, $"level {i}: relative difference {relative:F4} (same network, bfloat16 rounding)");
+                double relative =
+                    (features[i].to(ScalarType.Float32) - reference[i]).norm().item<float>()
+                    / reference[i].norm().item<float>();
+                Assert.True(
+                    relative < 0.05,
+                    $"level {i}: relative difference {relative:F4} (same network, bfloat16 rounding)"
+                );
             }
             var rpn = model.ProposeRegions(list, features);
-            Assert.All(rpn.Proposals, p => Assert.Equal(ScalarType.Float32, p.dtype));      // anchors and decoding in float32
+            // anchors and decoding in float32
+            Assert.All(rpn.Proposals, p => Assert.Equal(ScalarType.Float32, p.dtype));
         }
         Assert.False(Autocast.IsEnabled(DeviceType.CPU));
 

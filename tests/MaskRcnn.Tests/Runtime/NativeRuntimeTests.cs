@@ -7,8 +7,9 @@ public class NativeRuntimeTests
 {
     static string LibTorchSharpInPackage()
     {
-        string nuget = Environment.GetEnvironmentVariable("NUGET_PACKAGES")
-                       ?? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages");
+        string nuget =
+            Environment.GetEnvironmentVariable("NUGET_PACKAGES")
+            ?? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages");
         return Path.Combine(nuget, "torchsharp", "0.107.0", "runtimes", "linux-x64", "native", "libLibTorchSharp.so");
     }
 
@@ -27,13 +28,16 @@ public class NativeRuntimeTests
     {
         TorchEnvironment.Initialize();
         var report = MklDispatch.Report!;
-        if (!OperatingSystem.IsLinux() || !System.Runtime.Intrinsics.X86.X86Base.IsSupported) return;
+        if (!OperatingSystem.IsLinux() || !System.Runtime.Intrinsics.X86.X86Base.IsSupported)
+            return;
         var (_, ebx, ecx, edx) = System.Runtime.Intrinsics.X86.X86Base.CpuId(0, 0);
         bool intel = (ebx, edx, ecx) == (0x756e6547, 0x49656e69, 0x6c65746e); // "Genu" "ineI" "ntel"
         bool avx2 = System.Runtime.Intrinsics.X86.Avx2.IsSupported && System.Runtime.Intrinsics.X86.Fma.IsSupported;
-        string expected = intel ? "intel"
+        string expected =
+            intel ? "intel"
             : Environment.GetEnvironmentVariable(MklDispatch.EnvironmentVariable) == "vendor" ? "vendor"
-            : avx2 ? "applied" : "no-avx2";
+            : avx2 ? "applied"
+            : "no-avx2";
         Assert.Equal(expected, report.Status);
         Assert.Equal(expected is "intel" or "applied", MklDispatch.FeatureKernels);
         if (report.Status == "applied")
@@ -47,12 +51,14 @@ public class NativeRuntimeTests
     public void Output_copy_is_patched_and_package_copy_is_untouched()
     {
         var report = NativeRuntime.Initialize();
-        if (report.Status != "applied") return; // libstdc++ already has GLIBCXX_3.4.32: nothing was patched
+        if (report.Status != "applied")
+            return; // libstdc++ already has GLIBCXX_3.4.32: nothing was patched
         var output = ElfVersionNeeds.Read(File.ReadAllBytes(report.LibTorchSharp!));
         Assert.Contains(output, r => r.File == "libstdc++.so.6" && r.Version == "GLIBCXX_3.4.32" && r.IsWeak);
 
         string package = LibTorchSharpInPackage();
-        if (!File.Exists(package)) return; // restored elsewhere
+        if (!File.Exists(package))
+            return; // restored elsewhere
         var original = ElfVersionNeeds.Read(File.ReadAllBytes(package));
         Assert.Contains(original, r => r.Version == "GLIBCXX_3.4.32" && !r.IsWeak);
     }
@@ -61,7 +67,8 @@ public class NativeRuntimeTests
     public void MarkWeak_sets_only_the_named_requirement()
     {
         string package = LibTorchSharpInPackage();
-        if (!File.Exists(package)) package = NativeRuntime.Initialize().LibTorchSharp!;
+        if (!File.Exists(package))
+            package = NativeRuntime.Initialize().LibTorchSharp!;
         byte[] bytes = File.ReadAllBytes(package);
         var before = ElfVersionNeeds.Read(bytes);
         Assert.Contains(before, r => r.File == "libc.so.6" && r.Version == "GLIBC_2.2.5");

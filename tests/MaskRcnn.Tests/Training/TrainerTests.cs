@@ -11,20 +11,39 @@ using static TorchSharp.torch;
 
 namespace MaskRcnn.Tests.Training;
 
-/// <summary>libtorch's random generator is process-wide: runs that must repeat exactly cannot share the process with other tests.</summary>
+/// <summary>libtorch's random generator is process-wide: runs that must repeat exactly cannot share the process with
+/// other tests.</summary>
 [CollectionDefinition(nameof(SequentialTraining), DisableParallelization = true)]
 public class SequentialTraining;
 
 [Collection(nameof(SequentialTraining))]
 public class TrainerTests
 {
-    static MaskRcnnConfig Config(int epochs = 2, int steps = 2) => Presets.CpuQuick() with
-    {
-        FpnOutChannels = 32, RepresentationSize = 64, MaskLayers = [32, 32], MinSize = [96], MaxSize = 96,
-        RpnPreNmsTopNTrain = 200, RpnPostNmsTopNTrain = 100, RpnPreNmsTopNTest = 100, RpnPostNmsTopNTest = 50,
-        BoxBatchSizePerImage = 32, RpnBatchSizePerImage = 64, BoxScoreThresh = 0.0,
-        Training = Presets.CpuQuick().Training with { Epochs = epochs, StepsPerEpoch = steps, WarmupIters = 2, ValidateEvery = 0, LogEvery = 1, Seed = 3 },
-    };
+    static MaskRcnnConfig Config(int epochs = 2, int steps = 2) =>
+        Presets.CpuQuick() with
+        {
+            FpnOutChannels = 32,
+            RepresentationSize = 64,
+            MaskLayers = [32, 32],
+            MinSize = [96],
+            MaxSize = 96,
+            RpnPreNmsTopNTrain = 200,
+            RpnPostNmsTopNTrain = 100,
+            RpnPreNmsTopNTest = 100,
+            RpnPostNmsTopNTest = 50,
+            BoxBatchSizePerImage = 32,
+            RpnBatchSizePerImage = 64,
+            BoxScoreThresh = 0.0,
+            Training = Presets.CpuQuick().Training with
+            {
+                Epochs = epochs,
+                StepsPerEpoch = steps,
+                WarmupIters = 2,
+                ValidateEvery = 0,
+                LogEvery = 1,
+                Seed = 3,
+            },
+        };
 
     static (Dataset Train, Dataset Val) Data(TestSupport.TempDir tmp)
     {
@@ -32,7 +51,11 @@ public class TrainerTests
         return (DatasetLoader.LoadSplit(tmp.Path, "train"), DatasetLoader.LoadSplit(tmp.Path, "val"));
     }
 
-    static MaskRCNN NewModel(MaskRcnnConfig c) { manual_seed(c.Training.Seed); return new MaskRCNN(c); }
+    static MaskRCNN NewModel(MaskRcnnConfig c)
+    {
+        manual_seed(c.Training.Seed);
+        return new MaskRCNN(c);
+    }
 
     [Fact]
     public void Stopped_and_resumed_run_continues_exactly()
@@ -62,7 +85,7 @@ public class TrainerTests
         }
         var resumed = new List<(long Iteration, double Loss)>();
         manual_seed(12345);
-        using (var model = new MaskRCNN(config))   // another initialisation: the checkpoint decides
+        using (var model = new MaskRCNN(config)) // another initialisation: the checkpoint decides
         {
             var t = new Trainer(model, train, null, Path.Combine(runs.Path, "b"));
             t.Progress += p => resumed.Add((p.Iteration, p.Loss));
@@ -81,14 +104,20 @@ public class TrainerTests
         using var data = new TestSupport.TempDir();
         using var run = new TestSupport.TempDir();
         var (train, _) = Data(data);
-        using var model = NewModel(Config(epochs: 3, steps: 2) with { Training = Config().Training with { Epochs = 3, MaxNonFiniteSteps = 2 } });
+        using var model = NewModel(
+            Config(epochs: 3, steps: 2) with
+            {
+                Training = Config().Training with { Epochs = 3, MaxNonFiniteSteps = 2 },
+            }
+        );
         var trainer = new Trainer(model, train, null, run.Path);
         int calls = 0;
         var messages = new List<string>();
         trainer.Message += messages.Add;
         trainer.LossTransform = losses =>
         {
-            if (++calls > 2) losses["loss_mask"] = losses["loss_mask"] * float.NaN;   // from the second epoch on
+            if (++calls > 2)
+                losses["loss_mask"] = losses["loss_mask"] * float.NaN; // from the second epoch on
             return losses;
         };
         var before = model.state_dict()["roi_heads.box_head.fc6.weight"].clone();
@@ -98,7 +127,13 @@ public class TrainerTests
         Assert.Contains(messages, m => m.Contains("non-finite loss") && m.Contains("step skipped"));
         // The skipped steps changed nothing: the weights equal the last good checkpoint's.
         var saved = Checkpoint.Read(trainer.LastCheckpoint);
-        Assert.True(saved.Model["roi_heads.box_head.fc6.weight"].eq(model.state_dict()["roi_heads.box_head.fc6.weight"].cpu()).all().item<bool>());
+        Assert.True(
+            saved
+                .Model["roi_heads.box_head.fc6.weight"]
+                .eq(model.state_dict()["roi_heads.box_head.fc6.weight"].cpu())
+                .all()
+                .item<bool>()
+        );
         Assert.False(before.eq(model.state_dict()["roi_heads.box_head.fc6.weight"]).all().item<bool>());
     }
 
@@ -108,45 +143,61 @@ public class TrainerTests
         using var data = new TestSupport.TempDir();
         using var run = new TestSupport.TempDir();
         var (train, val) = Data(data);
-        using var model = NewModel(Config(epochs: 2, steps: 1) with { Training = Config().Training with { Epochs = 2, StepsPerEpoch = 1, ValidateEvery = 1 } });
+        using var model = NewModel(
+            Config(epochs: 2, steps: 1) with
+            {
+                Training = Config().Training with { Epochs = 2, StepsPerEpoch = 1, ValidateEvery = 1 },
+            }
+        );
         var trainer = new Trainer(model, train, val, run.Path);
         var result = trainer.Run();
         Assert.Equal(2, result.Validations.Count);
-        foreach (var f in new[] { "config.json", "checkpoint_last.safetensors", "model_final.safetensors", "metrics.jsonl" })
+        foreach (
+            var f in new[] { "config.json", "checkpoint_last.safetensors", "model_final.safetensors", "metrics.jsonl" }
+        )
             Assert.True(File.Exists(Path.Combine(run.Path, f)), f);
         Assert.Empty(Directory.GetFiles(run.Path, "*.tmp"));
         Assert.Equal(model.Config.ToJson(), MaskRcnnConfig.Load(Path.Combine(run.Path, "config.json")).ToJson());
-        var lines = File.ReadAllLines(Path.Combine(run.Path, "metrics.jsonl")).Select(l => JsonDocument.Parse(l).RootElement).ToList();
-        Assert.Contains(lines, l => l.GetProperty("type").GetString() == "train" && l.GetProperty("losses").TryGetProperty("loss_mask", out _));
+        var lines = File.ReadAllLines(Path.Combine(run.Path, "metrics.jsonl"))
+            .Select(l => JsonDocument.Parse(l).RootElement)
+            .ToList();
+        Assert.Contains(
+            lines,
+            l =>
+                l.GetProperty("type").GetString() == "train"
+                && l.GetProperty("losses").TryGetProperty("loss_mask", out _)
+        );
         Assert.Contains(lines, l => l.GetProperty("type").GetString() == "val" && l.TryGetProperty("segm", out _));
         var epochs = lines.Where(l => l.GetProperty("type").GetString() == "epoch").ToList();
         Assert.Equal([1, 2], epochs.Select(l => l.GetProperty("epoch").GetInt32()));
         Assert.All(epochs, l => Assert.True(l.GetProperty("rss_mb").GetDouble() > 0));
         Assert.True(Checkpoint.Read(trainer.FinalModel).State!.Finished);
 
-        // TensorBoard: TFRecords whose masked CRC-32C values check out.
+        // TensorBoard: TFRecords whose masked CRC-32C values check out, holding the scalars, the weight histograms and
+        // the prediction images.
         var events = Directory.GetFiles(run.Path, "events.out.tfevents.*").Single();
-        var bytes = File.ReadAllBytes(events);
-        int records = 0;
-        for (int p = 0; p < bytes.Length; records++)
-        {
-            ulong len = BinaryPrimitives.ReadUInt64LittleEndian(bytes.AsSpan(p));
-            Assert.Equal(Masked(bytes.AsSpan(p, 8)), BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(p + 8)));
-            Assert.Equal(Masked(bytes.AsSpan(p + 12, (int)len)), BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(p + 12 + (int)len)));
-            p += 12 + (int)len + 4;
-        }
-        Assert.True(records >= 3);
-        static uint Masked(ReadOnlySpan<byte> d) { uint c = TensorBoardWriter.Crc32C(d); return ((c >> 15) | (c << 17)) + 0xa282ead8u; }
+        var summaries = TensorBoardEvents.Read(events);
+        Assert.Contains(summaries, v => v.Tag == "train/loss" && v.Kind == "scalar");
+        Assert.Contains(summaries, v => v.Tag == "train/loss_mask" && v.Kind == "scalar");
+        Assert.Contains(summaries, v => v.Tag == "val/segm_AP50" && v.Kind == "scalar");
+        Assert.Contains(summaries, v => v.Tag == "weights/roi_heads.box_head.fc6.weight" && v.Kind == "histogram");
+        var images = summaries.Where(v => v.Kind == "image" && v.Tag.StartsWith("val/predictions/")).ToList();
+        Assert.Equal(2 * Math.Min(TensorBoardLog.PredictionImages, val.Count), images.Count); // two validations
+        Assert.All(summaries, v => Assert.InRange(v.WallTime, 1.6e9, 4e9)); // seconds since 1970
     }
 
     [Fact]
     public void Bfloat16_training_keeps_float32_weights_and_records_its_precision()
     {
-        if (!MaskRcnn.Runtime.Autocast.IsAvailable) return;
+        if (!MaskRcnn.Runtime.Autocast.IsAvailable)
+            return;
         using var data = new TestSupport.TempDir();
         using var run = new TestSupport.TempDir();
         var (train, val) = Data(data);
-        var config = Config(epochs: 2, steps: 2) with { Training = Config().Training with { Epochs = 2, StepsPerEpoch = 2, ValidateEvery = 2, Precision = "bf16" } };
+        var config = Config(epochs: 2, steps: 2) with
+        {
+            Training = Config().Training with { Epochs = 2, StepsPerEpoch = 2, ValidateEvery = 2, Precision = "bf16" },
+        };
         using var model = NewModel(config);
         var losses = new List<double>();
         var trainer = new Trainer(model, train, val, run.Path);
@@ -156,7 +207,7 @@ public class TrainerTests
         Assert.Equal(4, losses.Count);
         Assert.All(losses, l => Assert.True(double.IsFinite(l)));
         Assert.Single(result.Validations);
-        Assert.All(model.parameters(), p => Assert.Equal(ScalarType.Float32, p.dtype));     // master weights stay float32
+        Assert.All(model.parameters(), p => Assert.Equal(ScalarType.Float32, p.dtype)); // master weights stay float32
         Assert.False(MaskRcnn.Runtime.Autocast.IsEnabled(DeviceType.CPU));
         Assert.Equal("bf16", MaskRcnnConfig.Load(Path.Combine(run.Path, "config.json")).Training.Precision);
     }
@@ -164,7 +215,7 @@ public class TrainerTests
     [Fact]
     public void Crc32c_matches_the_standard_check_value()
     {
-        Assert.Equal(0xE3069283u, TensorBoardWriter.Crc32C("123456789"u8));
+        Assert.Equal(0xE3069283u, TensorBoardEvents.Crc32C("123456789"u8));
     }
 
     [Fact]
@@ -188,7 +239,7 @@ public class TrainerTests
         var t = arange(24, dtype: ScalarType.Float32).reshape(2, 3, 4);
         var tensors = new Dictionary<string, Tensor>
         {
-            ["view"] = t.permute(2, 0, 1),                       // not contiguous: written in logical order
+            ["view"] = t.permute(2, 0, 1), // not contiguous: written in logical order
             ["ints"] = arange(5, dtype: ScalarType.Int64) - 2,
             ["flags"] = tensor(new[] { true, false, true }),
             ["scalar"] = tensor(3.5),
@@ -210,7 +261,10 @@ public class TrainerTests
     public void Stage_schedules_and_layer_groups_follow_matterport()
     {
         var stages = StageSchedule.Parse("heads:10,4+:10,all:10@0.0001", 0, 0.001);
-        Assert.Equal([("heads", 10, 0.001), ("4+", 10, 0.001), ("all", 10, 0.0001)], stages.Select(s => (s.Group, s.Epochs, s.LearningRate)));
+        Assert.Equal(
+            [("heads", 10, 0.001), ("4+", 10, 0.001), ("all", 10, 0.0001)],
+            stages.Select(s => (s.Group, s.Epochs, s.LearningRate))
+        );
         Assert.Throws<MaskRcnnException>(() => StageSchedule.Parse("heads:0", 1, 0.1));
         Assert.Throws<MaskRcnnException>(() => StageSchedule.Parse("bogus:3", 1, 0.1));
 
@@ -218,7 +272,10 @@ public class TrainerTests
         LayerGroups.Apply(model, "heads");
         var trainable = model.named_parameters().Where(p => p.parameter.requires_grad).Select(p => p.name).ToList();
         Assert.DoesNotContain(trainable, n => n.StartsWith("backbone.body."));
-        Assert.Contains(trainable, n => n.StartsWith("rpn.") || n.StartsWith("roi_heads.") || n.StartsWith("backbone.fpn."));
+        Assert.Contains(
+            trainable,
+            n => n.StartsWith("rpn.") || n.StartsWith("roi_heads.") || n.StartsWith("backbone.fpn.")
+        );
         LayerGroups.Apply(model, "4+");
         trainable = model.named_parameters().Where(p => p.parameter.requires_grad).Select(p => p.name).ToList();
         Assert.Contains(trainable, n => n.StartsWith("backbone.body.layer3."));
@@ -237,7 +294,13 @@ public class TrainerTests
         var t2 = new Trainer(m2, new Dataset("x", ["benign"], [], []), null, "unused");
         Assert.Equal(0.1 * 0.1 * 1.0, t2.LearningRate(0.1, 0, 100), 9);
         Assert.Equal(0.1 * 0.5 * (1 + Math.Cos(Math.PI * 0.5)), t2.LearningRate(0.1, 50, 100), 9);
-        var step = Config().Training with { WarmupIters = 0, Schedule = "step", StepMilestones = [0.5, 0.75], Gamma = 0.1 };
+        var step = Config().Training with
+        {
+            WarmupIters = 0,
+            Schedule = "step",
+            StepMilestones = [0.5, 0.75],
+            Gamma = 0.1,
+        };
         using var m3 = new MaskRCNN(Config() with { Training = step });
         var t3 = new Trainer(m3, new Dataset("x", ["benign"], [], []), null, "unused");
         Assert.Equal(0.1, t3.LearningRate(0.1, 10, 100), 12);

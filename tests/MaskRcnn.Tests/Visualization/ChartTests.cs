@@ -4,7 +4,8 @@ using SkiaSharp;
 
 namespace MaskRcnn.Tests.Visualization;
 
-/// <summary>Charts: one spec, a static picture (ScottPlot) and an interactive Plotly chart that loads without a CDN.</summary>
+/// <summary>Charts: one spec, a static picture (ScottPlot) and an interactive Plotly chart that loads without a
+/// CDN.</summary>
 public class ChartTests
 {
     static readonly ChartSeries Squares = new("y = x²", X: [0, 1, 2, 3], Y: [0, 1, 4, 9]);
@@ -15,7 +16,9 @@ public class ChartTests
         Assert.Throws<MaskRcnnException>(() => ChartSpec.Lines("", "x", "y", Squares).Validate());
         var e = Assert.Throws<MaskRcnnException>(() => ChartSpec.Lines("t", "x", "", Squares).Validate());
         Assert.Contains("both axes need a title", e.Message);
-        Assert.Throws<MaskRcnnException>(() => ChartSpec.Lines("t", "x", "y", new ChartSeries("bad", X: [1, 2], Y: [1])).Validate());
+        Assert.Throws<MaskRcnnException>(() =>
+            ChartSpec.Lines("t", "x", "y", new ChartSeries("bad", X: [1, 2], Y: [1])).Validate()
+        );
         Assert.Throws<MaskRcnnException>(() => new ChartSpec("pie", "t", [Squares], "x", "y").Validate());
     }
 
@@ -29,10 +32,38 @@ public class ChartTests
     {
         var spec = kind switch
         {
-            "bars" => ChartSpec.Bars("t", "category", "value", new ChartSeries("v", Y: [1, 10, 100], Labels: ["a", "b", "c"])) with { LogY = true },
-            "heatmap" => ChartSpec.Heatmap("t", "predicted", "truth", ["a", "b"], ["a", "b"], [[3, 1], [0, 4]], "images"),
-            "histogram" => ChartSpec.Histogram("t", "value", "count", new ChartSeries("v", X: Enumerable.Range(0, 50).Select(i => i * 0.1).ToArray())),
-            _ => new ChartSpec(kind, "t", [Squares], "x", "y") with { LogY = kind == "lines", XMarks = [new ChartMark(1.5, "mark")] },
+            "bars" => ChartSpec.Bars(
+                "t",
+                "category",
+                "value",
+                new ChartSeries("v", Y: [1, 10, 100], Labels: ["a", "b", "c"])
+            ) with
+            {
+                LogY = true,
+            },
+            "heatmap" => ChartSpec.Heatmap(
+                "t",
+                "predicted",
+                "truth",
+                ["a", "b"],
+                ["a", "b"],
+                [
+                    [3, 1],
+                    [0, 4],
+                ],
+                "images"
+            ),
+            "histogram" => ChartSpec.Histogram(
+                "t",
+                "value",
+                "count",
+                new ChartSeries("v", X: Enumerable.Range(0, 50).Select(i => i * 0.1).ToArray())
+            ),
+            _ => new ChartSpec(kind, "t", [Squares], "x", "y") with
+            {
+                LogY = kind == "lines",
+                XMarks = [new ChartMark(1.5, "mark")],
+            },
         };
         var png = Charts.Png(spec);
         using var bitmap = SKBitmap.Decode(png);
@@ -41,8 +72,8 @@ public class ChartTests
         // Not blank: more than a handful of distinct colours (axes, text, data).
         var colours = new HashSet<SKColor>();
         for (int y = 0; y < bitmap.Height; y += 3)
-            for (int x = 0; x < bitmap.Width; x += 3)
-                colours.Add(bitmap.GetPixel(x, y));
+        for (int x = 0; x < bitmap.Width; x += 3)
+            colours.Add(bitmap.GetPixel(x, y));
         Assert.True(colours.Count > 20, $"{kind}: {colours.Count} colours");
     }
 

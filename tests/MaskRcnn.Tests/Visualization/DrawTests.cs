@@ -31,7 +31,14 @@ public class DrawTests
         var boxes = tensor(new float[] { 5, 5, 20, 30, 30, 10, 55, 35 }).view(2, 4);
         var masks = zeros(2, 40, 60, dtype: ScalarType.Bool);
         masks[0, 5..30, 5..20] = tensor(true);
-        var d = new Detections(boxes, tensor(new long[] { 1, 2 }), tensor(new float[] { 0.95f, 0.4f }), null, masks, (40, 60));
+        var d = new Detections(
+            boxes,
+            tensor(new long[] { 1, 2 }),
+            tensor(new float[] { 0.95f, 0.4f }),
+            null,
+            masks,
+            (40, 60)
+        );
 
         var drawn = Draw.Detections(image, d, Classes, minScore: 0.5, scale: 2);
         AssertPng(drawn, 120, 80);
@@ -46,10 +53,21 @@ public class DrawTests
     {
         using var scope = NewDisposeScope();
         var image = rand(3, 40, 60);
-        var none = new Detections(zeros(0, 4), zeros(0, dtype: ScalarType.Int64), zeros(0), zeros(0, 1, 28, 28), zeros(0, 40, 60, dtype: ScalarType.Bool), (40, 60));
+        var none = new Detections(
+            zeros(0, 4),
+            zeros(0, dtype: ScalarType.Int64),
+            zeros(0),
+            zeros(0, 1, 28, 28),
+            zeros(0, 40, 60, dtype: ScalarType.Bool),
+            (40, 60)
+        );
 
         AssertPng(Draw.Detections(image, none, Classes, minScore: 0.9), 60, 40);
-        AssertPng(Draw.Compare(image, zeros(0, 4), zeros(0, dtype: ScalarType.Int64), zeros(0, 40, 60), none, Classes), 60, 40);
+        AssertPng(
+            Draw.Compare(image, zeros(0, 4), zeros(0, dtype: ScalarType.Int64), zeros(0, 40, 60), none, Classes),
+            60,
+            40
+        );
         AssertPng(Draw.Boxes(image, zeros(0, 4), colors: []), 60, 40);
 
         var noMaps = Draw.MapGrid(zeros(0, 28, 28), columns: 8, caption: "predicted masks");
@@ -72,28 +90,46 @@ public class DrawTests
     {
         using var scope = NewDisposeScope();
         manual_seed(5);
-        using var model = new MaskRCNN(new MaskRcnnConfig
-        {
-            Arch = "resnet18-fpn", NumClasses = 3, MinSize = [64], MaxSize = 96, ClassNames = Classes,
-            BoxScoreThresh = 1.0,   // nothing passes: no detections, no mask probabilities
-        });
+        using var model = new MaskRCNN(
+            new MaskRcnnConfig
+            {
+                Arch = "resnet18-fpn",
+                NumClasses = 3,
+                MinSize = [64],
+                MaxSize = 96,
+                ClassNames = Classes,
+                BoxScoreThresh = 1.0, // nothing passes: no detections, no mask probabilities
+            }
+        );
         model.eval();
         var image = rand(3, 64, 80);
-        var targets = new MaskRcnn.Modeling.RoiHeads.TargetTensors(tensor(new float[] { 10, 10, 40, 40 }).view(1, 4), tensor(new long[] { 2 }), ones(1, 64, 80));
+        var targets = new MaskRcnn.Modeling.RoiHeads.TargetTensors(
+            tensor(new float[] { 10, 10, 40, 40 }).view(1, 4),
+            tensor(new long[] { 2 }),
+            ones(1, 64, 80)
+        );
         using var ins = Inspector.Inspect(model, image, targets);
         Assert.Equal(0, ins.Detections.Count);
         Assert.Equal(0, ins.MaskProbabilities.shape[0]);
 
         var img = ins.ResizedImage;
         var maps = ins.MaskProbabilities[..Math.Min(8, (int)ins.MaskProbabilities.shape[0])];
-        AssertPng(Draw.MapGrid(maps, columns: 8, caption: "predicted masks"), 8 * 58, 58);   // nothing to scale: no colour bar
+        // nothing to scale: no colour bar
+        AssertPng(Draw.MapGrid(maps, columns: 8, caption: "predicted masks"), 8 * 58, 58);
         AssertPng(Draw.Detections(ins.Image, ins.Detections, Classes, minScore: 0.5), 80, 64);
         var after = ins.AfterNms;
         var final = nonzero(after.Scores.ge(0.9)).view(-1);
-        var grid = Draw.Grid([
-            Draw.Boxes(img, after.Boxes[final], colors: after.Labels[final].ToLongArray().Select(c => Draw.ClassColor(c, Classes)).ToList()),
-            Draw.MapGrid(maps, columns: 8),
-        ], columns: 2);
+        var grid = Draw.Grid(
+            [
+                Draw.Boxes(
+                    img,
+                    after.Boxes[final],
+                    colors: after.Labels[final].ToLongArray().Select(c => Draw.ClassColor(c, Classes)).ToList()
+                ),
+                Draw.MapGrid(maps, columns: 8),
+            ],
+            columns: 2
+        );
         Assert.True(grid.Width > 0);
     }
 
@@ -112,7 +148,7 @@ public class DrawTests
         Assert.Equal(["benign", "malignant"], Draw.ClassLegend(Classes).Select(e => e.Label));
         Assert.Equal("ground truth (dashed)", Draw.ClassLegend(Classes, groundTruth: true)[0].Label);
         var perClass = Draw.ClassMasks(image, masks, tensor(new long[] { 1 }), Classes);
-        Assert.True(perClass.Width > 2 * 60);   // the image and one class panel
+        Assert.True(perClass.Width > 2 * 60); // the image and one class panel
         AssertPng(Draw.FilterGrid(randn(64, 3, 7, 7)), 16 * 30, 4 * 30 + 34);
     }
 }

@@ -17,8 +17,11 @@ public class RenderedNotebookTests
 
     static void SkipWithoutBrowser()
     {
-        bool present = File.Exists("/usr/bin/python3") && new[] { "chromium", "jupyter-nbconvert" }
-            .All(tool => Environment.GetEnvironmentVariable("PATH")!.Split(':').Any(d => File.Exists(Path.Combine(d, tool))));
+        bool present =
+            File.Exists("/usr/bin/python3")
+            && new[] { "chromium", "jupyter-nbconvert" }.All(tool =>
+                Environment.GetEnvironmentVariable("PATH")!.Split(':').Any(d => File.Exists(Path.Combine(d, tool)))
+            );
         if (!present && Environment.GetEnvironmentVariable("MASKRCNN_REQUIRE_BROWSER") == "1")
             Assert.Fail("chromium, jupyter-nbconvert or /usr/bin/python3 is missing (MASKRCNN_REQUIRE_BROWSER=1)");
         Skip.IfNot(present, "chromium / jupyter-nbconvert not installed");
@@ -26,20 +29,35 @@ public class RenderedNotebookTests
 
     static string Notebook(string folder, params string[] htmlOutputs)
     {
-        var cells = htmlOutputs.Select((html, i) => new Dictionary<string, object>
+        var cells = htmlOutputs
+            .Select(
+                (html, i) =>
+                    new Dictionary<string, object>
+                    {
+                        ["cell_type"] = "code",
+                        ["execution_count"] = i + 1,
+                        ["id"] = $"cell{i}",
+                        ["metadata"] = new Dictionary<string, object>(),
+                        ["source"] = new[] { $"// output {i}" },
+                        ["outputs"] = new object[]
+                        {
+                            new Dictionary<string, object>
+                            {
+                                ["output_type"] = "display_data",
+                                ["metadata"] = new Dictionary<string, object>(),
+                                ["data"] = new Dictionary<string, object> { ["text/html"] = html },
+                            },
+                        },
+                    }
+            )
+            .ToList();
+        var nb = new Dictionary<string, object>
         {
-            ["cell_type"] = "code", ["execution_count"] = i + 1, ["id"] = $"cell{i}", ["metadata"] = new Dictionary<string, object>(),
-            ["source"] = new[] { $"// output {i}" },
-            ["outputs"] = new object[]
-            {
-                new Dictionary<string, object>
-                {
-                    ["output_type"] = "display_data", ["metadata"] = new Dictionary<string, object>(),
-                    ["data"] = new Dictionary<string, object> { ["text/html"] = html },
-                },
-            },
-        }).ToList();
-        var nb = new Dictionary<string, object> { ["nbformat"] = 4, ["nbformat_minor"] = 5, ["metadata"] = new Dictionary<string, object>(), ["cells"] = cells };
+            ["nbformat"] = 4,
+            ["nbformat_minor"] = 5,
+            ["metadata"] = new Dictionary<string, object>(),
+            ["cells"] = cells,
+        };
         string path = Path.Combine(folder, "check.ipynb");
         File.WriteAllText(path, JsonSerializer.Serialize(nb));
         return path;
@@ -47,7 +65,11 @@ public class RenderedNotebookTests
 
     static (int Code, string Output) Check(string notebook)
     {
-        var psi = new ProcessStartInfo("/usr/bin/python3") { RedirectStandardOutput = true, RedirectStandardError = true };
+        var psi = new ProcessStartInfo("/usr/bin/python3")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
         psi.ArgumentList.Add(Checker);
         psi.ArgumentList.Add(notebook);
         using var p = Process.Start(psi)!;
@@ -56,8 +78,13 @@ public class RenderedNotebookTests
         return (p.ExitCode, stdout);
     }
 
-    static ChartSpec Spec => ChartSpec.Lines("a test chart", "x (units)", "y (units)",
-        new ChartSeries("y = x²", X: [0, 1, 2, 3], Y: [0, 1, 4, 9]));
+    static ChartSpec Spec =>
+        ChartSpec.Lines(
+            "a test chart",
+            "x (units)",
+            "y (units)",
+            new ChartSeries("y = x²", X: [0, 1, 2, 3], Y: [0, 1, 4, 9])
+        );
 
     [SkippableFact]
     public void Our_chart_and_picture_outputs_are_visible_with_and_without_scripts()
@@ -78,8 +105,9 @@ public class RenderedNotebookTests
         SkipWithoutBrowser();
         using var tmp = new TestSupport.TempDir();
         // What Plotly.NET's toChartHTML gives: a div and a script calling Plotly.newPlot, no picture.
-        const string scriptOnly = "<div id=\"c1\"></div><script type=\"text/javascript\">" +
-                                  "Plotly.newPlot('c1', [{x: [1, 2], y: [3, 4]}], {title: 'blank'});</script>";
+        const string scriptOnly =
+            "<div id=\"c1\"></div><script type=\"text/javascript\">"
+            + "Plotly.newPlot('c1', [{x: [1, 2], y: [3, 4]}], {title: 'blank'});</script>";
         var (code, output) = Check(Notebook(tmp.Path, scriptOnly));
         Assert.Equal(1, code);
         Assert.Contains("cell 0 output 0 (no scripts): the chart is drawn only by script", output);

@@ -15,8 +15,11 @@ namespace MaskRcnn.Tests.Weights;
 /// </summary>
 public class ImageNetWeightsTests
 {
-    static string Onnx => ImageNetWeights.Find() ?? throw new InvalidOperationException(
-        "the package Microsoft.ML.DnnImageFeaturizer.ResNet18 was not restored (lib/MaskRcnn downloads it)");
+    static string Onnx =>
+        ImageNetWeights.Find()
+        ?? throw new InvalidOperationException(
+            "the package Microsoft.ML.DnnImageFeaturizer.ResNet18 was not restored (lib/MaskRcnn downloads it)"
+        );
 
     /// <summary>A 224×224 RGB image on the 0–255 scale with structure (gradients, a disc, noise), fixed seed.</summary>
     static float[] TestImage()
@@ -24,12 +27,13 @@ public class ImageNetWeightsTests
         var rng = new Random(7);
         var pixels = new float[3 * 224 * 224];
         for (int c = 0; c < 3; c++)
-            for (int y = 0; y < 224; y++)
-                for (int x = 0; x < 224; x++)
-                {
-                    double disc = (x - 120) * (x - 120) + (y - 90) * (y - 90) < 40 * 40 ? 80 : 0;
-                    pixels[(c * 224 + y) * 224 + x] = (float)Math.Clamp(60 + x * 0.4 + y * 0.2 * c + disc + rng.NextDouble() * 30, 0, 255);
-                }
+        for (int y = 0; y < 224; y++)
+        for (int x = 0; x < 224; x++)
+        {
+            double disc = (x - 120) * (x - 120) + (y - 90) * (y - 90) < 40 * 40 ? 80 : 0;
+            pixels[(c * 224 + y) * 224 + x] = (float)
+                Math.Clamp(60 + x * 0.4 + y * 0.2 * c + disc + rng.NextDouble() * 30, 0, 255);
+        }
         return pixels;
     }
 
@@ -52,9 +56,10 @@ public class ImageNetWeightsTests
 
         // Ours on the same preprocessed input, given in RGB order because we reorder conv1's input channels.
         var body = new ResNetBody("resnet18-mlnet", NormKind.Frozen);
-        var state = ImageNetWeights.ReadBackbone(Onnx)
+        var state = ImageNetWeights
+            .ReadBackbone(Onnx)
             .ToDictionary(kv => kv.Key["backbone.body.".Length..], kv => kv.Value);
-        Assert.Equal(22 * 5, state.Count);   // 22 convolutions, each with a BatchNormalization of 4 tensors
+        Assert.Equal(22 * 5, state.Count); // 22 convolutions, each with a BatchNormalization of 4 tensors
         var report = StateDicts.Load(body, state);
         Assert.True(report.IsExact);
         body.eval();
@@ -71,7 +76,10 @@ public class ImageNetWeightsTests
                 double worst = expected.Zip(features, (a, b) => Math.Abs(a - b)).Max() / scale;
                 // Direct convolutions: within float32 rounding of the graph's own (≤ 1e-4 of the largest feature);
                 // Winograd tiles (our CPU inference path) round differently, a little more.
-                Assert.True(worst <= (winograd ? 1e-3 : 1e-4), $"winograd={winograd}: max relative difference {worst:E2}");
+                Assert.True(
+                    worst <= (winograd ? 1e-3 : 1e-4),
+                    $"winograd={winograd}: max relative difference {worst:E2}"
+                );
             }
             finally
             {
@@ -110,8 +118,8 @@ public class ImageNetWeightsTests
         Assert.Contains("110 tensors", said);
         var sd = model.state_dict();
         Assert.Equal(fpnBefore, sd["backbone.fpn.inner_blocks.0.0.weight"]);
-        Assert.True(sd["backbone.body.bn1.running_var"].mean().item<float>() > 1000);   // the 0–255 input scale
-        Assert.True(sd.ContainsKey("backbone.body.layer4.2.conv2.weight"));   // layer4 has a third block
+        Assert.True(sd["backbone.body.bn1.running_var"].mean().item<float>() > 1000); // the 0–255 input scale
+        Assert.True(sd.ContainsKey("backbone.body.layer4.2.conv2.weight")); // layer4 has a third block
 
         // Another architecture is refused with the reason.
         using var other = new MaskRCNN(Presets.CpuQuick());

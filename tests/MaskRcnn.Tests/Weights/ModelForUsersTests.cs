@@ -10,11 +10,16 @@ namespace MaskRcnn.Tests.Weights;
 
 public class ModelForUsersTests
 {
-    static MaskRcnnConfig Tiny(int classes = 3) => new()
-    {
-        Arch = "resnet18-fpn", NumClasses = classes, MinSize = [64], MaxSize = 96, BoxScoreThresh = 0,
-        ClassNames = classes == 3 ? Presets.LesionClasses : [],
-    };
+    static MaskRcnnConfig Tiny(int classes = 3) =>
+        new()
+        {
+            Arch = "resnet18-fpn",
+            NumClasses = classes,
+            MinSize = [64],
+            MaxSize = 96,
+            BoxScoreThresh = 0,
+            ClassNames = classes == 3 ? Presets.LesionClasses : [],
+        };
 
     [Fact]
     public void Every_preset_is_valid_and_round_trips_through_json()
@@ -53,7 +58,10 @@ public class ModelForUsersTests
     [InlineData("bf16", MaskRcnn.Runtime.ComputePrecision.BFloat16)]
     [InlineData("BFloat16", MaskRcnn.Runtime.ComputePrecision.BFloat16)]
     [InlineData("float32", MaskRcnn.Runtime.ComputePrecision.Float32)]
-    public void Training_precision_takes_the_names_the_cli_takes(string name, MaskRcnn.Runtime.ComputePrecision expected)
+    public void Training_precision_takes_the_names_the_cli_takes(
+        string name,
+        MaskRcnn.Runtime.ComputePrecision expected
+    )
     {
         var config = MaskRcnnConfig.FromJson($$$"""{"training": {"precision": "{{{name}}}"}}""");
         Assert.Equal(expected, config.Training.ComputePrecision);
@@ -90,8 +98,16 @@ public class ModelForUsersTests
         using var tmp = new TestSupport.TempDir();
         using var m = new MaskRCNN(Tiny());
         var sd = m.state_dict().ToDictionary(kv => "model." + kv.Key, kv => kv.Value);
-        SafetensorsFile.Write(tmp["future.safetensors"], sd, new Dictionary<string, string>
-            { ["format"] = Checkpoint.Format, ["version"] = "99", ["config"] = m.Config.ToJson() });
+        SafetensorsFile.Write(
+            tmp["future.safetensors"],
+            sd,
+            new Dictionary<string, string>
+            {
+                ["format"] = Checkpoint.Format,
+                ["version"] = "99",
+                ["config"] = m.Config.ToJson(),
+            }
+        );
         var e = Assert.Throws<MaskRcnnException>(() => Checkpoint.Read(tmp["future.safetensors"]));
         Assert.Contains("version 99", e.Message);
     }
@@ -104,12 +120,25 @@ public class ModelForUsersTests
         StateDicts.Write(tmp["coco.pth"], coco.state_dict());
         using var lesions = new MaskRCNN(Tiny(3));
         var report = StartPoint.LoadPretrained(lesions, tmp["coco.pth"]);
-        Assert.Equal([
-            "roi_heads.box_predictor.bbox_pred.bias", "roi_heads.box_predictor.bbox_pred.weight",
-            "roi_heads.box_predictor.cls_score.bias", "roi_heads.box_predictor.cls_score.weight",
-            "roi_heads.mask_predictor.mask_fcn_logits.bias", "roi_heads.mask_predictor.mask_fcn_logits.weight"], report.Reinitialized);
+        Assert.Equal(
+            [
+                "roi_heads.box_predictor.bbox_pred.bias",
+                "roi_heads.box_predictor.bbox_pred.weight",
+                "roi_heads.box_predictor.cls_score.bias",
+                "roi_heads.box_predictor.cls_score.weight",
+                "roi_heads.mask_predictor.mask_fcn_logits.bias",
+                "roi_heads.mask_predictor.mask_fcn_logits.weight",
+            ],
+            report.Reinitialized
+        );
         Assert.Equal(coco.state_dict().Count - 6, report.Loaded);
-        Assert.True(lesions.state_dict()["backbone.body.conv1.weight"].eq(coco.state_dict()["backbone.body.conv1.weight"]).all().item<bool>());
+        Assert.True(
+            lesions
+                .state_dict()["backbone.body.conv1.weight"]
+                .eq(coco.state_dict()["backbone.body.conv1.weight"])
+                .all()
+                .item<bool>()
+        );
         // Another architecture is not silently half-loaded.
         using var r50 = new MaskRCNN(Tiny(3) with { Arch = "resnet50-fpn" });
         Assert.Throws<MaskRcnnException>(() => StartPoint.LoadPretrained(r50, tmp["coco.pth"]));
@@ -120,26 +149,40 @@ public class ModelForUsersTests
     {
         using var tmp = new TestSupport.TempDir();
         File.WriteAllBytes(tmp["weights.pth"], Enumerable.Range(0, 3000).Select(i => (byte)i).ToArray());
-        string prefix = Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(tmp["weights.pth"]))).ToLowerInvariant()[..8];
+        string prefix = Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(tmp["weights.pth"]))).ToLowerInvariant()[
+            ..8
+        ];
         var cache = Path.Combine(tmp.Path, "cache");
         var progress = new List<long>();
-        string path = CocoWeights.Ensure((done, _) => progress.Add(done), new Uri(tmp["weights.pth"]).AbsoluteUri, prefix, cache);
+        string path = CocoWeights.Ensure(
+            (done, _) => progress.Add(done),
+            new Uri(tmp["weights.pth"]).AbsoluteUri,
+            prefix,
+            cache
+        );
         Assert.Equal(Path.Combine(cache, CocoWeights.FileName), path);
         Assert.Equal(3000, progress[^1]);
-        Assert.Equal(path, CocoWeights.Ensure(url: "http://127.0.0.1:9/never-asked", sha256Prefix: prefix, cacheDir: cache));   // cached: no download
+        Assert.Equal(
+            path,
+            CocoWeights.Ensure(url: "http://127.0.0.1:9/never-asked", sha256Prefix: prefix, cacheDir: cache)
+        ); // cached: no download
 
         var wrong = Path.Combine(tmp.Path, "cache2");
-        var e = Assert.Throws<MaskRcnnException>(() => CocoWeights.Ensure(null, new Uri(tmp["weights.pth"]).AbsoluteUri, "00000000", wrong));
+        var e = Assert.Throws<MaskRcnnException>(() =>
+            CocoWeights.Ensure(null, new Uri(tmp["weights.pth"]).AbsoluteUri, "00000000", wrong)
+        );
         Assert.Contains("does not start with 00000000", e.Message);
         Assert.False(File.Exists(Path.Combine(wrong, CocoWeights.FileName)));
-        Assert.Empty(Directory.GetFiles(wrong));                                             // no partial file left
+        Assert.Empty(Directory.GetFiles(wrong)); // no partial file left
     }
 
     [Fact]
     public void Offline_download_says_where_to_put_the_file()
     {
         using var tmp = new TestSupport.TempDir();
-        var e = Assert.Throws<MaskRcnnException>(() => CocoWeights.Ensure(null, "http://127.0.0.1:9/" + CocoWeights.FileName, CocoWeights.Sha256Prefix, tmp.Path));
+        var e = Assert.Throws<MaskRcnnException>(() =>
+            CocoWeights.Ensure(null, "http://127.0.0.1:9/" + CocoWeights.FileName, CocoWeights.Sha256Prefix, tmp.Path)
+        );
         Assert.Contains("could not download", e.Message);
         Assert.Contains(Path.Combine(tmp.Path, CocoWeights.FileName), e.Message);
         Assert.Contains("--weights none", e.Message);
@@ -147,7 +190,8 @@ public class ModelForUsersTests
 
     static H5Dataset Data(float[] values, params ulong[] dims) => new(values, fileDims: dims);
 
-    static float[] Seq(int n, float scale = 0.01f) => Enumerable.Range(0, n).Select(i => (i % 97 - 48) * scale).ToArray();
+    static float[] Seq(int n, float scale = 0.01f) =>
+        Enumerable.Range(0, n).Select(i => (i % 97 - 48) * scale).ToArray();
 
     [Fact]
     public void Matterport_h5_weights_map_onto_our_modules()
@@ -157,22 +201,53 @@ public class ModelForUsersTests
         H5Group Layer(string name, params (string Var, H5Dataset Data)[] vars)
         {
             var inner = new H5Group();
-            foreach (var (v, d) in vars) inner[$"{v}:0"] = d;
+            foreach (var (v, d) in vars)
+                inner[$"{v}:0"] = d;
             return new H5Group { [name] = inner };
         }
-        var bnVars = (int n) => new[] { ("gamma", Data(Enumerable.Repeat(2f, n).ToArray(), (ulong)n)), ("beta", Data(Enumerable.Repeat(0.5f, n).ToArray(), (ulong)n)),
-            ("moving_mean", Data(Enumerable.Repeat(0.1f, n).ToArray(), (ulong)n)), ("moving_variance", Data(Enumerable.Repeat(4f, n).ToArray(), (ulong)n)) };
+        var bnVars = (int n) =>
+            new[]
+            {
+                ("gamma", Data(Enumerable.Repeat(2f, n).ToArray(), (ulong)n)),
+                ("beta", Data(Enumerable.Repeat(0.5f, n).ToArray(), (ulong)n)),
+                ("moving_mean", Data(Enumerable.Repeat(0.1f, n).ToArray(), (ulong)n)),
+                ("moving_variance", Data(Enumerable.Repeat(4f, n).ToArray(), (ulong)n)),
+            };
         var file = new H5File
         {
-            ["conv1"] = Layer("conv1", ("kernel", Data(Seq(7 * 7 * 3 * 64), 7, 7, 3, 64)), ("bias", Data(Enumerable.Repeat(0.25f, 64).ToArray(), 64))),
+            ["conv1"] = Layer(
+                "conv1",
+                ("kernel", Data(Seq(7 * 7 * 3 * 64), 7, 7, 3, 64)),
+                ("bias", Data(Enumerable.Repeat(0.25f, 64).ToArray(), 64))
+            ),
             ["bn_conv1"] = Layer("bn_conv1", bnVars(64)),
-            ["res2a_branch2a"] = Layer("res2a_branch2a", ("kernel", Data(Seq(64 * 64), 1, 1, 64, 64)), ("bias", Data(new float[64], 64))),
+            ["res2a_branch2a"] = Layer(
+                "res2a_branch2a",
+                ("kernel", Data(Seq(64 * 64), 1, 1, 64, 64)),
+                ("bias", Data(new float[64], 64))
+            ),
             ["bn2a_branch2a"] = Layer("bn2a_branch2a", bnVars(64)),
-            ["fpn_c5p5"] = Layer("fpn_c5p5", ("kernel", Data(Seq(2048 * 256), 1, 1, 2048, 256)), ("bias", Data(Seq(256), 256))),
-            ["mrcnn_mask_conv1"] = Layer("mrcnn_mask_conv1", ("kernel", Data(Seq(9 * 256 * 256), 3, 3, 256, 256)), ("bias", Data(new float[256], 256))),
+            ["fpn_c5p5"] = Layer(
+                "fpn_c5p5",
+                ("kernel", Data(Seq(2048 * 256), 1, 1, 2048, 256)),
+                ("bias", Data(Seq(256), 256))
+            ),
+            ["mrcnn_mask_conv1"] = Layer(
+                "mrcnn_mask_conv1",
+                ("kernel", Data(Seq(9 * 256 * 256), 3, 3, 256, 256)),
+                ("bias", Data(new float[256], 256))
+            ),
             ["mrcnn_mask_bn1"] = Layer("mrcnn_mask_bn1", bnVars(256)),
-            ["mrcnn_mask_deconv"] = Layer("mrcnn_mask_deconv", ("kernel", Data(Seq(4 * 256 * 256), 2, 2, 256, 256)), ("bias", Data(Seq(256), 256))),
-            ["mrcnn_mask"] = Layer("mrcnn_mask", ("kernel", Data(Seq(256 * 81), 1, 1, 256, 81)), ("bias", Data(Seq(81), 81))),
+            ["mrcnn_mask_deconv"] = Layer(
+                "mrcnn_mask_deconv",
+                ("kernel", Data(Seq(4 * 256 * 256), 2, 2, 256, 256)),
+                ("bias", Data(Seq(256), 256))
+            ),
+            ["mrcnn_mask"] = Layer(
+                "mrcnn_mask",
+                ("kernel", Data(Seq(256 * 81), 1, 1, 256, 81)),
+                ("bias", Data(Seq(81), 81))
+            ),
             ["rpn_model"] = Layer("rpn_conv_shared", ("kernel", Data(Seq(9 * 256 * 512), 3, 3, 256, 512))),
         };
         file.Write(tmp["mask_rcnn_tiny.h5"]);

@@ -8,7 +8,14 @@ namespace MaskRcnn.Tests.Weights;
 
 public class StateDictTests
 {
-    static MaskRcnnConfig Small => new() { Arch = "resnet18-fpn", NumClasses = 3, MinSize = [64], MaxSize = 96 };
+    static MaskRcnnConfig Small =>
+        new()
+        {
+            Arch = "resnet18-fpn",
+            NumClasses = 3,
+            MinSize = [64],
+            MaxSize = 96,
+        };
 
     [Theory]
     [InlineData("backbone.fpn.inner_blocks.2.weight", "backbone.fpn.inner_blocks.2.0.weight")]
@@ -70,7 +77,10 @@ public class StateDictTests
         sd["roi_heads.box_predictor.cls_score.weight"] = zeros(91, 1024);
         var report = StateDicts.Load(model, sd, strict: false, skip: k => k.Contains("box_predictor.bbox_pred"));
         Assert.Single(report.ShapeMismatches);
-        Assert.Equal(["roi_heads.box_predictor.bbox_pred.bias", "roi_heads.box_predictor.bbox_pred.weight"], report.Skipped.Order());
+        Assert.Equal(
+            ["roi_heads.box_predictor.bbox_pred.bias", "roi_heads.box_predictor.bbox_pred.weight"],
+            report.Skipped.Order()
+        );
     }
 
     [Fact]

@@ -10,7 +10,8 @@ namespace MaskRcnn.Data.Coco;
 /// </summary>
 public static class CocoInstances
 {
-    /// <summary>The dataset as a COCO instances document. Polygons stay polygons unless <paramref name="rle"/>; explicit masks are always RLE.</summary>
+    /// <summary>The dataset as a COCO instances document. Polygons stay polygons unless <paramref name="rle"/>;
+    /// explicit masks are always RLE.</summary>
     public static JsonObject Export(Dataset dataset, bool rle = false)
     {
         var images = new JsonArray();
@@ -19,35 +20,80 @@ public static class CocoInstances
         for (int i = 0; i < dataset.Count; i++)
         {
             var img = dataset.Images[i];
-            images.Add(new JsonObject { ["id"] = i + 1, ["file_name"] = img.FileName, ["width"] = img.Width, ["height"] = img.Height });
+            images.Add(
+                new JsonObject
+                {
+                    ["id"] = i + 1,
+                    ["file_name"] = img.FileName,
+                    ["width"] = img.Width,
+                    ["height"] = img.Height,
+                }
+            );
             foreach (var inst in img.Instances)
             {
                 var mask = inst.Rasterize(img.Width, img.Height);
                 var box = Rasterizer.BoundingBox(mask, img.Width, img.Height);
-                if (box is null) continue;
+                if (box is null)
+                    continue;
                 var (x1, y1, x2, y2) = box.Value;
                 long area = mask.LongCount(b => b != 0);
                 JsonNode segmentation;
                 if (!rle && inst.Shape is { HasArea: true } shape)
                 {
                     var (xs, ys) = shape.Outline();
-                    segmentation = new JsonArray(new JsonArray(xs.Zip(ys, (x, y) => new[] { x, y }).SelectMany(p => p).Select(v => (JsonNode?)JsonValue.Create(Math.Round(v, 2))).ToArray()));
+                    segmentation = new JsonArray(
+                        new JsonArray(
+                            xs.Zip(ys, (x, y) => new[] { x, y })
+                                .SelectMany(p => p)
+                                .Select(v => (JsonNode?)JsonValue.Create(Math.Round(v, 2)))
+                                .ToArray()
+                        )
+                    );
                 }
                 else
                 {
                     using var t = TorchSharp.torch.tensor(mask, new long[] { img.Height, img.Width });
                     var r = Rle.Encode(t);
-                    segmentation = new JsonObject { ["size"] = new JsonArray(img.Height, img.Width), ["counts"] = Rle.ToCompressedString(r.Counts) };
+                    segmentation = new JsonObject
+                    {
+                        ["size"] = new JsonArray(img.Height, img.Width),
+                        ["counts"] = Rle.ToCompressedString(r.Counts),
+                    };
                 }
-                annotations.Add(new JsonObject
-                {
-                    ["id"] = annId++, ["image_id"] = i + 1, ["category_id"] = inst.ClassId, ["segmentation"] = segmentation,
-                    ["area"] = area, ["bbox"] = new JsonArray(x1, y1, x2 - x1, y2 - y1), ["iscrowd"] = 0,
-                });
+                annotations.Add(
+                    new JsonObject
+                    {
+                        ["id"] = annId++,
+                        ["image_id"] = i + 1,
+                        ["category_id"] = inst.ClassId,
+                        ["segmentation"] = segmentation,
+                        ["area"] = area,
+                        ["bbox"] = new JsonArray(x1, y1, x2 - x1, y2 - y1),
+                        ["iscrowd"] = 0,
+                    }
+                );
             }
         }
-        var categories = new JsonArray(dataset.Classes.Select((c, i) => (JsonNode?)new JsonObject { ["id"] = i + 1, ["name"] = c, ["supercategory"] = "lesion" }).ToArray());
-        return new JsonObject { ["images"] = images, ["annotations"] = annotations, ["categories"] = categories };
+        var categories = new JsonArray(
+            dataset
+                .Classes.Select(
+                    (c, i) =>
+                        (JsonNode?)
+                            new JsonObject
+                            {
+                                ["id"] = i + 1,
+                                ["name"] = c,
+                                ["supercategory"] = "lesion",
+                            }
+                )
+                .ToArray()
+        );
+        return new JsonObject
+        {
+            ["images"] = images,
+            ["annotations"] = annotations,
+            ["categories"] = categories,
+        };
     }
 
     public static void Write(string path, Dataset dataset, bool rle = false)
@@ -67,12 +113,27 @@ public static class CocoInstances
     {
         labels ??= LabelOptions.Default;
         imagesDir ??= Path.GetDirectoryName(Path.GetFullPath(path))!;
-        if (!File.Exists(path)) throw new MaskRcnnException($"COCO file not found: {path}");
+        if (!File.Exists(path))
+            throw new MaskRcnnException($"COCO file not found: {path}");
         JsonObject root;
-        try { root = JsonNode.Parse(File.ReadAllText(path)) as JsonObject ?? throw new MaskRcnnException($"{path}: not a COCO instances file (top level is not an object)"); }
-        catch (JsonException e) { throw new MaskRcnnException($"{path}: not valid JSON ({e.Message})", e); }
-        if (root["images"] is not JsonArray imgs || root["annotations"] is not JsonArray anns || root["categories"] is not JsonArray cats)
-            throw new MaskRcnnException($"{path}: not a COCO instances file (needs \"images\", \"annotations\" and \"categories\" lists)");
+        try
+        {
+            root =
+                JsonNode.Parse(File.ReadAllText(path)) as JsonObject
+                ?? throw new MaskRcnnException($"{path}: not a COCO instances file (top level is not an object)");
+        }
+        catch (JsonException e)
+        {
+            throw new MaskRcnnException($"{path}: not valid JSON ({e.Message})", e);
+        }
+        if (
+            root["images"] is not JsonArray imgs
+            || root["annotations"] is not JsonArray anns
+            || root["categories"] is not JsonArray cats
+        )
+            throw new MaskRcnnException(
+                $"{path}: not a COCO instances file (needs \"images\", \"annotations\" and \"categories\" lists)"
+            );
 
         var known = LabelResolver.KnownNames(labels);
         var problems = new List<ViaProblem>();
@@ -81,27 +142,56 @@ public static class CocoInstances
         {
             long id = (long)(ViaReader.Number(c["id"]) ?? -1);
             string name = c["name"]?.ToString() ?? "";
-            if (known.TryGetValue(LabelResolver.Normalize(name), out var cls)) catToClass[id] = cls;
-            else problems.Add(new ViaProblem(path, null, $"category {id} '{name}' is not one of {string.Join(", ", labels.Classes)}; its annotations are skipped"));
+            if (known.TryGetValue(LabelResolver.Normalize(name), out var cls))
+                catToClass[id] = cls;
+            else
+                problems.Add(
+                    new ViaProblem(
+                        path,
+                        null,
+                        $"category {id} '{name}' is not one of {string.Join(", ", labels.Classes)}; its annotations "
+                            + "are skipped"
+                    )
+                );
         }
-        var byImage = anns.OfType<JsonObject>().GroupBy(a => (long)(ViaReader.Number(a["image_id"]) ?? -1)).ToDictionary(g => g.Key, g => g.ToList());
+        var byImage = anns.OfType<JsonObject>()
+            .GroupBy(a => (long)(ViaReader.Number(a["image_id"]) ?? -1))
+            .ToDictionary(g => g.Key, g => g.ToList());
         var images = new List<AnnotatedImage>();
         foreach (var img in imgs.OfType<JsonObject>())
         {
             long id = (long)(ViaReader.Number(img["id"]) ?? -1);
             string file = img["file_name"]?.ToString() ?? "";
             string? imagePath = DatasetLoader.ResolveImage(imagesDir, file);
-            if (imagePath is null) { problems.Add(new ViaProblem(file, null, $"image file not found in {imagesDir}; skipped")); continue; }
-            int w = (int)(ViaReader.Number(img["width"]) ?? 0), h = (int)(ViaReader.Number(img["height"]) ?? 0);
-            if (w <= 0 || h <= 0) { var s = ImageIO.ReadSize(imagePath); (w, h) = (s.Width, s.Height); }
+            if (imagePath is null)
+            {
+                problems.Add(new ViaProblem(file, null, $"image file not found in {imagesDir}; skipped"));
+                continue;
+            }
+            int w = (int)(ViaReader.Number(img["width"]) ?? 0),
+                h = (int)(ViaReader.Number(img["height"]) ?? 0);
+            if (w <= 0 || h <= 0)
+            {
+                var s = ImageIO.ReadSize(imagePath);
+                (w, h) = (s.Width, s.Height);
+            }
             var instances = new List<Instance>();
             foreach (var (a, index) in byImage.GetValueOrDefault(id, []).Select((a, i) => (a, i)))
             {
-                if (ViaReader.Number(a["iscrowd"]) is double crowd && crowd != 0) { problems.Add(new ViaProblem(file, index, "crowd annotation skipped")); continue; }
+                if (ViaReader.Number(a["iscrowd"]) is double crowd && crowd != 0)
+                {
+                    problems.Add(new ViaProblem(file, index, "crowd annotation skipped"));
+                    continue;
+                }
                 long cat = (long)(ViaReader.Number(a["category_id"]) ?? -1);
-                if (!catToClass.TryGetValue(cat, out var cls)) continue;
+                if (!catToClass.TryGetValue(cat, out var cls))
+                    continue;
                 var mask = Decode(a["segmentation"], w, h, out var problem);
-                if (mask is null) { problems.Add(new ViaProblem(file, index, problem!)); continue; }
+                if (mask is null)
+                {
+                    problems.Add(new ViaProblem(file, index, problem!));
+                    continue;
+                }
                 instances.Add(new Instance(cls, labels.Classes[cls - 1], null, mask, index));
             }
             images.Add(new AnnotatedImage(file, imagePath, w, h, instances));
@@ -120,8 +210,20 @@ public static class CocoInstances
                 foreach (var poly in polygons.OfType<JsonArray>())
                 {
                     var v = poly.Select(ViaReader.Number).ToArray();
-                    if (v.Length < 6 || v.Length % 2 != 0 || v.Any(x => x is null || !double.IsFinite(x.Value))) { problem = "polygon with fewer than 3 numeric points"; return null; }
-                    Rasterizer.Fill(new PolygonShape(v.Where((_, i) => i % 2 == 0).Select(x => x!.Value).ToArray(), v.Where((_, i) => i % 2 == 1).Select(x => x!.Value).ToArray()), w, h, mask);
+                    if (v.Length < 6 || v.Length % 2 != 0 || v.Any(x => x is null || !double.IsFinite(x.Value)))
+                    {
+                        problem = "polygon with fewer than 3 numeric points";
+                        return null;
+                    }
+                    Rasterizer.Fill(
+                        new PolygonShape(
+                            v.Where((_, i) => i % 2 == 0).Select(x => x!.Value).ToArray(),
+                            v.Where((_, i) => i % 2 == 1).Select(x => x!.Value).ToArray()
+                        ),
+                        w,
+                        h,
+                        mask
+                    );
                 }
                 using var t = TorchSharp.torch.tensor(mask, new long[] { h, w });
                 return Rle.Encode(t);
@@ -129,7 +231,11 @@ public static class CocoInstances
             case JsonObject rle:
             {
                 var size = (rle["size"] as JsonArray)?.Select(ViaReader.Number).ToArray();
-                if (size is not { Length: 2 } || size[0] != h || size[1] != w) { problem = $"RLE size does not match the {w}×{h} image"; return null; }
+                if (size is not { Length: 2 } || size[0] != h || size[1] != w)
+                {
+                    problem = $"RLE size does not match the {w}×{h} image";
+                    return null;
+                }
                 long[] counts;
                 try
                 {
@@ -140,8 +246,16 @@ public static class CocoInstances
                         _ => [],
                     };
                 }
-                catch (InvalidDataException e) { problem = e.Message; return null; }
-                if (counts.Length == 0 || counts.Any(c => c < 0) || counts.Sum() != (long)w * h) { problem = "RLE counts do not cover the image"; return null; }
+                catch (InvalidDataException e)
+                {
+                    problem = e.Message;
+                    return null;
+                }
+                if (counts.Length == 0 || counts.Any(c => c < 0) || counts.Sum() != (long)w * h)
+                {
+                    problem = "RLE counts do not cover the image";
+                    return null;
+                }
                 return new RleMask(h, w, counts);
             }
             default:

@@ -4,9 +4,13 @@ using System.Text.Json.Serialization;
 namespace MaskRcnn.Data.Coco;
 
 /// <summary>COCO's compressed-RLE segmentation object.</summary>
-public sealed record CocoRle([property: JsonPropertyName("size")] int[] Size, [property: JsonPropertyName("counts")] string Counts)
+public sealed record CocoRle(
+    [property: JsonPropertyName("size")] int[] Size,
+    [property: JsonPropertyName("counts")] string Counts
+)
 {
     public static CocoRle From(RleMask rle) => new([rle.Height, rle.Width], Rle.ToCompressedString(rle.Counts));
+
     public RleMask ToMask() => new(Size[0], Size[1], Rle.FromCompressedString(Counts));
 }
 
@@ -16,14 +20,20 @@ public sealed record CocoDetectionResult(
     [property: JsonPropertyName("category_id")] int CategoryId,
     [property: JsonPropertyName("bbox")] double[] Bbox,
     [property: JsonPropertyName("score")] double Score,
-    [property: JsonPropertyName("segmentation")] CocoRle? Segmentation);
+    [property: JsonPropertyName("segmentation")] CocoRle? Segmentation
+);
 
 /// <summary>Reads and writes COCO detection-results JSON (a list of <see cref="CocoDetectionResult"/>).</summary>
 public static class CocoResults
 {
-    static readonly JsonSerializerOptions Options = new() { WriteIndented = false, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull };
+    static readonly JsonSerializerOptions Options = new()
+    {
+        WriteIndented = false,
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+    };
 
     public static JsonElement Id(string name) => JsonSerializer.SerializeToElement(name);
+
     public static JsonElement Id(long id) => JsonSerializer.SerializeToElement(id);
 
     public static void Write(string path, IEnumerable<CocoDetectionResult> results)
@@ -36,12 +46,16 @@ public static class CocoResults
 
     public static List<CocoDetectionResult> Read(string path)
     {
-        if (!File.Exists(path)) throw new MaskRcnnException($"COCO results file not found: {path}");
+        if (!File.Exists(path))
+            throw new MaskRcnnException($"COCO results file not found: {path}");
         try
         {
             return JsonSerializer.Deserialize<List<CocoDetectionResult>>(File.ReadAllText(path), Options)
-                   ?? throw new MaskRcnnException($"{path}: empty COCO results file");
+                ?? throw new MaskRcnnException($"{path}: empty COCO results file");
         }
-        catch (JsonException e) { throw new MaskRcnnException($"{path}: not a COCO results list ({e.Message})", e); }
+        catch (JsonException e)
+        {
+            throw new MaskRcnnException($"{path}: not a COCO results list ({e.Message})", e);
+        }
     }
 }

@@ -8,7 +8,11 @@ namespace MaskRcnn.Data.Phantoms;
 public static class PhantomDataset
 {
     /// <summary>Counts per split written, and per image class.</summary>
-    public sealed record Summary(IReadOnlyDictionary<string, int> Images, IReadOnlyDictionary<string, int> Lesions, IReadOnlyDictionary<string, int> ImageClasses);
+    public sealed record Summary(
+        IReadOnlyDictionary<string, int> Images,
+        IReadOnlyDictionary<string, int> Lesions,
+        IReadOnlyDictionary<string, int> ImageClasses
+    );
 
     /// <summary>
     /// Generates a data folder. Same (seed, counts, size, difficulty) → the same bytes: each image's stream is derived
@@ -17,9 +21,18 @@ public static class PhantomDataset
     /// kind) or "busi" (BUSI-like scans of varying size; <paramref name="size"/> is ignored, see
     /// <see cref="BusiPhantomGenerator"/>).
     /// </summary>
-    public static Summary Write(string outDir, ulong seed, int train, int val, int test, int size = 256, string difficulty = "easy")
+    public static Summary Write(
+        string outDir,
+        ulong seed,
+        int train,
+        int val,
+        int test,
+        int size = 256,
+        string difficulty = "easy"
+    )
     {
-        if (difficulty is not ("easy" or "busi")) throw new MaskRcnnException($"--difficulty: '{difficulty}' (use easy or busi)");
+        if (difficulty is not ("easy" or "busi"))
+            throw new MaskRcnnException($"--difficulty: '{difficulty}' (use easy or busi)");
         var images = new Dictionary<string, int>();
         var lesions = new Dictionary<string, int>();
         var classes = new Dictionary<string, int>();
@@ -29,22 +42,40 @@ public static class PhantomDataset
             var (name, count) = splits[s];
             string dir = Path.Combine(outDir, name);
             Directory.CreateDirectory(dir);
-            foreach (var stale in Directory.GetFiles(dir, "phantom_*.png")) File.Delete(stale);
+            foreach (var stale in Directory.GetFiles(dir, "phantom_*.png"))
+                File.Delete(stale);
             var phantoms = new Phantom[count];
-            Parallel.For(0, count, i =>
-            {
-                ulong imageSeed = SplitMix.Derive(seed, (ulong)s, (ulong)i);
-                phantoms[i] = difficulty == "busi" ? BusiPhantomGenerator.Generate(imageSeed) : PhantomGenerator.Generate(size, imageSeed);
-            });
+            Parallel.For(
+                0,
+                count,
+                i =>
+                {
+                    ulong imageSeed = SplitMix.Derive(seed, (ulong)s, (ulong)i);
+                    phantoms[i] =
+                        difficulty == "busi"
+                            ? BusiPhantomGenerator.Generate(imageSeed)
+                            : PhantomGenerator.Generate(size, imageSeed);
+                }
+            );
             var entries = new List<ViaWriter.Entry>();
             for (int i = 0; i < count; i++)
             {
                 var phantom = phantoms[i];
                 string file = $"phantom_{name}_{i:D4}.png";
                 long bytes = WriteGrayPng(Path.Combine(dir, file), phantom.Pixels, phantom.Width, phantom.Height);
-                entries.Add(new ViaWriter.Entry(file, bytes, phantom.Lesions
-                    .Select(l => ((ViaShape)new PolygonShape(l.Xs, l.Ys), new JsonObject { ["class"] = l.ClassName })).ToList()));
-                foreach (var l in phantom.Lesions) lesions[l.ClassName] = lesions.GetValueOrDefault(l.ClassName) + 1;
+                entries.Add(
+                    new ViaWriter.Entry(
+                        file,
+                        bytes,
+                        phantom
+                            .Lesions.Select(l =>
+                                ((ViaShape)new PolygonShape(l.Xs, l.Ys), new JsonObject { ["class"] = l.ClassName })
+                            )
+                            .ToList()
+                    )
+                );
+                foreach (var l in phantom.Lesions)
+                    lesions[l.ClassName] = lesions.GetValueOrDefault(l.ClassName) + 1;
                 classes[phantom.ImageClass] = classes.GetValueOrDefault(phantom.ImageClass) + 1;
             }
             ViaWriter.Write(Path.Combine(dir, DatasetLoader.AnnotationFile), entries);
@@ -56,7 +87,8 @@ public static class PhantomDataset
     /// <summary>8-bit grayscale PNG of a square image; returns the file size.</summary>
     public static long WriteGrayPng(string path, byte[] pixels, int size) => WriteGrayPng(path, pixels, size, size);
 
-    /// <summary>8-bit grayscale PNG, <paramref name="width"/> × <paramref name="height"/>; returns the file size.</summary>
+    /// <summary>8-bit grayscale PNG, <paramref name="width"/> × <paramref name="height"/>; returns the file
+    /// size.</summary>
     public static long WriteGrayPng(string path, byte[] pixels, int width, int height)
     {
         using var bitmap = new SKBitmap(new SKImageInfo(width, height, SKColorType.Gray8, SKAlphaType.Opaque));

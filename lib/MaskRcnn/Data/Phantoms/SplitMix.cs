@@ -26,7 +26,8 @@ public sealed class SplitMix(ulong seed)
     /// <summary>Integer in [lo, hi).</summary>
     public int Int(int lo, int hi) => lo + (int)(NextDouble() * (hi - lo));
 
-    /// <summary>Shuffles <paramref name="items"/> in place (Fisher–Yates): the same order for a seed everywhere.</summary>
+    /// <summary>Shuffles <paramref name="items"/> in place (Fisher–Yates): the same order for a seed
+    /// everywhere.</summary>
     public void Shuffle<T>(T[] items)
     {
         for (int i = items.Length - 1; i > 0; i--)
@@ -39,9 +40,15 @@ public sealed class SplitMix(ulong seed)
     /// <summary>Standard normal (Box–Muller).</summary>
     public double Gaussian()
     {
-        if (_spare is double s) { _spare = null; return s; }
-        double u1 = 1.0 - NextDouble(), u2 = NextDouble();
-        double r = Math.Sqrt(-2.0 * Math.Log(u1)), t = 2 * Math.PI * u2;
+        if (_spare is double s)
+        {
+            _spare = null;
+            return s;
+        }
+        double u1 = 1.0 - NextDouble(),
+            u2 = NextDouble();
+        double r = Math.Sqrt(-2.0 * Math.Log(u1)),
+            t = 2 * Math.PI * u2;
         _spare = r * Math.Sin(t);
         return r * Math.Cos(t);
     }
@@ -51,7 +58,8 @@ public sealed class SplitMix(ulong seed)
     {
         var g = new SplitMix(seed);
         ulong h = g.NextUInt64();
-        foreach (var p in parts) h = new SplitMix(h ^ (p * 0xD1B54A32D192ED03UL)).NextUInt64();
+        foreach (var p in parts)
+            h = new SplitMix(h ^ (p * 0xD1B54A32D192ED03UL)).NextUInt64();
         return h;
     }
 }

@@ -14,13 +14,17 @@ namespace MaskRcnn.Modeling.Backbone;
 /// </summary>
 public sealed class BatchNorm2d : Module<Tensor, Tensor>
 {
-    readonly Parameter weight, bias;
-    readonly Tensor running_mean, running_var, num_batches_tracked;
+    readonly Parameter weight,
+        bias;
+    readonly Tensor running_mean,
+        running_var,
+        num_batches_tracked;
     static readonly Scalar One = 1.ToScalar();
     public double Eps { get; }
     public double Momentum { get; }
 
-    public BatchNorm2d(long numFeatures, double eps = 1e-5, double momentum = 0.1) : base(nameof(BatchNorm2d))
+    public BatchNorm2d(long numFeatures, double eps = 1e-5, double momentum = 0.1)
+        : base(nameof(BatchNorm2d))
     {
         Eps = eps;
         Momentum = momentum;
@@ -39,7 +43,8 @@ public sealed class BatchNorm2d : Module<Tensor, Tensor>
     public override Tensor forward(Tensor x)
     {
         if (training)
-            using (no_grad()) num_batches_tracked.add_(One, One);
+            using (no_grad())
+                num_batches_tracked.add_(One, One);
         return functional.batch_norm(x, running_mean, running_var, weight, bias, training, Momentum, Eps);
     }
 }

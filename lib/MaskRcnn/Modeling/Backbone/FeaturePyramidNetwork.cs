@@ -2,7 +2,6 @@ using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
-using MaskRcnn.Modeling.Ops;
 
 namespace MaskRcnn.Modeling.Backbone;
 
@@ -18,21 +17,25 @@ public sealed class FeaturePyramidNetwork : Module<Tensor[], Tensor[]>
     readonly ModuleList<Sequential> layer_blocks = new();
     public long OutChannels { get; }
 
-    public FeaturePyramidNetwork(IReadOnlyList<long> inChannels, long outChannels) : base(nameof(FeaturePyramidNetwork))
+    public FeaturePyramidNetwork(IReadOnlyList<long> inChannels, long outChannels)
+        : base(nameof(FeaturePyramidNetwork))
     {
         OutChannels = outChannels;
         foreach (var cin in inChannels)
         {
-            if (cin == 0) throw new ArgumentException("in_channels=0 is not supported");
+            if (cin == 0)
+                throw new ArgumentException("in_channels=0 is not supported");
             inner_blocks.Add(Sequential(Conv2d(cin, outChannels, 1)));
-            layer_blocks.Add(Sequential(new WinogradConv2d(outChannels, outChannels)));
+            layer_blocks.Add(Sequential(Layers.Conv3x3(outChannels, outChannels)));
         }
         RegisterComponents();
         using var noGrad = no_grad();
         foreach (var (name, p) in named_parameters())
         {
-            if (name.EndsWith("weight")) init.kaiming_uniform_(p, a: 1);
-            else init.zeros_(p);
+            if (name.EndsWith("weight"))
+                init.kaiming_uniform_(p, a: 1);
+            else
+                init.zeros_(p);
         }
     }
 
@@ -46,11 +49,15 @@ public sealed class FeaturePyramidNetwork : Module<Tensor[], Tensor[]>
         for (int i = n - 2; i >= 0; i--)
         {
             var lateral = inner_blocks[i].call(x[i]);
-            var topDown = functional.interpolate(lastInner, size: [lateral.shape[2], lateral.shape[3]], mode: InterpolationMode.Nearest);
+            var topDown = functional.interpolate(
+                lastInner,
+                size: [lateral.shape[2], lateral.shape[3]],
+                mode: InterpolationMode.Nearest
+            );
             lastInner = lateral + topDown;
             results[i] = layer_blocks[i].call(lastInner);
         }
-        results[n] = functional.max_pool2d(results[n - 1], 1, 2, 0);  // LastLevelMaxPool → 'pool'
+        results[n] = functional.max_pool2d(results[n - 1], 1, 2, 0); // LastLevelMaxPool → 'pool'
         return results.Select(t => t.MoveToOuterDisposeScope()).ToArray();
     }
 }
@@ -62,10 +69,12 @@ public sealed class BackboneWithFPN : Module<Tensor, Tensor[]>
     readonly FeaturePyramidNetwork fpn;
     public long OutChannels => fpn.OutChannels;
     public ResNetBody Body => body;
+
     /// <summary>Feature level names, finest first, as torchvision's OrderedDict keys.</summary>
     public static readonly string[] LevelNames = ["0", "1", "2", "3", "pool"];
 
-    public BackboneWithFPN(string depth, NormKind norm, long outChannels = 256, bool strideInOneByOne = false) : base(nameof(BackboneWithFPN))
+    public BackboneWithFPN(string depth, NormKind norm, long outChannels = 256, bool strideInOneByOne = false)
+        : base(nameof(BackboneWithFPN))
     {
         body = new ResNetBody(depth, norm, strideInOneByOne);
         fpn = new FeaturePyramidNetwork(body.OutChannels, outChannels);
@@ -75,7 +84,7 @@ public sealed class BackboneWithFPN : Module<Tensor, Tensor[]>
     public override Tensor[] forward(Tensor x)
     {
         using var scope = NewDisposeScope();
-        var outputs = fpn.call(body.call(x.ChannelsLast()));   // every level comes out channels-last
+        var outputs = fpn.call(body.call(x.ChannelsLast())); // every level comes out channels-last
         return outputs.Select(t => t.MoveToOuterDisposeScope()).ToArray();
     }
 
@@ -85,9 +94,11 @@ public sealed class BackboneWithFPN : Module<Tensor, Tensor[]>
     /// </summary>
     public void SetTrainableLayers(int trainableLayers)
     {
-        if (trainableLayers is < 0 or > 5) throw new ArgumentException($"trainable backbone layers must be 0..5, got {trainableLayers}");
+        if (trainableLayers is < 0 or > 5)
+            throw new ArgumentException($"trainable backbone layers must be 0..5, got {trainableLayers}");
         var train = new[] { "layer4", "layer3", "layer2", "layer1", "conv1" }.Take(trainableLayers).ToList();
-        if (trainableLayers == 5) train.Add("bn1");
+        if (trainableLayers == 5)
+            train.Add("bn1");
         foreach (var (name, p) in body.named_parameters())
             p.requires_grad = train.Any(prefix => name.StartsWith(prefix));
     }

@@ -12,10 +12,14 @@ namespace MaskRcnn.Modeling.Backbone;
 /// </summary>
 public sealed class FrozenBatchNorm2d : Module<Tensor, Tensor>
 {
-    readonly Tensor weight, bias, running_mean, running_var;
+    readonly Tensor weight,
+        bias,
+        running_mean,
+        running_var;
     public double Eps { get; }
 
-    public FrozenBatchNorm2d(long numFeatures, double eps = 1e-5) : base(nameof(FrozenBatchNorm2d))
+    public FrozenBatchNorm2d(long numFeatures, double eps = 1e-5)
+        : base(nameof(FrozenBatchNorm2d))
     {
         Eps = eps;
         weight = ones(numFeatures);

@@ -2,12 +2,15 @@ using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
-using MaskRcnn.Modeling.Ops;
 
 namespace MaskRcnn.Modeling.Backbone;
 
 /// <summary>How the backbone normalises: fixed statistics (detection default) or trainable BatchNorm.</summary>
-public enum NormKind { Frozen, Batch }
+public enum NormKind
+{
+    Frozen,
+    Batch,
+}
 
 /// <summary>ResNet building blocks with torchvision's layout (stride on the 3×3 conv: "ResNet v1.5").</summary>
 static class ResNetBlocks
@@ -15,9 +18,8 @@ static class ResNetBlocks
     public static Module<Tensor, Tensor> Norm(NormKind kind, long channels) =>
         kind == NormKind.Frozen ? new FrozenBatchNorm2d(channels) : new BatchNorm2d(channels);
 
-    /// <summary>A 3×3 convolution; Winograd in inference where it pays (<see cref="WinogradConv2d"/>).</summary>
-    public static WinogradConv2d Conv3x3(long cin, long cout, long stride = 1) =>
-        new(cin, cout, stride: stride, padding: 1, hasBias: false);
+    public static Module<Tensor, Tensor> Conv3x3(long cin, long cout, long stride = 1) =>
+        Layers.Conv3x3(cin, cout, stride, bias: false);
 
     public static Conv2d Conv1x1(long cin, long cout, long stride = 1) =>
         Conv2d(cin, cout, 1, stride: stride, bias: false);
@@ -25,25 +27,32 @@ static class ResNetBlocks
 
 /// <summary>
 /// Two 3×3 convolutions (ResNet-18/34). Keys: conv1, bn1, conv2, bn2, downsample.{0,1}.
-/// <paramref name="padTopLeft"/>: a stride-2 conv1 pads one row above and one column left only (ML.NET's ResNet-18).
 /// </summary>
 public sealed class BasicBlock : Module<Tensor, Tensor>
 {
     public const int Expansion = 1;
-    readonly WinogradConv2d conv1, conv2;
-    readonly Module<Tensor, Tensor> bn1, bn2;
+    readonly Module<Tensor, Tensor> conv1,
+        conv2;
+    readonly Module<Tensor, Tensor> bn1,
+        bn2;
     readonly Sequential? downsample;
     readonly bool _padTopLeft;
 
+    /// <param name="padTopLeft">a stride-2 conv1 pads one row above and one column left only (ML.NET's
+    /// ResNet-18)</param>
     public BasicBlock(long inplanes, long planes, long stride, NormKind norm, bool downsampled, bool padTopLeft = false)
         : base(nameof(BasicBlock))
     {
         _padTopLeft = padTopLeft && stride > 1;
-        conv1 = new WinogradConv2d(inplanes, planes, stride: stride, padding: _padTopLeft ? 0 : 1, hasBias: false);
+        conv1 = Layers.Conv3x3(inplanes, planes, stride, padding: _padTopLeft ? 0 : 1, bias: false);
         bn1 = ResNetBlocks.Norm(norm, planes);
         conv2 = ResNetBlocks.Conv3x3(planes, planes);
         bn2 = ResNetBlocks.Norm(norm, planes);
-        if (downsampled) downsample = Sequential(ResNetBlocks.Conv1x1(inplanes, planes * Expansion, stride), ResNetBlocks.Norm(norm, planes * Expansion));
+        if (downsampled)
+            downsample = Sequential(
+                ResNetBlocks.Conv1x1(inplanes, planes * Expansion, stride),
+                ResNetBlocks.Norm(norm, planes * Expansion)
+            );
         RegisterComponents();
     }
 
@@ -54,7 +63,7 @@ public sealed class BasicBlock : Module<Tensor, Tensor>
         var y = bn1.call(conv1.call(input)).relu_();
         y = bn2.call(conv2.call(y));
         var identity = downsample is null ? x : downsample.call(x);
-        return y.add_(identity).relu_().MoveToOuterDisposeScope();   // in place, as torchvision's ReLU(inplace=True)
+        return y.add_(identity).relu_().MoveToOuterDisposeScope(); // in place, as torchvision's ReLU(inplace=True)
     }
 }
 
@@ -62,13 +71,25 @@ public sealed class BasicBlock : Module<Tensor, Tensor>
 public sealed class Bottleneck : Module<Tensor, Tensor>
 {
     public const int Expansion = 4;
-    readonly Conv2d conv1, conv3;
-    readonly WinogradConv2d conv2;
-    readonly Module<Tensor, Tensor> bn1, bn2, bn3;
+    readonly Conv2d conv1,
+        conv3;
+    readonly Module<Tensor, Tensor> conv2;
+    readonly Module<Tensor, Tensor> bn1,
+        bn2,
+        bn3;
     readonly Sequential? downsample;
 
-    /// <param name="strideInOneByOne">stride on the first 1×1 conv (the original ResNet / Caffe / matterport) instead of the 3×3 (torchvision, "v1.5")</param>
-    public Bottleneck(long inplanes, long planes, long stride, NormKind norm, bool downsampled, bool strideInOneByOne = false) : base(nameof(Bottleneck))
+    /// <param name="strideInOneByOne">stride on the first 1×1 conv (the original ResNet / Caffe / matterport) instead
+    /// of the 3×3 (torchvision, "v1.5")</param>
+    public Bottleneck(
+        long inplanes,
+        long planes,
+        long stride,
+        NormKind norm,
+        bool downsampled,
+        bool strideInOneByOne = false
+    )
+        : base(nameof(Bottleneck))
     {
         conv1 = ResNetBlocks.Conv1x1(inplanes, planes, strideInOneByOne ? stride : 1);
         bn1 = ResNetBlocks.Norm(norm, planes);
@@ -76,7 +97,11 @@ public sealed class Bottleneck : Module<Tensor, Tensor>
         bn2 = ResNetBlocks.Norm(norm, planes);
         conv3 = ResNetBlocks.Conv1x1(planes, planes * Expansion);
         bn3 = ResNetBlocks.Norm(norm, planes * Expansion);
-        if (downsampled) downsample = Sequential(ResNetBlocks.Conv1x1(inplanes, planes * Expansion, stride), ResNetBlocks.Norm(norm, planes * Expansion));
+        if (downsampled)
+            downsample = Sequential(
+                ResNetBlocks.Conv1x1(inplanes, planes * Expansion, stride),
+                ResNetBlocks.Norm(norm, planes * Expansion)
+            );
         RegisterComponents();
     }
 
@@ -87,7 +112,7 @@ public sealed class Bottleneck : Module<Tensor, Tensor>
         y = bn2.call(conv2.call(y)).relu_();
         y = bn3.call(conv3.call(y));
         var identity = downsample is null ? x : downsample.call(x);
-        return y.add_(identity).relu_().MoveToOuterDisposeScope();   // in place, as torchvision's ReLU(inplace=True)
+        return y.add_(identity).relu_().MoveToOuterDisposeScope(); // in place, as torchvision's ReLU(inplace=True)
     }
 }
 
@@ -103,7 +128,10 @@ public sealed class ResNetBody : Module<Tensor, Tensor[]>
 {
     readonly Conv2d conv1;
     readonly Module<Tensor, Tensor> bn1;
-    readonly Sequential layer1, layer2, layer3, layer4;
+    readonly Sequential layer1,
+        layer2,
+        layer3,
+        layer4;
 
     /// <summary>Output channels of layer1..layer4.</summary>
     public long[] OutChannels { get; }
@@ -125,7 +153,8 @@ public sealed class ResNetBody : Module<Tensor, Tensor[]>
         ["resnet18-mlnet"] = new(false, [2, 2, 2, 3], PadTopLeft: true),
     };
 
-    public ResNetBody(string depth, NormKind norm, bool strideInOneByOne = false) : base(nameof(ResNetBody))
+    public ResNetBody(string depth, NormKind norm, bool strideInOneByOne = false)
+        : base(nameof(ResNetBody))
     {
         if (!Layouts.TryGetValue(depth, out var layout))
             throw new ArgumentException($"unknown ResNet '{depth}' (use {string.Join(", ", Layouts.Keys)})");
@@ -142,9 +171,11 @@ public sealed class ResNetBody : Module<Tensor, Tensor[]>
             {
                 long s = i == 0 ? stride : 1;
                 bool down = i == 0 && (stride != 1 || inplanes != planes * expansion);
-                modules.Add(layout.Bottleneck
-                    ? new Bottleneck(inplanes, planes, s, norm, down, strideInOneByOne)
-                    : new BasicBlock(inplanes, planes, s, norm, down, layout.PadTopLeft));
+                modules.Add(
+                    layout.Bottleneck
+                        ? new Bottleneck(inplanes, planes, s, norm, down, strideInOneByOne)
+                        : new BasicBlock(inplanes, planes, s, norm, down, layout.PadTopLeft)
+                );
                 inplanes = planes * expansion;
             }
             return Sequential(modules);
@@ -158,7 +189,8 @@ public sealed class ResNetBody : Module<Tensor, Tensor[]>
 
         using var noGrad = no_grad();
         foreach (var (name, p) in named_parameters())
-            if (name.EndsWith("weight") && p.dim() == 4) init.kaiming_normal_(p, mode: init.FanInOut.FanOut, nonlinearity: init.NonlinearityType.ReLU);
+            if (name.EndsWith("weight") && p.dim() == 4)
+                init.kaiming_normal_(p, mode: init.FanInOut.FanOut, nonlinearity: init.NonlinearityType.ReLU);
         // BatchNorm weights start at 1 and biases at 0 (their constructor already does so).
     }
 

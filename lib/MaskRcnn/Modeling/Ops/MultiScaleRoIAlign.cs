@@ -17,7 +17,9 @@ public sealed class LevelMapper(int kMin, int kMax, int canonicalScale = 224, in
     {
         using var scope = NewDisposeScope();
         var s = BoxOps.BoxArea(boxes).sqrt();
-        var level = (canonicalLevel + (s / canonicalScale).log2() + tensor((float)eps, dtype: s.dtype, device: s.device)).floor();
+        var level = (
+            canonicalLevel + (s / canonicalScale).log2() + tensor((float)eps, dtype: s.dtype, device: s.device)
+        ).floor();
         level = level.clamp(KMin, KMax);
         return (level.to(int64) - KMin).MoveToOuterDisposeScope();
     }
@@ -27,7 +29,12 @@ public sealed class LevelMapper(int kMin, int kMax, int canonicalScale = 224, in
 /// torchvision's MultiScaleRoIAlign: pools each RoI from the FPN level its size maps to. The level scales
 /// are inferred from the feature sizes and the largest image size, exactly as torchvision does.
 /// </summary>
-public sealed class MultiScaleRoIAlign(int outputSize, int samplingRatio, int canonicalScale = 224, int canonicalLevel = 4)
+public sealed class MultiScaleRoIAlign(
+    int outputSize,
+    int samplingRatio,
+    int canonicalScale = 224,
+    int canonicalLevel = 4
+)
 {
     public int OutputSize { get; } = outputSize;
     public int SamplingRatio { get; } = samplingRatio;
@@ -43,7 +50,11 @@ public sealed class MultiScaleRoIAlign(int outputSize, int samplingRatio, int ca
     /// <param name="boxes">per image [N_i, 4] in resized-image pixels</param>
     /// <param name="imageSizes">per image (height, width) after resizing, before padding</param>
     /// <returns>[ΣN_i, C, S, S]</returns>
-    public Tensor Forward(IReadOnlyList<Tensor> features, IReadOnlyList<Tensor> boxes, IReadOnlyList<(long H, long W)> imageSizes)
+    public Tensor Forward(
+        IReadOnlyList<Tensor> features,
+        IReadOnlyList<Tensor> boxes,
+        IReadOnlyList<(long H, long W)> imageSizes
+    )
     {
         using var scope = NewDisposeScope();
         // RoIAlign computes in float32 even under bfloat16 autocast (sampling positions in bfloat16 would be off by
@@ -61,16 +72,25 @@ public sealed class MultiScaleRoIAlign(int outputSize, int samplingRatio, int ca
         var levels = mapper.Map(rois[.., 1..]);
         var first = features[0];
         // Channels-last like the pooled blocks, so the copies below keep the layout (or contiguous: they transpose).
-        long k = rois.shape[0], c = first.shape[1];
+        long k = rois.shape[0],
+            c = first.shape[1];
         var result = ChannelsLastOutput
-            ? zeros(new long[] { k, OutputSize, OutputSize, c }, dtype: first.dtype, device: first.device).permute(0, 3, 1, 2)
+            ? zeros(new long[] { k, OutputSize, OutputSize, c }, dtype: first.dtype, device: first.device)
+                .permute(0, 3, 1, 2)
             : zeros(new long[] { k, c, OutputSize, OutputSize }, dtype: first.dtype, device: first.device);
         for (int level = 0; level < features.Count; level++)
         {
             var idx = nonzero(levels.eq(level)).view(-1);
-            if (idx.shape[0] == 0) continue;
-            var pooled = RoIAlign.Apply(features[level], rois.index_select(0, idx), (OutputSize, OutputSize), scales[level], SamplingRatio);
-            result.index_copy_(0, idx, pooled);   // in place: keeps the layout (differentiable w.r.t. pooled)
+            if (idx.shape[0] == 0)
+                continue;
+            var pooled = RoIAlign.Apply(
+                features[level],
+                rois.index_select(0, idx),
+                (OutputSize, OutputSize),
+                scales[level],
+                SamplingRatio
+            );
+            result.index_copy_(0, idx, pooled); // in place: keeps the layout (differentiable w.r.t. pooled)
         }
         return result.MoveToOuterDisposeScope();
     }
@@ -79,14 +99,20 @@ public sealed class MultiScaleRoIAlign(int outputSize, int samplingRatio, int ca
     public static Tensor ToRoiFormat(IReadOnlyList<Tensor> boxes)
     {
         using var scope = NewDisposeScope();
-        var ids = boxes.Select((b, i) => full(new long[] { b.shape[0], 1 }, i, dtype: b.dtype, device: b.device)).ToArray();
+        var ids = boxes
+            .Select((b, i) => full(new long[] { b.shape[0], 1 }, i, dtype: b.dtype, device: b.device))
+            .ToArray();
         return cat([cat(ids, 0), cat(boxes.ToArray(), 0)], 1).MoveToOuterDisposeScope();
     }
 
     /// <summary>Per-level scale 2^round(log2(feature size / image size)) and the level mapper.</summary>
-    public (double[] Scales, LevelMapper Mapper) SetupScales(IReadOnlyList<Tensor> features, IReadOnlyList<(long H, long W)> imageSizes)
+    public (double[] Scales, LevelMapper Mapper) SetupScales(
+        IReadOnlyList<Tensor> features,
+        IReadOnlyList<(long H, long W)> imageSizes
+    )
     {
-        if (imageSizes.Count == 0) throw new ArgumentException("images list should not be empty");
+        if (imageSizes.Count == 0)
+            throw new ArgumentException("images list should not be empty");
         long maxH = imageSizes.Max(s => s.H);
         var scales = features.Select(f => InferScale(f.shape[^2], maxH)).ToArray();
         int lvlMin = (int)(-Math.Log2((float)scales[0]));

@@ -26,8 +26,14 @@ public static class RoIAlign
     /// <param name="samplingRatio">samples per bin along each axis; ≤ 0: adaptive</param>
     /// <param name="aligned">true: pixel-centre convention (−0.5 shift), false: torchvision's legacy default</param>
     /// <returns>[K, C, outH, outW]</returns>
-    public static Tensor Apply(Tensor input, Tensor rois, (int H, int W) outputSize, double spatialScale,
-                               int samplingRatio = -1, bool aligned = false) =>
+    public static Tensor Apply(
+        Tensor input,
+        Tensor rois,
+        (int H, int W) outputSize,
+        double spatialScale,
+        int samplingRatio = -1,
+        bool aligned = false
+    ) =>
         input.shape[1] >= SparseFromChannels
             ? ApplySparse(input, rois, outputSize, spatialScale, samplingRatio, aligned)
             : ApplyGather(input, rois, outputSize, spatialScale, samplingRatio, aligned);
@@ -36,16 +42,33 @@ public static class RoIAlign
     /// RoIAlign by gathering the four bilinear neighbours of every sample from a channels-last view of the
     /// features and averaging bins with a reshape. Best for few channels (e.g. the 1-channel mask targets).
     /// </summary>
-    public static Tensor ApplyGather(Tensor input, Tensor rois, (int H, int W) outputSize, double spatialScale,
-                                     int samplingRatio = -1, bool aligned = false)
+    public static Tensor ApplyGather(
+        Tensor input,
+        Tensor rois,
+        (int H, int W) outputSize,
+        double spatialScale,
+        int samplingRatio = -1,
+        bool aligned = false
+    )
     {
-        long k = rois.shape[0], c = input.shape[1];
-        if (k == 0) return EmptyOutput(input, c, outputSize);
+        long k = rois.shape[0],
+            c = input.shape[1];
+        if (k == 0)
+            return EmptyOutput(input, c, outputSize);
         using var scope = NewDisposeScope();
-        var (rows, cols, count, batch) = Samples(input.dtype, input.shape, rois, outputSize, spatialScale, samplingRatio, aligned);
+        var (rows, cols, count, batch) = Samples(
+            input.dtype,
+            input.shape,
+            rois,
+            outputSize,
+            spatialScale,
+            samplingRatio,
+            aligned
+        );
 
-        long h = input.shape[2], w = input.shape[3];
-        var flat = input.permute(0, 2, 3, 1).reshape(-1, c);        // one row of C values per (image, y, x)
+        long h = input.shape[2],
+            w = input.shape[3];
+        var flat = input.permute(0, 2, 3, 1).reshape(-1, c); // one row of C values per (image, y, x)
         long samples = rows.Low.shape[1] * cols.Low.shape[1];
         long chunk = Math.Max(1, ChunkElements / Math.Max(1, samples * c));
 
@@ -53,8 +76,19 @@ public static class RoIAlign
         for (long start = 0; start < k; start += chunk)
         {
             long end = Math.Min(k, start + chunk);
-            pieces.Add(PoolChunk(flat, batch.Rows(start, end), rows.Slice(start, end), cols.Slice(start, end),
-                                 count.Rows(start, end), h, w, c, outputSize));
+            pieces.Add(
+                PoolChunk(
+                    flat,
+                    batch.Rows(start, end),
+                    rows.Slice(start, end),
+                    cols.Slice(start, end),
+                    count.Rows(start, end),
+                    h,
+                    w,
+                    c,
+                    outputSize
+                )
+            );
         }
         var output = pieces.Count == 1 ? pieces[0] : cat(pieces, 0);
         return output.MoveToOuterDisposeScope();
@@ -68,24 +102,39 @@ public static class RoIAlign
     /// product runs on one thread, so the RoIs are split into one block per libtorch thread and the blocks are
     /// pooled concurrently (grad and inference mode carried over to the workers).
     /// </summary>
-    public static Tensor ApplySparse(Tensor input, Tensor rois, (int H, int W) outputSize, double spatialScale,
-                                     int samplingRatio = -1, bool aligned = false)
+    public static Tensor ApplySparse(
+        Tensor input,
+        Tensor rois,
+        (int H, int W) outputSize,
+        double spatialScale,
+        int samplingRatio = -1,
+        bool aligned = false
+    )
     {
-        long k = rois.shape[0], c = input.shape[1];
-        if (k == 0) return EmptyOutput(input, c, outputSize);
+        long k = rois.shape[0],
+            c = input.shape[1];
+        if (k == 0)
+            return EmptyOutput(input, c, outputSize);
         int blocks = (int)Math.Clamp(k / MinRoisPerBlock, 1, get_num_threads());
-        using var flat = input.permute(0, 2, 3, 1).reshape(-1, c);      // [B·H·W, C]; a view for channels-last input
-        if (blocks == 1) return SparseBlock(input.shape, flat, rois, outputSize, spatialScale, samplingRatio, aligned);
+        using var flat = input.permute(0, 2, 3, 1).reshape(-1, c); // [B·H·W, C]; a view for channels-last input
+        if (blocks == 1)
+            return SparseBlock(input.shape, flat, rois, outputSize, spatialScale, samplingRatio, aligned);
 
-        bool grad = is_grad_enabled(), inference = is_inference_mode_enabled();
+        bool grad = is_grad_enabled(),
+            inference = is_inference_mode_enabled();
         long per = (k + blocks - 1) / blocks;
-        var tasks = Enumerable.Range(0, blocks).Select(b => Task.Run(() =>
-        {
-            using var gradMode = set_grad_enabled(grad);
-            using var inferenceMode = inference_mode(inference);
-            using var block = rois.Rows(b * per, Math.Min(k, (b + 1) * per));
-            return SparseBlock(input.shape, flat, block, outputSize, spatialScale, samplingRatio, aligned);
-        })).ToArray();
+        var tasks = Enumerable
+            .Range(0, blocks)
+            .Select(b =>
+                Task.Run(() =>
+                {
+                    using var gradMode = set_grad_enabled(grad);
+                    using var inferenceMode = inference_mode(inference);
+                    using var block = rois.Rows(b * per, Math.Min(k, (b + 1) * per));
+                    return SparseBlock(input.shape, flat, block, outputSize, spatialScale, samplingRatio, aligned);
+                })
+            )
+            .ToArray();
         try
         {
             Task.WaitAll(tasks);
@@ -97,7 +146,9 @@ public static class RoIAlign
         }
         finally
         {
-            foreach (var t in tasks) if (t.IsCompletedSuccessfully) t.Result.Dispose();   // worker tensors belong to no DisposeScope
+            foreach (var t in tasks)
+                if (t.IsCompletedSuccessfully)
+                    t.Result.Dispose(); // worker tensors belong to no DisposeScope
         }
     }
 
@@ -106,14 +157,34 @@ public static class RoIAlign
 
     /// <param name="shape">the features' [B, C, H, W]</param>
     /// <param name="flat">the features channels-last, [B·H·W, C]</param>
-    static Tensor SparseBlock(long[] shape, Tensor flat, Tensor rois, (int H, int W) outputSize, double spatialScale,
-                              int samplingRatio, bool aligned)
+    static Tensor SparseBlock(
+        long[] shape,
+        Tensor flat,
+        Tensor rois,
+        (int H, int W) outputSize,
+        double spatialScale,
+        int samplingRatio,
+        bool aligned
+    )
     {
-        long k = rois.shape[0], c = shape[1], h = shape[2], w = shape[3];
+        long k = rois.shape[0],
+            c = shape[1],
+            h = shape[2],
+            w = shape[3];
         using var scope = NewDisposeScope();
-        var (rows, cols, count, batch) = Samples(flat.dtype, shape, rois, outputSize, spatialScale, samplingRatio, aligned);
-        long sy = rows.Low.shape[1], sx = cols.Low.shape[1];
-        long gy = sy / outputSize.H, gx = sx / outputSize.W;
+        var (rows, cols, count, batch) = Samples(
+            flat.dtype,
+            shape,
+            rois,
+            outputSize,
+            spatialScale,
+            samplingRatio,
+            aligned
+        );
+        long sy = rows.Low.shape[1],
+            sx = cols.Low.shape[1];
+        long gy = sy / outputSize.H,
+            gx = sx / outputSize.W;
         var device = flat.device;
 
         // One entry per (RoI, sample row, sample column, corner); corners (y0,x0) (y0,x1) (y1,x0) (y1,x1).
@@ -125,23 +196,38 @@ public static class RoIAlign
         var weight = yW * xW / count.view(k, 1, 1, 1);
         var ph = arange(outputSize.H, device: device).repeat_interleave(gy).view(1, sy, 1, 1);
         var pw = arange(outputSize.W, device: device).repeat_interleave(gx).view(1, 1, sx, 1);
-        var row = ((arange(k, device: device).view(k, 1, 1, 1) * outputSize.H + ph) * outputSize.W + pw)
-                  .expand(k, sy, sx, 4);
+        var row = ((arange(k, device: device).view(k, 1, 1, 1) * outputSize.H + ph) * outputSize.W + pw).expand(
+            k,
+            sy,
+            sx,
+            4
+        );
 
         var keep = weight.ne(0).flatten();
         var indices = stack([row.flatten()[keep], column.flatten()[keep]]);
-        var matrix = sparse_coo_tensor(indices, weight.flatten()[keep],
-                                       new long[] { k * outputSize.H * outputSize.W, shape[0] * h * w });
-        var pooled = matrix.mm(flat);                                                      // [K·PH·PW, C]
-        return pooled.view(k, outputSize.H, outputSize.W, c).permute(0, 3, 1, 2).MoveToOuterDisposeScope();  // channels-last
+        var matrix = sparse_coo_tensor(
+            indices,
+            weight.flatten()[keep],
+            new long[] { k * outputSize.H * outputSize.W, shape[0] * h * w }
+        );
+        var pooled = matrix.mm(flat); // [K·PH·PW, C]
+        // channels-last
+        return pooled.view(k, outputSize.H, outputSize.W, c).permute(0, 3, 1, 2).MoveToOuterDisposeScope();
     }
 
     static Tensor EmptyOutput(Tensor input, long c, (int H, int W) outputSize) =>
         zeros(new long[] { 0, c, outputSize.H, outputSize.W }, dtype: input.dtype, device: input.device);
 
     /// <summary>Sample rows/columns, per-RoI sample count and batch index, as in the C++ kernel.</summary>
-    static (Axis Rows, Axis Cols, Tensor Count, Tensor Batch) Samples(ScalarType dtype, long[] shape, Tensor rois,
-        (int H, int W) outputSize, double spatialScale, int samplingRatio, bool aligned)
+    static (Axis Rows, Axis Cols, Tensor Count, Tensor Batch) Samples(
+        ScalarType dtype,
+        long[] shape,
+        Tensor rois,
+        (int H, int W) outputSize,
+        double spatialScale,
+        int samplingRatio,
+        bool aligned
+    )
     {
         var r = rois.to(float64);
         double offset = aligned ? 0.5 : 0.0;
@@ -152,7 +238,11 @@ public static class RoIAlign
         var y2 = (r[.., 4] * spatialScale - offset).to(dtype);
         var roiW = x2 - x1;
         var roiH = y2 - y1;
-        if (!aligned) { roiW = roiW.clamp_min(1.0); roiH = roiH.clamp_min(1.0); }
+        if (!aligned)
+        {
+            roiW = roiW.clamp_min(1.0);
+            roiH = roiH.clamp_min(1.0);
+        }
 
         var rows = SampleAxis(y1, roiH, outputSize.H, samplingRatio, shape[2]);
         var cols = SampleAxis(x1, roiW, outputSize.W, samplingRatio, shape[3]);
@@ -160,10 +250,21 @@ public static class RoIAlign
         return (rows, cols, count, r[.., 0].to(int64));
     }
 
-    static Tensor PoolChunk(Tensor flat, Tensor batch, Axis rows, Axis cols, Tensor count, long h, long w, long c,
-                            (int H, int W) outputSize)
+    static Tensor PoolChunk(
+        Tensor flat,
+        Tensor batch,
+        Axis rows,
+        Axis cols,
+        Tensor count,
+        long h,
+        long w,
+        long c,
+        (int H, int W) outputSize
+    )
     {
-        long k = batch.shape[0], sy = rows.Low.shape[1], sx = cols.Low.shape[1];
+        long k = batch.shape[0],
+            sy = rows.Low.shape[1],
+            sx = cols.Low.shape[1];
         var imageBase = (batch * (h * w)).view(k, 1, 1);
         Tensor Gather(Tensor yIdx, Tensor xIdx)
         {
@@ -190,28 +291,36 @@ public static class RoIAlign
     sealed record Axis(Tensor Low, Tensor High, Tensor LowWeight, Tensor HighWeight, Tensor Grid)
     {
         public Axis Slice(long start, long end) =>
-            new(Low.Rows(start, end), High.Rows(start, end), LowWeight.Rows(start, end), HighWeight.Rows(start, end), Grid.Rows(start, end));
+            new(
+                Low.Rows(start, end),
+                High.Rows(start, end),
+                LowWeight.Rows(start, end),
+                HighWeight.Rows(start, end),
+                Grid.Rows(start, end)
+            );
     }
 
     static Axis SampleAxis(Tensor start, Tensor length, int bins, int samplingRatio, long size)
     {
         var dtype = start.dtype;
         var binSize = length / (float)bins;
-        var grid = samplingRatio > 0
-            ? full_like(length, samplingRatio, dtype: int64)
-            : (length / (float)bins).ceil().to(int64);
+        var grid =
+            samplingRatio > 0
+                ? full_like(length, samplingRatio, dtype: int64)
+                : (length / (float)bins).ceil().to(int64);
         long maxGrid = samplingRatio > 0 ? samplingRatio : Math.Max(1, grid.max().item<long>());
 
-        var bin = arange(bins, dtype: dtype, device: start.device).repeat_interleave(maxGrid);          // [bins*G]
-        var sub = arange(maxGrid, dtype: int64, device: start.device).repeat(bins);                     // [bins*G]
+        var bin = arange(bins, dtype: dtype, device: start.device).repeat_interleave(maxGrid); // [bins*G]
+        var sub = arange(maxGrid, dtype: int64, device: start.device).repeat(bins); // [bins*G]
         // yy = start + ph * bin_size + (iy + .5) * bin_size / grid, in the kernel's evaluation order.
-        var pos = (start.unsqueeze(1) + bin.unsqueeze(0) * binSize.unsqueeze(1))
-                  + ((sub.to(dtype).unsqueeze(0) + 0.5f) * binSize.unsqueeze(1)) / grid.clamp_min(1).to(dtype).unsqueeze(1);
+        var pos =
+            (start.unsqueeze(1) + bin.unsqueeze(0) * binSize.unsqueeze(1))
+            + ((sub.to(dtype).unsqueeze(0) + 0.5f) * binSize.unsqueeze(1)) / grid.clamp_min(1).to(dtype).unsqueeze(1);
         var real = sub.unsqueeze(0).lt(grid.unsqueeze(1));
         var inside = pos.ge(-1.0f).logical_and(pos.le((float)size));
 
         var p = pos.clamp_min(0);
-        var low = p.floor().to(int64);        // p ≥ 0, so floor == the kernel's (int) truncation
+        var low = p.floor().to(int64); // p ≥ 0, so floor == the kernel's (int) truncation
         var atEnd = low.ge(size - 1);
         low = where(atEnd, size - 1, low);
         var high = where(atEnd, low, low + 1);

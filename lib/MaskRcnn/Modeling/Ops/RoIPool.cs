@@ -16,12 +16,16 @@ public static class RoIPool
     /// <returns>[K, C, outH, outW]</returns>
     public static Tensor Apply(Tensor input, Tensor rois, (int H, int W) outputSize, double spatialScale)
     {
-        long k = rois.shape[0], c = input.shape[1], h = input.shape[2], w = input.shape[3];
-        if (k == 0) return zeros(new long[] { 0, c, outputSize.H, outputSize.W }, dtype: input.dtype, device: input.device);
+        long k = rois.shape[0],
+            c = input.shape[1],
+            h = input.shape[2],
+            w = input.shape[3];
+        if (k == 0)
+            return zeros(new long[] { 0, c, outputSize.H, outputSize.W }, dtype: input.dtype, device: input.device);
         using var scope = NewDisposeScope();
         var r = rois.to(float64);
-        var rows = Membership(r[.., 2], r[.., 4], spatialScale, outputSize.H, h, input.dtype);   // [K, PH, H]
-        var cols = Membership(r[.., 1], r[.., 3], spatialScale, outputSize.W, w, input.dtype);   // [K, PW, W]
+        var rows = Membership(r[.., 2], r[.., 4], spatialScale, outputSize.H, h, input.dtype); // [K, PH, H]
+        var cols = Membership(r[.., 1], r[.., 3], spatialScale, outputSize.W, w, input.dtype); // [K, PW, W]
         // Each RoI only reads the cells its bins cover: crop those first, so memory is per RoI, not per feature map.
         var (y0, y1) = Span(rows);
         var (x0, x1) = Span(cols);
@@ -29,11 +33,13 @@ public static class RoIPool
         var result = zeros(new long[] { k, c, outputSize.H, outputSize.W }, dtype: input.dtype, device: input.device);
         for (int i = 0; i < k; i++)
         {
-            if (y1[i] <= y0[i] || x1[i] <= x0[i]) continue;                                   // every bin empty: 0
+            if (y1[i] <= y0[i] || x1[i] <= x0[i])
+                continue; // every bin empty: 0
             using var roiScope = NewDisposeScope();
-            var features = input[image[i]].narrow(1, y0[i], y1[i] - y0[i]).narrow(2, x0[i], x1[i] - x0[i]);   // [C, h', w']
-            var rowMask = rows[i].narrow(1, y0[i], y1[i] - y0[i]);                                            // [PH, h']
-            var colMask = cols[i].narrow(1, x0[i], x1[i] - x0[i]);                                            // [PW, w']
+            // [C, h', w']
+            var features = input[image[i]].narrow(1, y0[i], y1[i] - y0[i]).narrow(2, x0[i], x1[i] - x0[i]);
+            var rowMask = rows[i].narrow(1, y0[i], y1[i] - y0[i]); // [PH, h']
+            var colMask = cols[i].narrow(1, x0[i], x1[i] - x0[i]); // [PW, w']
             result[i] = PoolBins(features, rowMask, colMask);
         }
         return result.MoveToOuterDisposeScope();
@@ -45,23 +51,29 @@ public static class RoIPool
     /// </summary>
     static Tensor PoolBins(Tensor features, Tensor rows, Tensor cols)
     {
-        long c = features.shape[0], h = features.shape[1], w = features.shape[2];
-        long ph = rows.shape[0], pw = cols.shape[0];
+        long c = features.shape[0],
+            h = features.shape[1],
+            w = features.shape[2];
+        long ph = rows.shape[0],
+            pw = cols.shape[0];
         float lowest = float.MinValue;
-        var byCol = features.unsqueeze(2)                                   // [C, h, 1, w]
+        var byCol = features
+            .unsqueeze(2) // [C, h, 1, w]
             .masked_fill(cols.view(1, 1, pw, w).logical_not(), lowest)
-            .amax(-1);                                                      // [C, h, PW]
-        var pooled = byCol.unsqueeze(1)                                     // [C, 1, h, PW]
+            .amax(-1); // [C, h, PW]
+        var pooled = byCol
+            .unsqueeze(1) // [C, 1, h, PW]
             .masked_fill(rows.view(1, ph, h, 1).logical_not(), lowest)
-            .amax(2);                                                       // [C, PH, PW]
+            .amax(2); // [C, PH, PW]
         var empty = rows.any(-1).view(1, ph, 1).logical_not().logical_or(cols.any(-1).view(1, 1, pw).logical_not());
         return pooled.masked_fill(empty, 0);
     }
 
-    /// <summary>Per RoI, the first and one-past-last cell any bin covers along an axis (membership [K, P, size]).</summary>
+    /// <summary>Per RoI, the first and one-past-last cell any bin covers along an axis (membership [K, P,
+    /// size]).</summary>
     static (long[] Start, long[] End) Span(Tensor membership)
     {
-        var covered = membership.any(1);                                    // [K, size]
+        var covered = membership.any(1); // [K, size]
         long size = covered.shape[1];
         var index = arange(size, device: covered.device).view(1, size);
         var start = index.masked_fill(covered.logical_not(), size).amin(1);
@@ -75,7 +87,7 @@ public static class RoIPool
         var start = RoundHalfAwayFromZero(lo * scale);
         var end = RoundHalfAwayFromZero(hi * scale);
         var length = (end - start + 1).clamp_min(1);
-        var binSize = length.to(dtype) / (float)bins;                                     // T in the kernel
+        var binSize = length.to(dtype) / (float)bins; // T in the kernel
         var p = arange(bins, dtype: dtype, device: lo.device);
         var binStart = (p.unsqueeze(0) * binSize.unsqueeze(1)).floor() + start.unsqueeze(1).to(dtype);
         var binEnd = ((p + 1).unsqueeze(0) * binSize.unsqueeze(1)).ceil() + start.unsqueeze(1).to(dtype);

@@ -21,7 +21,8 @@ public static class Winograd
 {
     /// <summary>Output tile side (m of F(m×m, 3×3)); input tiles are m + 2 wide.</summary>
     public const int Tile = 4;
-    const int InputTile = Tile + 2, Points = InputTile * InputTile;
+    const int InputTile = Tile + 2,
+        Points = InputTile * InputTile;
 
     /// <summary>Bᵀ (6×6): input tile transform.</summary>
     static readonly double[,] Bt =
@@ -57,11 +58,14 @@ public static class Winograd
     /// <summary>The 2-d transform X ↦ M X Mᵀ of a flattened tile as one matrix: M ⊗ M.</summary>
     static Tensor Kron(double[,] m, ScalarType dtype, Device device)
     {
-        int r = m.GetLength(0), c = m.GetLength(1);
+        int r = m.GetLength(0),
+            c = m.GetLength(1);
         var k = new double[r * r * c * c];
-        for (int i = 0; i < r; i++) for (int j = 0; j < r; j++)
-            for (int p = 0; p < c; p++) for (int q = 0; q < c; q++)
-                k[(i * r + j) * c * c + p * c + q] = m[i, p] * m[j, q];
+        for (int i = 0; i < r; i++)
+        for (int j = 0; j < r; j++)
+        for (int p = 0; p < c; p++)
+        for (int q = 0; q < c; q++)
+            k[(i * r + j) * c * c + p * c + q] = m[i, p] * m[j, q];
         return tensor(k, new long[] { r * r, c * c }, dtype: float64).to(dtype, device);
     }
 
@@ -74,9 +78,12 @@ public static class Winograd
     public static Tensor TransformFilter(Tensor weight, bool exact = true)
     {
         if (weight.dim() != 4 || weight.shape[2] != 3 || weight.shape[3] != 3)
-            throw new ArgumentException($"Winograd F(4×4, 3×3) needs [C_out, C_in, 3, 3] weights, got [{string.Join(", ", weight.shape)}]");
+            throw new ArgumentException(
+                $"Winograd F(4×4, 3×3) needs [C_out, C_in, 3, 3] weights, got [{string.Join(", ", weight.shape)}]"
+            );
         using var scope = NewDisposeScope();
-        long cout = weight.shape[0], cin = weight.shape[1];
+        long cout = weight.shape[0],
+            cin = weight.shape[1];
         var type = exact ? float64 : weight.dtype;
         var taps = weight.detach().to(type).reshape(cout, cin, 9).permute(2, 1, 0).reshape(9, cin * cout);
         var u = Kron(G, type, weight.device).mm(taps).view(Points, cin, cout);
@@ -85,12 +92,14 @@ public static class Winograd
 
     /// <summary>
     /// Tiles transformed and multiplied per step: bounds the two step buffers to this × channels × 36 floats each
-    /// (4.7 MB for 256 channels), which keeps them in L3; at least one row of tiles per step. R50-FPN 512: 128 tiles
-    /// 0.504 s a call, 256 0.525 s, 512 0.524 s.
+    /// (4.7 MB for 256 channels), which keeps them in L3; at least one row of tiles per step. The fastest of the sizes
+    /// tried (PERFORMANCE.md, Winograd convolutions).
     /// </summary>
     public const long TilesPerStep = 128;
 
-    [ThreadStatic] static Tensor? _inputScratch, _productScratch;
+    [ThreadStatic]
+    static Tensor? _inputScratch,
+        _productScratch;
 
     /// <summary>
     /// The first <paramref name="count"/> floats of one of this thread's buffers, grown as needed and kept: the
@@ -106,13 +115,24 @@ public static class Winograd
         return buffer.narrow(0, 0, count);
     }
 
-    /// <summary>m[36, tiles, C_out] = v[36, tiles, C] · u[36, C, C_out], by oneMKL into a kept buffer where it can.</summary>
+    /// <summary>m[36, tiles, C_out] = v[36, tiles, C] · u[36, C, C_out], by oneMKL into a kept buffer where it
+    /// can.</summary>
     static unsafe Tensor Products(Tensor v, Tensor u, long tiles, long c, long cout)
     {
-        if (!MaskRcnn.Runtime.BatchedSgemm.IsAvailable || !u.is_contiguous()) return v.bmm(u);
+        if (!MaskRcnn.Runtime.BatchedSgemm.IsAvailable || !u.is_contiguous())
+            return v.bmm(u);
         var m = Scratch(ref _productScratch, Points * tiles * cout).view(Points, tiles, cout);
-        MaskRcnn.Runtime.BatchedSgemm.Multiply(WinogradTransforms.Pointer(v), tiles * c, WinogradTransforms.Pointer(u), c * cout,
-                                               WinogradTransforms.Pointer(m), Points, (int)tiles, (int)cout, (int)c);
+        MaskRcnn.Runtime.BatchedSgemm.Multiply(
+            WinogradTransforms.Pointer(v),
+            tiles * c,
+            WinogradTransforms.Pointer(u),
+            c * cout,
+            WinogradTransforms.Pointer(m),
+            Points,
+            (int)tiles,
+            (int)cout,
+            (int)c
+        );
         return m;
     }
 
@@ -124,31 +144,52 @@ public static class Winograd
     /// <see cref="WinogradTransforms"/> could run them (for tests and comparisons)</param>
     public static Tensor Convolve(Tensor x, Tensor transformedFilter, Tensor? bias, bool vectorLoops = true)
     {
-        long n = x.shape[0], c = x.shape[1], h = x.shape[2], w = x.shape[3], cout = transformedFilter.shape[2];
+        long n = x.shape[0],
+            c = x.shape[1],
+            h = x.shape[2],
+            w = x.shape[3],
+            cout = transformedFilter.shape[2];
         if (transformedFilter.shape[1] != c)
             throw new ArgumentException($"input has {c} channels, the filters expect {transformedFilter.shape[1]}");
-        long th = (h + Tile - 1) / Tile, tw = (w + Tile - 1) / Tile;
+        long th = (h + Tile - 1) / Tile,
+            tw = (w + Tile - 1) / Tile;
         // Steps of whole images, or of rows of tiles within one image when an image has more than TilesPerStep tiles.
         long rowsPerStep = Math.Clamp(TilesPerStep / tw, 1, th);
         long imagesPerStep = rowsPerStep == th ? Math.Max(1, TilesPerStep / (th * tw)) : 1;
         var steps = new List<WinogradTransforms.Step>();
         for (long i = 0; i < n; i += imagesPerStep)
-            for (long r = 0; r < th; r += rowsPerStep)
-                steps.Add(new(i, Math.Min(imagesPerStep, n - i), r, Math.Min(rowsPerStep, th - r), tw));
+        for (long r = 0; r < th; r += rowsPerStep)
+            steps.Add(new(i, Math.Min(imagesPerStep, n - i), r, Math.Min(rowsPerStep, th - r), tw));
 
-        bool loops = vectorLoops && x.device_type == DeviceType.CPU && x.dtype == ScalarType.Float32
-                     && transformedFilter.dtype == ScalarType.Float32 && (bias is null || bias.dtype == ScalarType.Float32)
-                     && WinogradTransforms.Supports(c, cout);
+        bool loops =
+            vectorLoops
+            && x.device_type == DeviceType.CPU
+            && x.dtype == ScalarType.Float32
+            && transformedFilter.dtype == ScalarType.Float32
+            && (bias is null || bias.dtype == ScalarType.Float32)
+            && WinogradTransforms.Supports(c, cout);
         using var scope = NewDisposeScope();
-        var y = loops ? ConvolveWithLoops(x, transformedFilter, bias, steps) : ConvolveWithTensorOps(x, transformedFilter, bias, steps);
+        var y = loops
+            ? ConvolveWithLoops(x, transformedFilter, bias, steps)
+            : ConvolveWithTensorOps(x, transformedFilter, bias, steps);
         return y.MoveToOuterDisposeScope();
     }
 
-    /// <summary>The transforms as vector loops: one read of the input, one write of the output (see WinogradTransforms).</summary>
-    static Tensor ConvolveWithLoops(Tensor x, Tensor transformedFilter, Tensor? bias, List<WinogradTransforms.Step> steps)
+    /// <summary>The transforms as vector loops: one read of the input, one write of the output (see
+    /// WinogradTransforms).</summary>
+    static Tensor ConvolveWithLoops(
+        Tensor x,
+        Tensor transformedFilter,
+        Tensor? bias,
+        List<WinogradTransforms.Step> steps
+    )
     {
-        long n = x.shape[0], c = x.shape[1], h = x.shape[2], w = x.shape[3], cout = transformedFilter.shape[2];
-        var input = x.permute(0, 2, 3, 1).contiguous();                    // a view when x is channels-last
+        long n = x.shape[0],
+            c = x.shape[1],
+            h = x.shape[2],
+            w = x.shape[3],
+            cout = transformedFilter.shape[2];
+        var input = x.permute(0, 2, 3, 1).contiguous(); // a view when x is channels-last
         var output = empty(new long[] { n, h, w, cout }, dtype: x.dtype, device: x.device);
         using var b = bias?.detach().contiguous();
         foreach (var step in steps)
@@ -161,11 +202,24 @@ public static class Winograd
         return output.permute(0, 3, 1, 2);
     }
 
-    /// <summary>The same with tensor operations (any device or type): transforms as products with Bᵀ⊗Bᵀ and Aᵀ⊗Aᵀ.</summary>
-    static Tensor ConvolveWithTensorOps(Tensor x, Tensor transformedFilter, Tensor? bias, List<WinogradTransforms.Step> steps)
+    /// <summary>The same with tensor operations (any device or type): transforms as products with Bᵀ⊗Bᵀ and
+    /// Aᵀ⊗Aᵀ.</summary>
+    static Tensor ConvolveWithTensorOps(
+        Tensor x,
+        Tensor transformedFilter,
+        Tensor? bias,
+        List<WinogradTransforms.Step> steps
+    )
     {
-        long n = x.shape[0], c = x.shape[1], h = x.shape[2], w = x.shape[3], cout = transformedFilter.shape[2];
-        long th = (h + Tile - 1) / Tile, tw = (w + Tile - 1) / Tile, hp = Tile * th + 2, wp = Tile * tw + 2;
+        long n = x.shape[0],
+            c = x.shape[1],
+            h = x.shape[2],
+            w = x.shape[3],
+            cout = transformedFilter.shape[2];
+        long th = (h + Tile - 1) / Tile,
+            tw = (w + Tile - 1) / Tile,
+            hp = Tile * th + 2,
+            wp = Tile * tw + 2;
         // Zero-padded channels-last input [N, Hp, Wp, C]: one pixel of the convolution's padding on the top and left,
         // the rest of the last tiles on the bottom and right.
         var padded = nn.functional.pad(x.permute(0, 2, 3, 1), new long[] { 0, 0, 1, wp - w - 1, 1, hp - h - 1 });
@@ -176,20 +230,28 @@ public static class Winograd
         foreach (var step in steps)
         {
             using var scope = NewDisposeScope();
-            // Overlapping 6×6 tiles, tile-point-major: [6, 6, images, rows, tw, C] -> [36, tiles·C] (the one copy of the input).
-            var d = padded.as_strided(new long[] { InputTile, InputTile, step.Images, step.Rows, tw, c },
-                                      new long[] { wp * c, c, hp * wp * c, Tile * wp * c, Tile * c, 1 },
-                                      padded.storage_offset() + step.Image0 * hp * wp * c + step.Row0 * Tile * wp * c)
-                          .reshape(Points, step.Tiles * c);
-            var v = bt.mm(d).view(Points, step.Tiles, c);                                  // Bᵀ d B for every tile
-            var m = v.bmm(transformedFilter);                                              // [36, tiles, C_out]
-            var y = at.mm(m.view(Points, -1)).view(Tile, Tile, step.Images, step.Rows, tw, cout);   // Aᵀ m A
-            tiled.narrow(0, step.Image0, step.Images).narrow(1, step.Row0, step.Rows).copy_(y.permute(2, 3, 0, 4, 1, 5));
+            // Overlapping 6×6 tiles, tile-point-major: [6, 6, images, rows, tw, C] -> [36, tiles·C] (the one copy of
+            // the input).
+            var d = padded
+                .as_strided(
+                    new long[] { InputTile, InputTile, step.Images, step.Rows, tw, c },
+                    new long[] { wp * c, c, hp * wp * c, Tile * wp * c, Tile * c, 1 },
+                    padded.storage_offset() + step.Image0 * hp * wp * c + step.Row0 * Tile * wp * c
+                )
+                .reshape(Points, step.Tiles * c);
+            var v = bt.mm(d).view(Points, step.Tiles, c); // Bᵀ d B for every tile
+            var m = v.bmm(transformedFilter); // [36, tiles, C_out]
+            var y = at.mm(m.view(Points, -1)).view(Tile, Tile, step.Images, step.Rows, tw, cout); // Aᵀ m A
+            tiled
+                .narrow(0, step.Image0, step.Images)
+                .narrow(1, step.Row0, step.Rows)
+                .copy_(y.permute(2, 3, 0, 4, 1, 5));
         }
         padded.Dispose();
 
-        if (full.shape[1] == h && full.shape[2] == w) return (bias is null ? full : full.add_(bias)).permute(0, 3, 1, 2);
+        if (full.shape[1] == h && full.shape[2] == w)
+            return (bias is null ? full : full.add_(bias)).permute(0, 3, 1, 2);
         var cropped = full.narrow(1, 0, h).narrow(2, 0, w);
-        return (bias is null ? cropped.contiguous() : cropped + bias).permute(0, 3, 1, 2);   // NHWC-contiguous either way
+        return (bias is null ? cropped.contiguous() : cropped + bias).permute(0, 3, 1, 2); // NHWC-contiguous either way
     }
 }

@@ -1,3 +1,4 @@
+using MaskRcnn.Runtime;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -14,46 +15,49 @@ namespace MaskRcnn.Modeling.Ops;
 /// <item>no gradient to record, ≥ <see cref="MinPositions"/> output positions: the inference path — transformed
 /// filters kept between calls (4× the weights' size: ~130 MB for R50-FPN at 512×512) and recomputed when the weights
 /// change (a fingerprint of their values is checked on every call). At 512×512: the mask head, the FPN's and RPN
-/// head's three finest levels, ResNet's layer2–3. R50-FPN 512×512, 2 threads: 0.64 → 0.50 s a call, same detections;</item>
-/// <item>a gradient to record, ≥ <see cref="MinTrainingPositions"/> and ≥ <see cref="MinTrainingChannels"/>: <see cref="WinogradTraining"/> (Winograd forward and
-/// input gradient, the weight gradient as nine GEMMs; filters transformed at every call). At 512×512 with two images:
+/// head's three finest levels, ResNet's layer2–3;</item>
+/// <item>a gradient to record, ≥ <see cref="MinTrainingPositions"/> and ≥ <see cref="MinTrainingChannels"/>: <see
+/// cref="WinogradTraining"/> (Winograd forward and input gradient, the weight gradient as nine GEMMs; filters
+/// transformed at every call). At 512×512 with two images:
 /// the FPN's and RPN head's two finest levels;</item>
 /// <item>otherwise the plain convolution.</item>
 /// </list>
+/// The thresholds are where Winograd measured faster than oneDNN's direct convolution on our CPU; what each path
+/// gains is in PERFORMANCE.md (Winograd convolutions).
 /// </summary>
 public sealed class WinogradConv2d : Module<Tensor, Tensor>
 {
     public Parameter weight;
     public Parameter? bias;
-    readonly long _stride, _padding, _dilation;
+    readonly long _stride,
+        _padding,
+        _dilation;
     Tensor? _filter;
     readonly object _filterLock = new();
     (IntPtr Weight, double Fingerprint) _filterOf;
 
-    /// <summary>Below this many input or output channels the direct convolution is as fast (measured: 64 at 128×128).</summary>
+    /// <summary>Below this many input or output channels the direct convolution is as fast.</summary>
     public const long MinChannels = 128;
-
-    static readonly string? Setting = Environment.GetEnvironmentVariable("MASKRCNN_WINOGRAD")?.Trim().ToLowerInvariant();
 
     /// <summary>
     /// Whether WinogradConv2d layers may take a Winograd path at all (default true; the environment variable
     /// MASKRCNN_WINOGRAD=0 turns it off for the process, e.g. to compare with the direct convolution).
     /// </summary>
-    public static bool Enabled { get; set; } = Setting != "0";
+    public static bool Enabled { get; set; } = RuntimeOptions.Winograd != WinogradMode.Off;
 
     /// <summary>
     /// Whether they may also take it while gradients are recorded (<see cref="WinogradTraining"/>; default true,
     /// MASKRCNN_WINOGRAD=inference keeps training on the direct convolution).
     /// </summary>
-    public static bool InTraining { get; set; } = Setting != "inference";
+    public static bool InTraining { get; set; } = RuntimeOptions.Winograd != WinogradMode.InferenceOnly;
 
     /// <summary>
     /// Fewer output positions, or channels in or out, than these while gradients are recorded: the direct
-    /// convolution. Measured (2 images, 2 threads, forward + backward): 256 channels at 128×128 292 → 205 ms, at
-    /// 64×64 64 → 51 ms; at 32×32, or 128 channels at 64×64, no faster — there the direct convolution keeps its
-    /// (different) rounding, so training runs it, unchanged.
+    /// convolution. Below them Winograd's forward + backward measured no faster, so training keeps the direct
+    /// convolution and its rounding there (the cpu-quick preset's 128-channel FPN trains unchanged).
     /// </summary>
-    public const long MinTrainingPositions = 8192, MinTrainingChannels = 256;
+    public const long MinTrainingPositions = 8192,
+        MinTrainingChannels = 256;
 
     /// <summary>
     /// Fewer output positions (N·H·W) than this: the direct convolution (the gain is small, and the transformed
@@ -70,19 +74,44 @@ public sealed class WinogradConv2d : Module<Tensor, Tensor>
 
     /// <summary>Calls that took the training path (<see cref="WinogradTraining"/>) in this process.</summary>
     public static long WinogradTrainingCalls => Interlocked.Read(ref _winogradTrainingCalls);
-    static long _winogradCalls, _winogradTrainingCalls;
+    static long _winogradCalls,
+        _winogradTrainingCalls;
 
-    /// <summary>How a call computes: the plain convolution, Winograd with kept filters, or Winograd with gradients.</summary>
-    public enum Path { Direct, Inference, Training }
+    /// <summary>How a call computes: the plain convolution, Winograd with kept filters, or Winograd with
+    /// gradients.</summary>
+    public enum Path
+    {
+        Direct,
+        Inference,
+        Training,
+    }
 
-    public WinogradConv2d(long inChannels, long outChannels, long stride = 1, long padding = 1, long dilation = 1, bool hasBias = true)
+    public WinogradConv2d(
+        long inChannels,
+        long outChannels,
+        long stride = 1,
+        long padding = 1,
+        long dilation = 1,
+        bool hasBias = true
+    )
         : base("Conv2d")
     {
-        using (var init = Conv2d(inChannels, outChannels, 3, stride: stride, padding: padding, dilation: dilation, bias: hasBias))
+        using (
+            var init = Conv2d(
+                inChannels,
+                outChannels,
+                3,
+                stride: stride,
+                padding: padding,
+                dilation: dilation,
+                bias: hasBias
+            )
+        )
         using (no_grad())
         {
             weight = new Parameter(init.weight!.detach().clone());
-            if (hasBias) bias = new Parameter(init.bias!.detach().clone());
+            if (hasBias)
+                bias = new Parameter(init.bias!.detach().clone());
         }
         (_stride, _padding, _dilation) = (stride, padding, dilation);
         RegisterComponents();
@@ -102,33 +131,61 @@ public sealed class WinogradConv2d : Module<Tensor, Tensor>
                 Interlocked.Increment(ref _winogradTrainingCalls);
                 return WinogradTraining.Apply(x, weight, bias);
             default:
-                return functional.conv2d(x, weight, bias, strides: [_stride, _stride], padding: [_padding, _padding], dilation: [_dilation, _dilation]);
+                return functional.conv2d(
+                    x,
+                    weight,
+                    bias,
+                    strides: [_stride, _stride],
+                    padding: [_padding, _padding],
+                    dilation: [_dilation, _dilation]
+                );
         }
     }
 
     /// <summary>Which path this call would take (see the class summary).</summary>
     public Path PathFor(Tensor x)
     {
-        if (!((UseWinograd ?? Enabled) && _stride == 1 && _padding == 1 && _dilation == 1
-              && x.dim() == 4 && x.device_type == DeviceType.CPU && x.dtype == ScalarType.Float32 && weight.dtype == ScalarType.Float32
-              && weight.device_type == DeviceType.CPU && InChannels >= MinChannels && OutChannels >= MinChannels
-              && !MaskRcnn.Runtime.Autocast.IsEnabled(DeviceType.CPU)))
+        if (
+            !(
+                (UseWinograd ?? Enabled)
+                && _stride == 1
+                && _padding == 1
+                && _dilation == 1
+                && x.dim() == 4
+                && x.device_type == DeviceType.CPU
+                && x.dtype == ScalarType.Float32
+                && weight.dtype == ScalarType.Float32
+                && weight.device_type == DeviceType.CPU
+                && InChannels >= MinChannels
+                && OutChannels >= MinChannels
+                && !MaskRcnn.Runtime.Autocast.IsEnabled(DeviceType.CPU)
+            )
+        )
             return Path.Direct;
         long positions = x.shape[0] * x.shape[2] * x.shape[3];
-        bool recordsGradient = is_grad_enabled() && (x.requires_grad || weight.requires_grad || (bias?.requires_grad ?? false));
-        if (!recordsGradient) return positions >= MinPositions ? Path.Inference : Path.Direct;
-        return InTraining && positions >= MinTrainingPositions && InChannels >= MinTrainingChannels && OutChannels >= MinTrainingChannels
-            ? Path.Training : Path.Direct;
+        bool recordsGradient =
+            is_grad_enabled() && (x.requires_grad || weight.requires_grad || (bias?.requires_grad ?? false));
+        if (!recordsGradient)
+            return positions >= MinPositions ? Path.Inference : Path.Direct;
+        return
+            InTraining
+            && positions >= MinTrainingPositions
+            && InChannels >= MinTrainingChannels
+            && OutChannels >= MinTrainingChannels
+            ? Path.Training
+            : Path.Direct;
     }
 
     /// <summary>Whether this call would run as Winograd, with or without gradients (see the class summary).</summary>
     public bool TakesWinogradPath(Tensor x) => PathFor(x) != Path.Direct;
 
-    /// <summary>The cached transform of the current weights, recomputed when the weight tensor or its values changed.</summary>
+    /// <summary>The cached transform of the current weights, recomputed when the weight tensor or its values
+    /// changed.</summary>
     Tensor TransformedFilter()
     {
         var key = (weight.Handle, Fingerprint(weight));
-        lock (_filterLock)   // concurrent inference calls on one model share the cache (the weights do not change meanwhile)
+        // concurrent inference calls on one model share the cache (the weights do not change meanwhile)
+        lock (_filterLock)
         {
             if (_filter is null || _filterOf != key)
             {
@@ -148,7 +205,8 @@ public sealed class WinogradConv2d : Module<Tensor, Tensor>
     static double Fingerprint(Tensor w)
     {
         using var scope = NewDisposeScope();
-        long rows = w.shape[0], cols = w.numel() / rows;
+        long rows = w.shape[0],
+            cols = w.numel() / rows;
         var rowSums = w.detach().reshape(rows, cols).mv(Probe(cols, 1, w.dtype)).to(float64);
         return rowSums.dot(Probe(rows, 2, float64)).item<double>();
     }
@@ -156,17 +214,26 @@ public sealed class WinogradConv2d : Module<Tensor, Tensor>
     static readonly System.Collections.Concurrent.ConcurrentDictionary<(long, int, ScalarType), Tensor> Probes = new();
 
     /// <summary>Fixed weights in [0.5, 1.5) (CPU; kept for the process, a few KB each).</summary>
-    static Tensor Probe(long length, int seed, ScalarType dtype) => Probes.GetOrAdd((length, seed, dtype), key =>
-    {
-        var values = new double[key.Item1];
-        var random = new Random(key.Item2);
-        for (long i = 0; i < values.Length; i++) values[i] = 0.5 + random.NextDouble();
-        return tensor(values, dtype: float64).to(key.Item3).DetachFromDisposeScope();
-    });
+    static Tensor Probe(long length, int seed, ScalarType dtype) =>
+        Probes.GetOrAdd(
+            (length, seed, dtype),
+            key =>
+            {
+                var values = new double[key.Item1];
+                var random = new Random(key.Item2);
+                for (long i = 0; i < values.Length; i++)
+                    values[i] = 0.5 + random.NextDouble();
+                return tensor(values, dtype: float64).to(key.Item3).DetachFromDisposeScope();
+            }
+        );
 
     protected override void Dispose(bool disposing)
     {
-        if (disposing) { _filter?.Dispose(); _filter = null; }
+        if (disposing)
+        {
+            _filter?.Dispose();
+            _filter = null;
+        }
         base.Dispose(disposing);
     }
 }

@@ -5,19 +5,23 @@ using static TorchSharp.torch.nn;
 
 namespace MaskRcnn.Modeling.RoiHeads;
 
-/// <summary>Two fully connected layers on the flattened 7×7 RoI features (torchvision's TwoMLPHead: fc6, fc7).</summary>
+/// <summary>Two fully connected layers on the flattened 7×7 RoI features (torchvision's TwoMLPHead: fc6,
+/// fc7).</summary>
 public sealed class TwoMLPHead : Module<Tensor, Tensor>
 {
-    readonly FlattenedLinear fc6;
+    readonly Module<Tensor, Tensor> fc6;
     readonly Linear fc7;
 
-    public TwoMLPHead(long inChannels, long representationSize) : base(nameof(TwoMLPHead))
+    /// <param name="inChannels">C·7·7 of the pooled RoI features [R, C, 7, 7]</param>
+    public TwoMLPHead(long inChannels, long representationSize)
+        : base(nameof(TwoMLPHead))
     {
-        fc6 = new FlattenedLinear(inChannels, representationSize);
+        fc6 = Layers.Linear(inChannels, representationSize); // flattens the pooled features itself
         fc7 = Linear(representationSize, representationSize);
         RegisterComponents();
     }
 
+    /// <returns>[R, representationSize]</returns>
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();
@@ -26,57 +30,14 @@ public sealed class TwoMLPHead : Module<Tensor, Tensor>
     }
 }
 
-/// <summary>
-/// nn.Linear on flattened input (<c>x.flatten(1)</c>), with nn.Linear's parameters (weight [out, in], bias),
-/// initialisation and state-dict keys. Where oneMKL's SGEMM does not run the kernels made for this CPU
-/// (<see cref="MaskRcnn.Runtime.MklDispatch.FeatureKernels"/> false, e.g. MASKRCNN_MKL_DISPATCH=vendor on an AMD
-/// CPU), [N, C, H, W] channels-last CPU input (what the RoI poolers give) runs as a H×W convolution with the
-/// weight viewed as [out, C, H, W]: the same sums, done by oneDNN, ~1.3× faster than that SGEMM for fc6
-/// (12544 → 1024). With the CPU's own SGEMM kernels the plain product is ~1.4× (inference) to 1.6× (training
-/// step, forward + backward) faster than the convolution, so it is used.
-/// </summary>
-public sealed class FlattenedLinear : Module<Tensor, Tensor>
-{
-    public Parameter weight;
-    public Parameter bias;
-
-    public FlattenedLinear(long inFeatures, long outFeatures) : base("Linear")
-    {
-        using (var init = Linear(inFeatures, outFeatures))          // nn.Linear's own initialisation
-        using (no_grad())
-        {
-            weight = new Parameter(init.weight!.detach().clone());
-            bias = new Parameter(init.bias!.detach().clone());
-        }
-        RegisterComponents();
-    }
-
-    public long InFeatures => weight.shape[1];
-
-    /// <summary>
-    /// Whether [N, C, H, W] input is best given channels-last (run as a convolution) or contiguous (a plain
-    /// product whose flatten is free). Fixed for the process once <see cref="MaskRcnn.Runtime.MklDispatch"/> has run.
-    /// </summary>
-    public static bool PrefersChannelsLastInput => !MaskRcnn.Runtime.MklDispatch.FeatureKernels;
-
-    public override Tensor forward(Tensor x)
-    {
-        if (PrefersChannelsLastInput && x.dim() == 4 && x.IsChannelsLast() && x.device_type == DeviceType.CPU && x.shape[1] * x.shape[2] * x.shape[3] == InFeatures)
-        {
-            using var kernel = weight.view(weight.shape[0], x.shape[1], x.shape[2], x.shape[3]);
-            using var output = functional.conv2d(x, kernel, bias);
-            return output.flatten(1);
-        }
-        return functional.linear(x.flatten(1), weight, bias);
-    }
-}
-
 /// <summary>Class scores (cls_score, K logits incl. background) and per-class box deltas (bbox_pred, 4K).</summary>
 public sealed class FastRCNNPredictor : Module<Tensor, (Tensor ClassLogits, Tensor BoxRegression)>
 {
-    readonly Linear cls_score, bbox_pred;
+    readonly Linear cls_score,
+        bbox_pred;
 
-    public FastRCNNPredictor(long inChannels, long numClasses) : base(nameof(FastRCNNPredictor))
+    public FastRCNNPredictor(long inChannels, long numClasses)
+        : base(nameof(FastRCNNPredictor))
     {
         cls_score = Linear(inChannels, numClasses);
         bbox_pred = Linear(inChannels, numClasses * 4);

@@ -2,7 +2,6 @@ using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
-using MaskRcnn.Modeling.Ops;
 
 namespace MaskRcnn.Modeling.RoiHeads;
 
@@ -18,8 +17,10 @@ public sealed class MaskRCNNHeads : Sequential
         using var noGrad = no_grad();
         foreach (var (name, p) in named_parameters())
         {
-            if (name.EndsWith("weight")) init.kaiming_normal_(p, mode: init.FanInOut.FanOut, nonlinearity: init.NonlinearityType.ReLU);
-            else init.zeros_(p);
+            if (name.EndsWith("weight"))
+                init.kaiming_normal_(p, mode: init.FanInOut.FanOut, nonlinearity: init.NonlinearityType.ReLU);
+            else
+                init.zeros_(p);
         }
     }
 
@@ -29,7 +30,10 @@ public sealed class MaskRCNNHeads : Sequential
         long next = inChannels;
         for (int i = 0; i < layers.Count; i++)
         {
-            modules[i] = (i.ToString(), Sequential(new WinogradConv2d(next, layers[i], padding: dilation, dilation: dilation), ReLU()));
+            modules[i] = (
+                i.ToString(),
+                Sequential(Layers.Conv3x3(next, layers[i], padding: dilation, dilation: dilation), ReLU())
+            );
             next = layers[i];
         }
         return modules;
@@ -45,7 +49,8 @@ public sealed class MaskRCNNPredictor : Module<Tensor, Tensor>
     readonly ConvTranspose2d conv5_mask;
     readonly Conv2d mask_fcn_logits;
 
-    public MaskRCNNPredictor(long inChannels, long dimReduced, long numClasses) : base(nameof(MaskRCNNPredictor))
+    public MaskRCNNPredictor(long inChannels, long dimReduced, long numClasses)
+        : base(nameof(MaskRCNNPredictor))
     {
         conv5_mask = ConvTranspose2d(inChannels, dimReduced, 2, stride: 2);
         mask_fcn_logits = Conv2d(dimReduced, numClasses, 1);
@@ -53,8 +58,10 @@ public sealed class MaskRCNNPredictor : Module<Tensor, Tensor>
         using var noGrad = no_grad();
         foreach (var (name, p) in named_parameters())
         {
-            if (name.EndsWith("weight")) init.kaiming_normal_(p, mode: init.FanInOut.FanOut, nonlinearity: init.NonlinearityType.ReLU);
-            else init.zeros_(p);
+            if (name.EndsWith("weight"))
+                init.kaiming_normal_(p, mode: init.FanInOut.FanOut, nonlinearity: init.NonlinearityType.ReLU);
+            else
+                init.zeros_(p);
         }
     }
 

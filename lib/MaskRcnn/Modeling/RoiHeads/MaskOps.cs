@@ -19,8 +19,10 @@ public static class MaskOps
     {
         using var scope = NewDisposeScope();
         var rois = cat([matchedIdx.to(boxes.dtype).unsqueeze(1), boxes], 1);
-        return RoIAlign.Apply(gtMasks.unsqueeze(1).to(boxes.dtype), rois, (m, m), 1.0)
-            .select(1, 0).MoveToOuterDisposeScope();
+        return RoIAlign
+            .Apply(gtMasks.unsqueeze(1).to(boxes.dtype), rois, (m, m), 1.0)
+            .select(1, 0)
+            .MoveToOuterDisposeScope();
     }
 
     /// <summary>
@@ -38,13 +40,14 @@ public static class MaskOps
     {
         long n = masks.shape[0];
         var (imH, imW) = imageSize;
-        if (n == 0) return masks.new_empty(0, 1, imH, imW);
+        if (n == 0)
+            return masks.new_empty(0, 1, imH, imW);
         using var scope = NewDisposeScope();
         long m = masks.shape[^1];
         double scale = (double)(m + 2 * padding) / m;
-        var padded = nn.functional.pad(masks, [padding, padding, padding, padding]).select(1, 0);   // [N, S, S]
+        var padded = nn.functional.pad(masks, [padding, padding, padding, padding]).select(1, 0); // [N, S, S]
         long s = padded.shape[1];
-        var box = ExpandBoxes(boxes, scale).to(int64);                                             // [N, 4]
+        var box = ExpandBoxes(boxes, scale).to(int64); // [N, 4]
 
         // Only the output [N, H, W] is image-sized; the resampling matrices and the horizontal pass are S-thin.
         var result = Paste(padded, box, s, imH, imW).unsqueeze(1);
@@ -53,11 +56,14 @@ public static class MaskOps
 
     static Tensor Paste(Tensor masks, Tensor box, long s, long imH, long imW)
     {
-        var x0 = box[.., 0]; var y0 = box[.., 1]; var x1 = box[.., 2]; var y1 = box[.., 3];
+        var x0 = box[.., 0];
+        var y0 = box[.., 1];
+        var x1 = box[.., 2];
+        var y1 = box[.., 3];
         var w = (x1 - x0 + 1).clamp_min(1);
         var h = (y1 - y0 + 1).clamp_min(1);
-        var cols = Interpolation(Axis(x0, w, s, imW, masks.dtype), s, masks.dtype);   // [k, W, S]
-        var rows = Interpolation(Axis(y0, h, s, imH, masks.dtype), s, masks.dtype);   // [k, H, S]
+        var cols = Interpolation(Axis(x0, w, s, imW, masks.dtype), s, masks.dtype); // [k, W, S]
+        var rows = Interpolation(Axis(y0, h, s, imH, masks.dtype), s, masks.dtype); // [k, H, S]
         // Horizontal pass [k, S, W], then vertical [k, H, W]; pixels outside the box have all-zero weights.
         return rows.bmm(masks.bmm(cols.transpose(1, 2)));
     }
@@ -81,8 +87,8 @@ public static class MaskOps
     /// </summary>
     static AxisWeights Axis(Tensor start, Tensor length, long src, long size, ScalarType dtype)
     {
-        var pos = arange(size, dtype: int64, device: start.device).unsqueeze(0);                   // [1, size]
-        var local = pos - start.unsqueeze(1);                                                       // [k, size]
+        var pos = arange(size, dtype: int64, device: start.device).unsqueeze(0); // [1, size]
+        var local = pos - start.unsqueeze(1); // [k, size]
         var inside = local.ge(0).logical_and(local.lt(length.unsqueeze(1)));
         // As torch 1.13's upsample_bilinear2d (the reference torchvision 0.14 runs on): scale = src/len in
         // float, the source index scale·(j + 0.5) − 0.5 (clamped at 0) and λ in double, weights stored as float.

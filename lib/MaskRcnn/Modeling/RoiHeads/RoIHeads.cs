@@ -8,9 +8,18 @@ namespace MaskRcnn.Modeling.RoiHeads;
 
 /// <summary>RoI-head hyper-parameters (torchvision's names; defaults are torchvision's).</summary>
 public sealed record RoiHeadSettings(
-    double FgIouThresh = 0.5, double BgIouThresh = 0.5, int BatchSizePerImage = 512, double PositiveFraction = 0.25,
-    double[]? BboxRegWeights = null, double ScoreThresh = 0.05, double NmsThresh = 0.5, int DetectionsPerImg = 100,
-    int BoxPoolSize = 7, int MaskPoolSize = 14, int SamplingRatio = 2)
+    double FgIouThresh = 0.5,
+    double BgIouThresh = 0.5,
+    int BatchSizePerImage = 512,
+    double PositiveFraction = 0.25,
+    double[]? BboxRegWeights = null,
+    double ScoreThresh = 0.05,
+    double NmsThresh = 0.5,
+    int DetectionsPerImg = 100,
+    int BoxPoolSize = 7,
+    int MaskPoolSize = 14,
+    int SamplingRatio = 2
+)
 {
     public double[] RegWeights => BboxRegWeights ?? [10.0, 10.0, 5.0, 5.0];
 }
@@ -20,7 +29,49 @@ public sealed record RoiHeadSettings(
 /// <param name="Scores">[D] softmax probability of the label</param>
 /// <param name="Labels">[D] int64 class index (≥ 1)</param>
 /// <param name="MaskProbs">[D, 1, 28, 28] sigmoid of the label's mask logits (null for box-only models)</param>
-public sealed record RoiDetections(Tensor Boxes, Tensor Scores, Tensor Labels, Tensor? MaskProbs);
+public sealed record RoiDetections(Tensor Boxes, Tensor Scores, Tensor Labels, Tensor? MaskProbs)
+{
+    /// <summary>Moves every tensor to the outer dispose scope (they must belong to the current one); returns
+    /// this.</summary>
+    public RoiDetections MoveToOuterDisposeScope()
+    {
+        Boxes.MoveToOuterDisposeScope();
+        Scores.MoveToOuterDisposeScope();
+        Labels.MoveToOuterDisposeScope();
+        MaskProbs?.MoveToOuterDisposeScope();
+        return this;
+    }
+}
+
+/// <summary>The box branch's outputs for a set of RoIs (<see cref="RoIHeads.ClassifyBoxes(Tensor)"/>).</summary>
+/// <param name="ClassLogits">[ΣR, K] class scores before softmax (column 0 = background)</param>
+/// <param name="BoxRegression">[ΣR, 4K] per-class box deltas w.r.t. the RoIs (weights 10, 10, 5, 5)</param>
+public sealed record BoxPredictions(Tensor ClassLogits, Tensor BoxRegression)
+{
+    /// <summary>Moves both tensors to the outer dispose scope; returns this.</summary>
+    public BoxPredictions MoveToOuterDisposeScope()
+    {
+        ClassLogits.MoveToOuterDisposeScope();
+        BoxRegression.MoveToOuterDisposeScope();
+        return this;
+    }
+}
+
+/// <summary>The mask branch's outputs for a set of detections (<see cref="RoIHeads.PredictMasks"/>).</summary>
+/// <param name="Logits">[ΣD, K, 28, 28] mask logits of every class</param>
+/// <param name="Detections">per image, the detections with their own class's mask probabilities [D_i, 1, 28,
+/// 28]</param>
+public sealed record MaskPredictions(Tensor Logits, IReadOnlyList<RoiDetections> Detections)
+{
+    /// <summary>Moves every tensor to the outer dispose scope; returns this.</summary>
+    public MaskPredictions MoveToOuterDisposeScope()
+    {
+        Logits.MoveToOuterDisposeScope();
+        foreach (var d in Detections)
+            d.MoveToOuterDisposeScope();
+        return this;
+    }
+}
 
 /// <summary>What the RoI heads produced; training extras are null in inference.</summary>
 /// <param name="Proposals">per image, the RoIs that were classified (sampled ones in training)</param>
@@ -34,10 +85,76 @@ public sealed record RoiDetections(Tensor Boxes, Tensor Scores, Tensor Labels, T
 /// <param name="MaskProposals">training: per image positive RoIs used by the mask branch</param>
 /// <param name="MaskTargets">training: [P, 28, 28] GT masks cropped to the positive RoIs</param>
 public sealed record RoiHeadsOutput(
-    IReadOnlyList<Tensor> Proposals, Tensor ClassLogits, Tensor BoxRegression,
-    IReadOnlyList<RoiDetections> Detections, Tensor? MaskLogits, IReadOnlyDictionary<string, Tensor> Losses,
-    IReadOnlyList<Tensor>? Labels = null, IReadOnlyList<Tensor>? MatchedIdxs = null,
-    IReadOnlyList<Tensor>? RegressionTargets = null, IReadOnlyList<Tensor>? MaskProposals = null, Tensor? MaskTargets = null);
+    IReadOnlyList<Tensor> Proposals,
+    Tensor ClassLogits,
+    Tensor BoxRegression,
+    IReadOnlyList<RoiDetections> Detections,
+    Tensor? MaskLogits,
+    IReadOnlyDictionary<string, Tensor> Losses,
+    IReadOnlyList<Tensor>? Labels = null,
+    IReadOnlyList<Tensor>? MatchedIdxs = null,
+    IReadOnlyList<Tensor>? RegressionTargets = null,
+    IReadOnlyList<Tensor>? MaskProposals = null,
+    Tensor? MaskTargets = null
+)
+{
+    /// <summary>Moves every tensor to the outer dispose scope (they must belong to the current one); returns
+    /// this.</summary>
+    public RoiHeadsOutput MoveToOuterDisposeScope()
+    {
+        Proposals.MoveToOuterDisposeScope();
+        ClassLogits.MoveToOuterDisposeScope();
+        BoxRegression.MoveToOuterDisposeScope();
+        foreach (var d in Detections)
+            d.MoveToOuterDisposeScope();
+        MaskLogits?.MoveToOuterDisposeScope();
+        Losses.Values.MoveToOuterDisposeScope();
+        Labels?.MoveToOuterDisposeScope();
+        MatchedIdxs?.MoveToOuterDisposeScope();
+        RegressionTargets?.MoveToOuterDisposeScope();
+        MaskProposals?.MoveToOuterDisposeScope();
+        MaskTargets?.MoveToOuterDisposeScope();
+        return this;
+    }
+}
+
+/// <summary>The RoIs a training step samples for the RoI heads (<see
+/// cref="RoIHeads.SelectTrainingSamples"/>).</summary>
+/// <param name="Proposals">per image [R_i, 4] sampled RoIs (resized-image pixels)</param>
+/// <param name="MatchedIdxs">per image [R_i] index of each RoI's ground-truth box</param>
+/// <param name="Labels">per image [R_i] int64 class of each RoI (0 = background)</param>
+/// <param name="RegressionTargets">per image [R_i, 4] the matched ground truth encoded w.r.t. the RoI</param>
+public sealed record TrainingSamples(
+    List<Tensor> Proposals,
+    List<Tensor> MatchedIdxs,
+    List<Tensor> Labels,
+    List<Tensor> RegressionTargets
+)
+{
+    /// <summary>Moves every tensor to the outer dispose scope; returns this.</summary>
+    public TrainingSamples MoveToOuterDisposeScope()
+    {
+        Proposals.MoveToOuterDisposeScope();
+        MatchedIdxs.MoveToOuterDisposeScope();
+        Labels.MoveToOuterDisposeScope();
+        RegressionTargets.MoveToOuterDisposeScope();
+        return this;
+    }
+
+    /// <summary>The positive RoIs (label ≥ 1), what the mask branch trains on: per image [P_i, 4] and [P_i].</summary>
+    public (List<Tensor> Proposals, List<Tensor> MatchedIdxs) Positives()
+    {
+        var proposals = new List<Tensor>();
+        var matched = new List<Tensor>();
+        for (int i = 0; i < Proposals.Count; i++)
+        {
+            var positive = nonzero(Labels[i].gt(0)).view(-1);
+            proposals.Add(Proposals[i][positive]);
+            matched.Add(MatchedIdxs[i][positive]);
+        }
+        return (proposals, matched);
+    }
+}
 
 /// <summary>Ground truth of one image for training, in resized-image pixels.</summary>
 /// <param name="Boxes">[G, 4] float</param>
@@ -72,14 +189,19 @@ public sealed class RoIHeads : Module
     public MaskRCNNHeads? MaskHead => mask_head;
     public MaskRCNNPredictor? MaskPredictor => mask_predictor;
 
-    public RoIHeads(long numClasses, long inChannels, long representationSize, IReadOnlyList<long> maskLayers,
-                    long maskDilation, RoiHeadSettings settings, bool withMask = true) : base(nameof(RoIHeads))
+    public RoIHeads(
+        long numClasses,
+        long inChannels,
+        long representationSize,
+        IReadOnlyList<long> maskLayers,
+        long maskDilation,
+        RoiHeadSettings settings,
+        bool withMask = true
+    )
+        : base(nameof(RoIHeads))
     {
         Settings = settings;
-        BoxRoiPool = new MultiScaleRoIAlign(settings.BoxPoolSize, settings.SamplingRatio)
-        {
-            ChannelsLastOutput = FlattenedLinear.PrefersChannelsLastInput,
-        };
+        BoxRoiPool = Layers.RoIAlignForLinear(settings.BoxPoolSize, settings.SamplingRatio); // feeds fc6
         MaskRoiPool = new MultiScaleRoIAlign(settings.MaskPoolSize, settings.SamplingRatio);
         box_head = new TwoMLPHead(inChannels * settings.BoxPoolSize * settings.BoxPoolSize, representationSize);
         box_predictor = new FastRCNNPredictor(representationSize, numClasses);
@@ -94,83 +216,165 @@ public sealed class RoIHeads : Module
         RegisterComponents();
     }
 
+    /// <summary>
+    /// The RoI heads' pass, as torchvision's RoIHeads.forward: in training, sample RoIs
+    /// (<see cref="SelectTrainingSamples"/>), classify them (<see cref="ClassifyBoxes(Tensor[], IReadOnlyList{Tensor},
+    /// IReadOnlyList{ValueTuple{long, long}})"/>) and return the losses; in inference, classify the proposals, keep the
+    /// detections (<see cref="PostprocessDetections"/>) and predict their masks (<see cref="PredictMasks"/>).
+    /// </summary>
     /// <param name="features">the pooled FPN levels '0'..'3', finest first</param>
     /// <param name="proposals">per image [P_i, 4] from the RPN</param>
     /// <param name="imageSizes">per image (h, w) after resizing</param>
     /// <param name="targets">per image ground truth (training only)</param>
-    public RoiHeadsOutput Forward(Tensor[] features, IReadOnlyList<Tensor> proposals, IReadOnlyList<(long H, long W)> imageSizes,
-                                  IReadOnlyList<TargetTensors>? targets = null)
+    public RoiHeadsOutput Forward(
+        Tensor[] features,
+        IReadOnlyList<Tensor> proposals,
+        IReadOnlyList<(long H, long W)> imageSizes,
+        IReadOnlyList<TargetTensors>? targets = null
+    )
     {
         using var scope = NewDisposeScope();
-        IReadOnlyList<Tensor>? labels = null, matchedIdxs = null, regressionTargets = null;
-        if (training)
+        if (!training)
         {
-            if (targets is null) throw new ArgumentException("targets should not be None in training");
-            (proposals, matchedIdxs, labels, regressionTargets) = SelectTrainingSamples(proposals, targets);
+            var boxes = ClassifyBoxes(features, proposals, imageSizes);
+            var detections = PostprocessDetections(
+                boxes.ClassLogits,
+                boxes.BoxRegression,
+                proposals,
+                imageSizes
+            ).Detections;
+            var masks = HasMask ? PredictMasks(features, detections, imageSizes) : null;
+            // The proposals are the caller's: the output holds aliases of its own.
+            var output = new RoiHeadsOutput(
+                proposals.Select(p => p.alias()).ToArray(),
+                boxes.ClassLogits,
+                boxes.BoxRegression,
+                masks?.Detections ?? detections,
+                masks?.Logits,
+                new Dictionary<string, Tensor>()
+            );
+            return output.MoveToOuterDisposeScope();
         }
 
-        var boxFeatures = box_head.call(BoxRoiPool.Forward(features, proposals, imageSizes));
-        var (classLogits, boxRegression) = box_predictor.call(boxFeatures);
-
+        if (targets is null)
+            throw new ArgumentException("targets should not be None in training");
+        var samples = SelectTrainingSamples(proposals, targets);
+        var (classLogits, boxRegression) = ClassifyBoxes(features, samples.Proposals, imageSizes);
         var losses = new Dictionary<string, Tensor>();
-        var detections = new List<RoiDetections>();
-        Tensor? maskLogits = null, maskTargets = null;
+        (losses["loss_classifier"], losses["loss_box_reg"]) = FastRcnnLoss(
+            classLogits,
+            boxRegression,
+            samples.Labels,
+            samples.RegressionTargets
+        );
+        Tensor? maskLogits = null;
+        Tensor? maskTargets = null;
         List<Tensor>? maskProposals = null;
-        if (training)
-        {
-            var (lossCls, lossBox) = FastRcnnLoss(classLogits, boxRegression, labels!, regressionTargets!);
-            losses["loss_classifier"] = lossCls;
-            losses["loss_box_reg"] = lossBox;
-        }
-        else
-        {
-            detections = PostprocessDetections(classLogits, boxRegression, proposals, imageSizes).Detections;
-        }
-
         if (HasMask)
         {
-            if (training)
-            {
-                maskProposals = [];
-                var posMatched = new List<Tensor>();
-                for (int i = 0; i < proposals.Count; i++)
-                {
-                    var pos = nonzero(labels![i].gt(0)).view(-1);
-                    maskProposals.Add(proposals[i][pos]);
-                    posMatched.Add(matchedIdxs![i][pos]);
-                }
-                maskLogits = MaskLogits(features, maskProposals, imageSizes);
-                (losses["loss_mask"], maskTargets) = MaskRcnnLoss(maskLogits, maskProposals, targets!, posMatched);
-            }
-            else
-            {
-                var boxes = detections.Select(d => d.Boxes).ToArray();
-                maskLogits = MaskLogits(features, boxes, imageSizes);
-                var probs = MaskInference(maskLogits, detections.Select(d => d.Labels).ToArray());
-                detections = detections.Select((d, i) => d with { MaskProbs = probs[i] }).ToList();
-            }
+            (maskProposals, var positiveMatched) = samples.Positives();
+            maskLogits = MaskLogits(features, maskProposals, imageSizes);
+            (losses["loss_mask"], maskTargets) = MaskRcnnLoss(maskLogits, maskProposals, targets, positiveMatched);
         }
-
-        return new RoiHeadsOutput(
-            Out(proposals), classLogits.MoveToOuterDisposeScope(), boxRegression.MoveToOuterDisposeScope(),
-            detections.Select(d => new RoiDetections(d.Boxes.MoveToOuterDisposeScope(), d.Scores.MoveToOuterDisposeScope(),
-                d.Labels.MoveToOuterDisposeScope(), d.MaskProbs?.MoveToOuterDisposeScope())).ToArray(),
-            maskLogits?.MoveToOuterDisposeScope(),
-            losses.ToDictionary(kv => kv.Key, kv => kv.Value.MoveToOuterDisposeScope()),
-            labels is null ? null : Out(labels), matchedIdxs is null ? null : Out(matchedIdxs),
-            regressionTargets is null ? null : Out(regressionTargets),
-            maskProposals is null ? null : Out(maskProposals), maskTargets?.MoveToOuterDisposeScope());
+        var trained = new RoiHeadsOutput(
+            samples.Proposals,
+            classLogits,
+            boxRegression,
+            [],
+            maskLogits,
+            losses,
+            samples.Labels,
+            samples.MatchedIdxs,
+            samples.RegressionTargets,
+            maskProposals,
+            maskTargets
+        );
+        return trained.MoveToOuterDisposeScope();
     }
 
-    static Tensor[] Out(IEnumerable<Tensor> ts) => ts.Select(t => t.MoveToOuterDisposeScope()).ToArray();
+    // ---- sub-stages: what Forward, the inspector and the stage profiler run -----------------------------------------
+
+    /// <summary>Box RoIAlign: [ΣR, C, 7, 7] features of each box, from the FPN level its size maps to.</summary>
+    /// <param name="features">the pooled FPN levels '0'..'3', finest first</param>
+    /// <param name="boxes">per image [R_i, 4] in resized-image pixels</param>
+    /// <param name="imageSizes">per image (h, w) after resizing</param>
+    public Tensor PoolBoxFeatures(
+        Tensor[] features,
+        IReadOnlyList<Tensor> boxes,
+        IReadOnlyList<(long H, long W)> imageSizes
+    ) => BoxRoiPool.Forward(features, boxes, imageSizes);
+
+    /// <summary>The box head and predictor on pooled features [ΣR, C, 7, 7]: class logits and box deltas.</summary>
+    public BoxPredictions ClassifyBoxes(Tensor pooled)
+    {
+        using var scope = NewDisposeScope();
+        var (classLogits, boxRegression) = box_predictor.call(box_head.call(pooled));
+        return new BoxPredictions(classLogits, boxRegression).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Classifies and refines boxes: <see cref="PoolBoxFeatures"/>, then <see
+    /// cref="ClassifyBoxes(Tensor)"/>.</summary>
+    public BoxPredictions ClassifyBoxes(
+        Tensor[] features,
+        IReadOnlyList<Tensor> boxes,
+        IReadOnlyList<(long H, long W)> imageSizes
+    )
+    {
+        using var scope = NewDisposeScope();
+        return ClassifyBoxes(PoolBoxFeatures(features, boxes, imageSizes)).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Mask RoIAlign: [ΣD, C, 14, 14] features of each box.</summary>
+    public Tensor PoolMaskFeatures(
+        Tensor[] features,
+        IReadOnlyList<Tensor> boxes,
+        IReadOnlyList<(long H, long W)> imageSizes
+    ) => MaskRoiPool.Forward(features, boxes, imageSizes);
+
+    /// <summary>The mask head and predictor on pooled features [ΣD, C, 14, 14]: [ΣD, K, 28, 28] logits.</summary>
+    public Tensor MaskLogits(Tensor pooled)
+    {
+        if (mask_head is null || mask_predictor is null)
+            throw new InvalidOperationException("this model has no mask branch");
+        using var scope = NewDisposeScope();
+        return mask_predictor.call(mask_head.call(pooled)).MoveToOuterDisposeScope();
+    }
 
     /// <summary>The mask branch on the given boxes: [ΣN, K, 28, 28] logits.</summary>
     public Tensor MaskLogits(Tensor[] features, IReadOnlyList<Tensor> boxes, IReadOnlyList<(long H, long W)> imageSizes)
     {
-        if (mask_head is null || mask_predictor is null) throw new InvalidOperationException("this model has no mask branch");
         using var scope = NewDisposeScope();
-        var maskFeatures = mask_head.call(MaskRoiPool.Forward(features, boxes, imageSizes));
-        return mask_predictor.call(maskFeatures).MoveToOuterDisposeScope();
+        return MaskLogits(PoolMaskFeatures(features, boxes, imageSizes)).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// Masks for the detections: the mask branch on their boxes (<see cref="MaskLogits(Tensor[], IReadOnlyList{Tensor},
+    /// IReadOnlyList{ValueTuple{long, long}})"/>), then each one's own class's probabilities
+    /// (<see cref="WithMasks"/>).
+    /// </summary>
+    public MaskPredictions PredictMasks(
+        Tensor[] features,
+        IReadOnlyList<RoiDetections> detections,
+        IReadOnlyList<(long H, long W)> imageSizes
+    )
+    {
+        using var scope = NewDisposeScope();
+        var logits = MaskLogits(features, detections.Select(d => d.Boxes).ToArray(), imageSizes);
+        return WithMasks(detections, logits).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// The detections with their masks: <see cref="MaskInference"/> of the mask logits [ΣD, K, 28, 28] for each
+    /// detection's label. The new records hold aliases of the boxes, scores and labels, so they own every tensor they
+    /// hold (as <paramref name="maskLogits"/>, which they keep).
+    /// </summary>
+    public static MaskPredictions WithMasks(IReadOnlyList<RoiDetections> detections, Tensor maskLogits)
+    {
+        var probs = MaskInference(maskLogits, detections.Select(d => d.Labels).ToArray());
+        var withMasks = detections.Select(
+            (d, i) => new RoiDetections(d.Boxes.alias(), d.Scores.alias(), d.Labels.alias(), probs[i])
+        );
+        return new MaskPredictions(maskLogits, withMasks.ToArray());
     }
 
     /// <summary>Sigmoid of each detection's own-class mask logits, split per image: [D_i, 1, 28, 28].</summary>
@@ -179,12 +383,11 @@ public sealed class RoIHeads : Module
         using var scope = NewDisposeScope();
         var all = cat(labels.ToArray(), 0);
         var probs = maskLogits.sigmoid()[arange(all.shape[0], device: all.device), all].unsqueeze(1);
-        return probs.split(labels.Select(l => l.shape[0]).ToArray(), 0).Select(t => t.MoveToOuterDisposeScope()).ToArray();
+        return probs.split(labels.Select(l => l.shape[0]).ToArray(), 0).MoveToOuterDisposeScope();
     }
 
     /// <summary>Adds GT boxes to the proposals, matches (IoU ≥ 0.5 foreground), samples and encodes targets.</summary>
-    public (List<Tensor> Proposals, List<Tensor> MatchedIdxs, List<Tensor> Labels, List<Tensor> RegressionTargets)
-        SelectTrainingSamples(IReadOnlyList<Tensor> proposals, IReadOnlyList<TargetTensors> targets)
+    public TrainingSamples SelectTrainingSamples(IReadOnlyList<Tensor> proposals, IReadOnlyList<TargetTensors> targets)
     {
         using var scope = NewDisposeScope();
         var dtype = proposals[0].dtype;
@@ -221,12 +424,17 @@ public sealed class RoIHeads : Module
             var gt = gtBoxes[i].numel() == 0 ? zeros(1, 4, dtype: dtype, device: device) : gtBoxes[i];
             regression.Add(BoxCoder.Encode(gt[matched[i]], props[i]));
         }
-        return (Out(props).ToList(), Out(matched).ToList(), Out(labels).ToList(), Out(regression).ToList());
+        return new TrainingSamples(props, matched, labels, regression).MoveToOuterDisposeScope();
     }
 
-    /// <summary>Cross-entropy over sampled RoIs; smooth-L1 (β = 1/9) on the GT class's deltas of positives, over the RoI count.</summary>
-    public static (Tensor Classifier, Tensor BoxReg) FastRcnnLoss(Tensor classLogits, Tensor boxRegression,
-        IReadOnlyList<Tensor> labels, IReadOnlyList<Tensor> regressionTargets)
+    /// <summary>Cross-entropy over sampled RoIs; smooth-L1 (β = 1/9) on the GT class's deltas of positives, over the
+    /// RoI count.</summary>
+    public static (Tensor Classifier, Tensor BoxReg) FastRcnnLoss(
+        Tensor classLogits,
+        Tensor boxRegression,
+        IReadOnlyList<Tensor> labels,
+        IReadOnlyList<Tensor> regressionTargets
+    )
     {
         using var scope = NewDisposeScope();
         var l = cat(labels.ToArray(), 0);
@@ -235,22 +443,34 @@ public sealed class RoIHeads : Module
         var pos = nonzero(l.gt(0)).view(-1);
         long n = classLogits.shape[0];
         var reg = boxRegression.reshape(n, -1, 4);
-        var boxLoss = functional.smooth_l1_loss(reg[pos, l[pos]], targets[pos], reduction: Reduction.Sum, beta: 1.0 / 9) / l.numel();
+        var boxLoss =
+            functional.smooth_l1_loss(reg[pos, l[pos]], targets[pos], reduction: Reduction.Sum, beta: 1.0 / 9)
+            / l.numel();
         return (classification.MoveToOuterDisposeScope(), boxLoss.MoveToOuterDisposeScope());
     }
 
     /// <summary>BCE between the GT class's mask logits and the GT masks cropped to the positive RoIs.</summary>
-    public static (Tensor Loss, Tensor Targets) MaskRcnnLoss(Tensor maskLogits, IReadOnlyList<Tensor> proposals,
-        IReadOnlyList<TargetTensors> targets, IReadOnlyList<Tensor> matchedIdxs)
+    public static (Tensor Loss, Tensor Targets) MaskRcnnLoss(
+        Tensor maskLogits,
+        IReadOnlyList<Tensor> proposals,
+        IReadOnlyList<TargetTensors> targets,
+        IReadOnlyList<Tensor> matchedIdxs
+    )
     {
         using var scope = NewDisposeScope();
         int m = (int)maskLogits.shape[^1];
         var labels = cat(targets.Select((t, i) => t.Labels.to(int64)[matchedIdxs[i]]).ToArray(), 0);
-        var maskTargets = cat(targets.Select((t, i) =>
-            MaskOps.ProjectMasksOnBoxes(t.Masks, proposals[i], matchedIdxs[i], m)).ToArray(), 0);
-        Tensor loss = maskTargets.numel() == 0
-            ? maskLogits.sum() * 0
-            : functional.binary_cross_entropy_with_logits(maskLogits[arange(labels.shape[0], device: labels.device), labels], maskTargets);
+        var maskTargets = cat(
+            targets.Select((t, i) => MaskOps.ProjectMasksOnBoxes(t.Masks, proposals[i], matchedIdxs[i], m)).ToArray(),
+            0
+        );
+        Tensor loss =
+            maskTargets.numel() == 0
+                ? maskLogits.sum() * 0
+                : functional.binary_cross_entropy_with_logits(
+                    maskLogits[arange(labels.shape[0], device: labels.device), labels],
+                    maskTargets
+                );
         return (loss.MoveToOuterDisposeScope(), maskTargets.MoveToOuterDisposeScope());
     }
 
@@ -258,13 +478,34 @@ public sealed class RoIHeads : Module
     /// <param name="Detections">final, per image</param>
     /// <param name="Decoded">per image [R, K, 4] refined boxes for every class (clipped)</param>
     /// <param name="Probabilities">per image [R, K] softmax</param>
-    /// <param name="AboveThreshold">per image (boxes, scores, labels) after the score threshold and small-box removal, before NMS</param>
-    public sealed record Postprocessed(List<RoiDetections> Detections, IReadOnlyList<Tensor> Decoded,
-        IReadOnlyList<Tensor> Probabilities, IReadOnlyList<RoiDetections> AboveThreshold);
+    /// <param name="AboveThreshold">per image (boxes, scores, labels) after the score threshold and small-box removal,
+    /// before NMS</param>
+    public sealed record Postprocessed(
+        List<RoiDetections> Detections,
+        IReadOnlyList<Tensor> Decoded,
+        IReadOnlyList<Tensor> Probabilities,
+        IReadOnlyList<RoiDetections> AboveThreshold
+    )
+    {
+        /// <summary>Moves every tensor to the outer dispose scope; returns this.</summary>
+        public Postprocessed MoveToOuterDisposeScope()
+        {
+            foreach (var d in Detections.Concat(AboveThreshold))
+                d.MoveToOuterDisposeScope();
+            Decoded.MoveToOuterDisposeScope();
+            Probabilities.MoveToOuterDisposeScope();
+            return this;
+        }
+    }
 
     /// <summary>torchvision's postprocess_detections, keeping the intermediate sets.</summary>
-    public Postprocessed PostprocessDetections(Tensor classLogits, Tensor boxRegression, IReadOnlyList<Tensor> proposals,
-        IReadOnlyList<(long H, long W)> imageSizes, double? scoreThresh = null)
+    public Postprocessed PostprocessDetections(
+        Tensor classLogits,
+        Tensor boxRegression,
+        IReadOnlyList<Tensor> proposals,
+        IReadOnlyList<(long H, long W)> imageSizes,
+        double? scoreThresh = null
+    )
     {
         using var scope = NewDisposeScope();
         long numClasses = classLogits.shape[^1];
@@ -295,7 +536,6 @@ public sealed class RoIHeads : Module
             keep = keep.narrow(0, 0, Math.Min(Settings.DetectionsPerImg, keep.shape[0]));
             detections.Add(new RoiDetections(b[keep], s[keep], l[keep], null));
         }
-        static RoiDetections O(RoiDetections d) => new(d.Boxes.MoveToOuterDisposeScope(), d.Scores.MoveToOuterDisposeScope(), d.Labels.MoveToOuterDisposeScope(), null);
-        return new Postprocessed(detections.Select(O).ToList(), Out(decoded), Out(predScores), above.Select(O).ToArray());
+        return new Postprocessed(detections, decoded, predScores, above).MoveToOuterDisposeScope();
     }
 }

@@ -13,13 +13,17 @@ public sealed class AnchorGenerator
 {
     public IReadOnlyList<double[]> Sizes { get; }
     public IReadOnlyList<double[]> AspectRatios { get; }
+
     /// <summary>Per level [A, 4] float32 cell anchors.</summary>
     public IReadOnlyList<Tensor> CellAnchors { get; }
 
     public AnchorGenerator(IReadOnlyList<double[]> sizes, IReadOnlyList<double[]> aspectRatios)
     {
         if (sizes.Count != aspectRatios.Count)
-            throw new ArgumentException($"anchor sizes ({sizes.Count} levels) and aspect ratios ({aspectRatios.Count} levels) must have one entry per feature level");
+            throw new ArgumentException(
+                $"anchor sizes ({sizes.Count} levels) and aspect ratios ({aspectRatios.Count} levels) must have one "
+                    + "entry per feature level"
+            );
         Sizes = sizes;
         AspectRatios = aspectRatios;
         CellAnchors = sizes.Zip(aspectRatios, GenerateCellAnchors).ToArray();
@@ -46,17 +50,24 @@ public sealed class AnchorGenerator
     /// strides are paddedSize / featureSize (integer division). Returns one [ΣHWA, 4] tensor (the same for
     /// every image of the batch) and the number of anchors per level.
     /// </summary>
-    public (Tensor Anchors, long[] PerLevel) Forward((long H, long W) paddedSize, IReadOnlyList<(long H, long W)> featureSizes,
-                                                    ScalarType dtype, Device device)
+    public (Tensor Anchors, long[] PerLevel) Forward(
+        (long H, long W) paddedSize,
+        IReadOnlyList<(long H, long W)> featureSizes,
+        ScalarType dtype,
+        Device device
+    )
     {
         if (featureSizes.Count != CellAnchors.Count)
-            throw new ArgumentException($"{featureSizes.Count} feature maps but anchors are configured for {CellAnchors.Count} levels");
+            throw new ArgumentException(
+                $"{featureSizes.Count} feature maps but anchors are configured for {CellAnchors.Count} levels"
+            );
         using var scope = NewDisposeScope();
         var levels = new List<Tensor>();
         for (int i = 0; i < featureSizes.Count; i++)
         {
             var (gh, gw) = featureSizes[i];
-            long strideH = paddedSize.H / gh, strideW = paddedSize.W / gw;
+            long strideH = paddedSize.H / gh,
+                strideW = paddedSize.W / gw;
             var shiftsX = arange(0, gw, dtype: int32, device: device) * strideW;
             var shiftsY = arange(0, gh, dtype: int32, device: device) * strideH;
             var grid = meshgrid([shiftsY, shiftsX], indexing: "ij");

@@ -2,7 +2,6 @@ using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
-using MaskRcnn.Modeling.Ops;
 
 namespace MaskRcnn.Modeling.Rpn;
 
@@ -13,19 +12,23 @@ namespace MaskRcnn.Modeling.Rpn;
 public sealed class RPNHead : Module<Tensor[], (Tensor[] Objectness, Tensor[] Deltas)>
 {
     readonly Sequential conv;
-    readonly Conv2d cls_logits, bbox_pred;
+    readonly Conv2d cls_logits,
+        bbox_pred;
 
-    public RPNHead(long inChannels, long numAnchors) : base(nameof(RPNHead))
+    public RPNHead(long inChannels, long numAnchors)
+        : base(nameof(RPNHead))
     {
-        conv = Sequential(Sequential(new WinogradConv2d(inChannels, inChannels), ReLU()));
+        conv = Sequential(Sequential(Layers.Conv3x3(inChannels, inChannels), ReLU()));
         cls_logits = Conv2d(inChannels, numAnchors, 1);
         bbox_pred = Conv2d(inChannels, numAnchors * 4, 1);
         RegisterComponents();
         using var noGrad = no_grad();
         foreach (var (name, p) in named_parameters())
         {
-            if (name.EndsWith("weight")) init.normal_(p, std: 0.01);
-            else init.zeros_(p);
+            if (name.EndsWith("weight"))
+                init.normal_(p, std: 0.01);
+            else
+                init.zeros_(p);
         }
     }
 
@@ -38,7 +41,7 @@ public sealed class RPNHead : Module<Tensor[], (Tensor[] Objectness, Tensor[] De
         {
             using var scope = NewDisposeScope();
             var t = conv.call(features[i]);
-            logits[i] = cls_logits.call(t).FullPrecision().MoveToOuterDisposeScope();   // float32 under bfloat16 autocast
+            logits[i] = cls_logits.call(t).FullPrecision().MoveToOuterDisposeScope(); // float32 under bfloat16 autocast
             deltas[i] = bbox_pred.call(t).FullPrecision().MoveToOuterDisposeScope();
         }
         return (logits, deltas);
@@ -55,8 +58,11 @@ public sealed class RPNHead : Module<Tensor[], (Tensor[] Objectness, Tensor[] De
         var d = new List<Tensor>();
         for (int i = 0; i < objectness.Length; i++)
         {
-            long n = objectness[i].shape[0], h = objectness[i].shape[2], w = objectness[i].shape[3];
-            long a = deltas[i].shape[1] / 4, c = objectness[i].shape[1] / a;
+            long n = objectness[i].shape[0],
+                h = objectness[i].shape[2],
+                w = objectness[i].shape[3];
+            long a = deltas[i].shape[1] / 4,
+                c = objectness[i].shape[1] / a;
             o.Add(PermuteAndFlatten(objectness[i], n, c, h, w));
             d.Add(PermuteAndFlatten(deltas[i], n, 4, h, w));
         }

@@ -8,12 +8,21 @@ namespace MaskRcnn.Modeling.Rpn;
 
 /// <summary>RPN hyper-parameters (torchvision's names; defaults are torchvision's).</summary>
 public sealed record RpnSettings(
-    int PreNmsTopNTrain = 2000, int PreNmsTopNTest = 1000,
-    int PostNmsTopNTrain = 2000, int PostNmsTopNTest = 1000,
-    double NmsThresh = 0.7, double FgIouThresh = 0.7, double BgIouThresh = 0.3,
-    int BatchSizePerImage = 256, double PositiveFraction = 0.5, double ScoreThresh = 0.0, double MinSize = 1e-3);
+    int PreNmsTopNTrain = 2000,
+    int PreNmsTopNTest = 1000,
+    int PostNmsTopNTrain = 2000,
+    int PostNmsTopNTest = 1000,
+    double NmsThresh = 0.7,
+    double FgIouThresh = 0.7,
+    double BgIouThresh = 0.3,
+    int BatchSizePerImage = 256,
+    double PositiveFraction = 0.5,
+    double ScoreThresh = 0.0,
+    double MinSize = 1e-3
+);
 
-/// <summary>Everything the RPN computed for a batch; what <see cref="RegionProposalNetwork.Forward"/> returns.</summary>
+/// <summary>Everything the RPN computed for a batch; what <see cref="RegionProposalNetwork.Forward"/>
+/// returns.</summary>
 /// <param name="Anchors">[A, 4] anchors (the same for every image), resized-image pixels</param>
 /// <param name="AnchorsPerLevel">number of anchors on each level</param>
 /// <param name="Objectness">[N·A] logits in anchor order</param>
@@ -21,9 +30,29 @@ public sealed record RpnSettings(
 /// <param name="Proposals">per image [P_i, 4] after top-n, clipping, small-box removal, NMS, post top-n</param>
 /// <param name="ProposalScores">per image [P_i] sigmoid objectness of the proposals</param>
 /// <param name="Losses">"loss_objectness", "loss_rpn_box_reg" in training, else empty</param>
-public sealed record RpnOutput(Tensor Anchors, long[] AnchorsPerLevel, Tensor Objectness, Tensor Deltas,
-                               IReadOnlyList<Tensor> Proposals, IReadOnlyList<Tensor> ProposalScores,
-                               IReadOnlyDictionary<string, Tensor> Losses);
+public sealed record RpnOutput(
+    Tensor Anchors,
+    long[] AnchorsPerLevel,
+    Tensor Objectness,
+    Tensor Deltas,
+    IReadOnlyList<Tensor> Proposals,
+    IReadOnlyList<Tensor> ProposalScores,
+    IReadOnlyDictionary<string, Tensor> Losses
+)
+{
+    /// <summary>Moves every tensor to the outer dispose scope (they must belong to the current one); returns
+    /// this.</summary>
+    public RpnOutput MoveToOuterDisposeScope()
+    {
+        Anchors.MoveToOuterDisposeScope();
+        Objectness.MoveToOuterDisposeScope();
+        Deltas.MoveToOuterDisposeScope();
+        Proposals.MoveToOuterDisposeScope();
+        ProposalScores.MoveToOuterDisposeScope();
+        Losses.Values.MoveToOuterDisposeScope();
+        return this;
+    }
+}
 
 /// <summary>Anchor labels for training: 1 positive, 0 negative, −1 ignored; and each anchor's matched GT box.</summary>
 public sealed record RpnTargets(IReadOnlyList<Tensor> Labels, IReadOnlyList<Tensor> MatchedGtBoxes);
@@ -44,7 +73,8 @@ public sealed class RegionProposalNetwork : Module
     public Matcher ProposalMatcher { get; }
     public BalancedPositiveNegativeSampler Sampler { get; }
 
-    public RegionProposalNetwork(AnchorGenerator anchorGenerator, RPNHead head, RpnSettings settings) : base(nameof(RegionProposalNetwork))
+    public RegionProposalNetwork(AnchorGenerator anchorGenerator, RPNHead head, RpnSettings settings)
+        : base(nameof(RegionProposalNetwork))
     {
         AnchorGenerator = anchorGenerator;
         this.head = head;
@@ -61,13 +91,21 @@ public sealed class RegionProposalNetwork : Module
     /// <param name="imageSizes">per image (h, w) before padding</param>
     /// <param name="features">FPN levels, finest first</param>
     /// <param name="gtBoxes">per image [G_i, 4] (training only)</param>
-    public RpnOutput Forward(Tensor images, IReadOnlyList<(long H, long W)> imageSizes, Tensor[] features,
-                             IReadOnlyList<Tensor>? gtBoxes = null)
+    public RpnOutput Forward(
+        Tensor images,
+        IReadOnlyList<(long H, long W)> imageSizes,
+        Tensor[] features,
+        IReadOnlyList<Tensor>? gtBoxes = null
+    )
     {
         using var scope = NewDisposeScope();
         var (objLevels, deltaLevels) = head.call(features);
-        var (anchors, perLevel) = AnchorGenerator.Forward((images.shape[2], images.shape[3]),
-            features.Select(f => (f.shape[2], f.shape[3])).ToArray(), features[0].dtype.FullPrecision(), features[0].device);
+        var (anchors, perLevel) = AnchorGenerator.Forward(
+            (images.shape[2], images.shape[3]),
+            features.Select(f => (f.shape[2], f.shape[3])).ToArray(),
+            features[0].dtype.FullPrecision(),
+            features[0].device
+        );
         long numImages = images.shape[0];
         var (objectness, deltas) = RPNHead.Concat(objLevels, deltaLevels);
 
@@ -77,47 +115,80 @@ public sealed class RegionProposalNetwork : Module
         var losses = new Dictionary<string, Tensor>();
         if (training)
         {
-            if (gtBoxes is null) throw new ArgumentException("targets should not be None in training");
+            if (gtBoxes is null)
+                throw new ArgumentException("targets should not be None in training");
             var targets = AssignTargetsToAnchors(anchors, gtBoxes);
             var regressionTargets = targets.MatchedGtBoxes.Select(m => BoxCoder.Encode(m, anchors)).ToArray();
             var (lossObj, lossBox) = ComputeLoss(objectness, deltas, targets.Labels, regressionTargets);
-            losses["loss_objectness"] = lossObj.MoveToOuterDisposeScope();
-            losses["loss_rpn_box_reg"] = lossBox.MoveToOuterDisposeScope();
+            losses["loss_objectness"] = lossObj;
+            losses["loss_rpn_box_reg"] = lossBox;
         }
-        return new RpnOutput(anchors.MoveToOuterDisposeScope(), perLevel, objectness.MoveToOuterDisposeScope(),
-            deltas.MoveToOuterDisposeScope(), boxes.Select(b => b.MoveToOuterDisposeScope()).ToArray(),
-            scores.Select(s => s.MoveToOuterDisposeScope()).ToArray(), losses);
+        return new RpnOutput(anchors, perLevel, objectness, deltas, boxes, scores, losses).MoveToOuterDisposeScope();
     }
 
     /// <summary>One image's proposals before and after NMS (resized-image pixels).</summary>
-    /// <param name="Candidates">after the per-level top-n, clipping, small-box removal and the score threshold: boxes [C, 4]</param>
+    /// <param name="Candidates">after the per-level top-n, clipping, small-box removal and the score threshold: boxes
+    /// [C, 4]</param>
     /// <param name="CandidateScores">sigmoid objectness [C]</param>
     /// <param name="CandidateLevels">FPN level index [C]</param>
     /// <param name="Boxes">after NMS per level and the post-NMS top-n [P, 4]</param>
     /// <param name="Scores">[P]</param>
-    public sealed record ProposalSet(Tensor Candidates, Tensor CandidateScores, Tensor CandidateLevels, Tensor Boxes, Tensor Scores);
+    public sealed record ProposalSet(
+        Tensor Candidates,
+        Tensor CandidateScores,
+        Tensor CandidateLevels,
+        Tensor Boxes,
+        Tensor Scores
+    )
+    {
+        /// <summary>Moves every tensor to the outer dispose scope; returns this.</summary>
+        public ProposalSet MoveToOuterDisposeScope()
+        {
+            Candidates.MoveToOuterDisposeScope();
+            CandidateScores.MoveToOuterDisposeScope();
+            CandidateLevels.MoveToOuterDisposeScope();
+            Boxes.MoveToOuterDisposeScope();
+            Scores.MoveToOuterDisposeScope();
+            return this;
+        }
+    }
 
-    /// <summary>Per image: top-n per level, sigmoid, clip, remove small, score threshold, NMS per level, post top-n.</summary>
-    public (List<Tensor> Boxes, List<Tensor> Scores) FilterProposals(Tensor proposals, Tensor objectness,
-        IReadOnlyList<(long H, long W)> imageSizes, long[] anchorsPerLevel)
+    /// <summary>Per image: top-n per level, sigmoid, clip, remove small, score threshold, NMS per level, post
+    /// top-n.</summary>
+    public (List<Tensor> Boxes, List<Tensor> Scores) FilterProposals(
+        Tensor proposals,
+        Tensor objectness,
+        IReadOnlyList<(long H, long W)> imageSizes,
+        long[] anchorsPerLevel
+    )
     {
         var sets = FilterProposalsDetailed(proposals, objectness, imageSizes, anchorsPerLevel);
         var boxes = sets.Select(s => s.Boxes).ToList();
         var scores = sets.Select(s => s.Scores).ToList();
-        foreach (var s in sets) { s.Candidates.Dispose(); s.CandidateScores.Dispose(); s.CandidateLevels.Dispose(); }
+        foreach (var s in sets)
+        {
+            s.Candidates.Dispose();
+            s.CandidateScores.Dispose();
+            s.CandidateLevels.Dispose();
+        }
         return (boxes, scores);
     }
 
     /// <summary>As <see cref="FilterProposals"/>, keeping the candidates that went into NMS.</summary>
-    public List<ProposalSet> FilterProposalsDetailed(Tensor proposals, Tensor objectness,
-        IReadOnlyList<(long H, long W)> imageSizes, long[] anchorsPerLevel)
+    public List<ProposalSet> FilterProposalsDetailed(
+        Tensor proposals,
+        Tensor objectness,
+        IReadOnlyList<(long H, long W)> imageSizes,
+        long[] anchorsPerLevel
+    )
     {
         using var scope = NewDisposeScope();
         long numImages = proposals.shape[0];
         var device = proposals.device;
         objectness = objectness.detach().reshape(numImages, -1);
         var levels = cat(anchorsPerLevel.Select((n, i) => full(n, (long)i, dtype: int64, device: device)).ToArray())
-            .reshape(1, -1).expand_as(objectness);
+            .reshape(1, -1)
+            .expand_as(objectness);
 
         // Top-n anchors per level.
         var topIdx = new List<Tensor>();
@@ -147,13 +218,13 @@ public sealed class RegionProposalNetwork : Module
             (boxes, scores, lvl) = (boxes[keep], scores[keep], lvl[keep]);
             keep = Nms.Batched(boxes, scores, lvl, Settings.NmsThresh);
             keep = keep.narrow(0, 0, Math.Min(PostNmsTopN, keep.shape[0]));
-            result.Add(new ProposalSet(boxes.MoveToOuterDisposeScope(), scores.MoveToOuterDisposeScope(), lvl.MoveToOuterDisposeScope(),
-                boxes[keep].MoveToOuterDisposeScope(), scores[keep].MoveToOuterDisposeScope()));
+            result.Add(new ProposalSet(boxes, scores, lvl, boxes[keep], scores[keep]).MoveToOuterDisposeScope());
         }
         return result;
     }
 
-    /// <summary>Labels every anchor against one image's GT boxes (IoU ≥ 0.7 positive, &lt; 0.3 negative, plus each GT's best anchors).</summary>
+    /// <summary>Labels every anchor against one image's GT boxes (IoU ≥ 0.7 positive, &lt; 0.3 negative, plus each GT's
+    /// best anchors).</summary>
     public RpnTargets AssignTargetsToAnchors(Tensor anchors, IReadOnlyList<Tensor> gtBoxes)
     {
         var labels = new List<Tensor>();
@@ -177,9 +248,14 @@ public sealed class RegionProposalNetwork : Module
         return new RpnTargets(labels, matched);
     }
 
-    /// <summary>Objectness BCE over the sampled anchors; smooth-L1 (β = 1/9) over sampled positives, divided by the sample count.</summary>
-    public (Tensor Objectness, Tensor Box) ComputeLoss(Tensor objectness, Tensor deltas, IReadOnlyList<Tensor> labels,
-                                                       IReadOnlyList<Tensor> regressionTargets)
+    /// <summary>Objectness BCE over the sampled anchors; smooth-L1 (β = 1/9) over sampled positives, divided by the
+    /// sample count.</summary>
+    public (Tensor Objectness, Tensor Box) ComputeLoss(
+        Tensor objectness,
+        Tensor deltas,
+        IReadOnlyList<Tensor> labels,
+        IReadOnlyList<Tensor> regressionTargets
+    )
     {
         using var scope = NewDisposeScope();
         var (pos, neg) = Sampler.Sample(labels);
@@ -189,8 +265,9 @@ public sealed class RegionProposalNetwork : Module
         var obj = objectness.flatten();
         var allLabels = cat(labels.ToArray(), 0);
         var allTargets = cat(regressionTargets.ToArray(), 0);
-        var boxLoss = functional.smooth_l1_loss(deltas[posIdx], allTargets[posIdx], reduction: Reduction.Sum, beta: 1.0 / 9)
-                      / sampled.numel();
+        var boxLoss =
+            functional.smooth_l1_loss(deltas[posIdx], allTargets[posIdx], reduction: Reduction.Sum, beta: 1.0 / 9)
+            / sampled.numel();
         var objLoss = functional.binary_cross_entropy_with_logits(obj[sampled], allLabels[sampled]);
         return (objLoss.MoveToOuterDisposeScope(), boxLoss.MoveToOuterDisposeScope());
     }

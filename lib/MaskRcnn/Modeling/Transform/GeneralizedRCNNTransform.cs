@@ -17,7 +17,13 @@ public sealed record ImageList(Tensor Tensors, IReadOnlyList<(long H, long W)> I
 /// max_size (scale = min(min_size / short, max_size / long), computed in float32 as torchvision does), pad the
 /// batch to a multiple of 32 at the bottom/right, and map detections back to the original image size.
 /// </summary>
-public sealed class GeneralizedRCNNTransform(int[] minSize, int maxSize, double[] imageMean, double[] imageStd, int sizeDivisible = 32)
+public sealed class GeneralizedRCNNTransform(
+    int[] minSize,
+    int maxSize,
+    double[] imageMean,
+    double[] imageStd,
+    int sizeDivisible = 32
+)
 {
     public int[] MinSize { get; } = minSize;
     public int MaxSize { get; } = maxSize;
@@ -39,7 +45,8 @@ public sealed class GeneralizedRCNNTransform(int[] minSize, int maxSize, double[
     /// <summary>The (h, w) an image of size (h, w) is resized to for a given short-side target.</summary>
     public (long H, long W) ResizedSize(long h, long w, int? targetMinSize = null)
     {
-        float minSide = Math.Min(h, w), maxSide = Math.Max(h, w);
+        float minSide = Math.Min(h, w),
+            maxSide = Math.Max(h, w);
         float selfMin = targetMinSize ?? MinSize[^1];
         // torchvision: torch.min(self_min_size / min_size, self_max_size / max_size) on float32 tensors, where
         // python_scalar / tensor is evaluated as tensor.reciprocal() * scalar.
@@ -55,11 +62,13 @@ public sealed class GeneralizedRCNNTransform(int[] minSize, int maxSize, double[
     /// </summary>
     public string? SizeProblem(long h, long w, bool training = false)
     {
-        if (h < 1 || w < 1) return $"a {w}×{h} image has no pixels";
+        if (h < 1 || w < 1)
+            return $"a {w}×{h} image has no pixels";
         foreach (int size in training ? MinSize : [MinSize[^1]])
         {
             var (nh, nw) = ResizedSize(h, w, size);
-            if (nh < 1 || nw < 1) return TooThin(h, w, nh, nw, size);
+            if (nh < 1 || nw < 1)
+                return TooThin(h, w, nh, nw, size);
         }
         return null;
     }
@@ -71,19 +80,33 @@ public sealed class GeneralizedRCNNTransform(int[] minSize, int maxSize, double[
     public (Tensor Image, TargetTensors? Target) Resize(Tensor image, TargetTensors? target, bool training)
     {
         using var scope = NewDisposeScope();
-        long h = image.shape[^2], w = image.shape[^1];
+        long h = image.shape[^2],
+            w = image.shape[^1];
         int size = training ? MinSize[(int)(rand(1).item<float>() * MinSize.Length) % MinSize.Length] : MinSize[^1];
         var (nh, nw) = ResizedSize(h, w, size);
-        if (nh < 1 || nw < 1) throw new MaskRcnnException(TooThin(h, w, nh, nw, size));
-        var resized = functional.interpolate(image.unsqueeze(0), size: [nh, nw], mode: InterpolationMode.Bilinear, align_corners: false)[0];
+        if (nh < 1 || nw < 1)
+            throw new MaskRcnnException(TooThin(h, w, nh, nw, size));
+        var resized = functional.interpolate(
+            image.unsqueeze(0),
+            size: [nh, nw],
+            mode: InterpolationMode.Bilinear,
+            align_corners: false
+        )[0];
         TargetTensors? t = null;
         if (target is not null)
         {
             var boxes = BoxOps.ResizeBoxes(target.Boxes, (h, w), (nh, nw));
-            var masks = target.Masks.numel() == 0
-                ? zeros(new long[] { 0, nh, nw }, dtype: ScalarType.Byte, device: image.device)
-                : functional.interpolate(target.Masks.unsqueeze(1).to(float32), size: [nh, nw], mode: InterpolationMode.Nearest)
-                    .select(1, 0).to(ScalarType.Byte);
+            var masks =
+                target.Masks.numel() == 0
+                    ? zeros(new long[] { 0, nh, nw }, dtype: ScalarType.Byte, device: image.device)
+                    : functional
+                        .interpolate(
+                            target.Masks.unsqueeze(1).to(float32),
+                            size: [nh, nw],
+                            mode: InterpolationMode.Nearest
+                        )
+                        .select(1, 0)
+                        .to(ScalarType.Byte);
             t = new TargetTensors(boxes.MoveToOuterDisposeScope(), target.Labels, masks.MoveToOuterDisposeScope());
         }
         return (resized.MoveToOuterDisposeScope(), t);
@@ -103,8 +126,11 @@ public sealed class GeneralizedRCNNTransform(int[] minSize, int maxSize, double[
     }
 
     /// <summary>Normalise, resize and batch; targets are resized with their images.</summary>
-    public (ImageList Images, IReadOnlyList<TargetTensors>? Targets) Forward(IReadOnlyList<Tensor> images,
-        IReadOnlyList<TargetTensors>? targets = null, bool training = false)
+    public (ImageList Images, IReadOnlyList<TargetTensors>? Targets) Forward(
+        IReadOnlyList<Tensor> images,
+        IReadOnlyList<TargetTensors>? targets = null,
+        bool training = false
+    )
     {
         using var scope = NewDisposeScope();
         var resized = new List<Tensor>();
@@ -112,15 +138,23 @@ public sealed class GeneralizedRCNNTransform(int[] minSize, int maxSize, double[
         for (int i = 0; i < images.Count; i++)
         {
             if (images[i].dim() != 3)
-                throw new ArgumentException($"images must be [C, H, W] tensors, got shape [{string.Join(", ", images[i].shape)}]");
+                throw new ArgumentException(
+                    $"images must be [C, H, W] tensors, got shape [{string.Join(", ", images[i].shape)}]"
+                );
             var (img, t) = Resize(Normalize(images[i]), targets?[i], training);
             resized.Add(img);
-            if (t is not null) newTargets!.Add(t);
+            if (t is not null)
+                newTargets!.Add(t);
         }
         var sizes = resized.Select(r => (r.shape[1], r.shape[2])).ToArray();
         var batch = BatchImages(resized).MoveToOuterDisposeScope();
-        var outTargets = newTargets?.Select(t => new TargetTensors(t.Boxes.MoveToOuterDisposeScope(),
-            t.Labels, t.Masks.MoveToOuterDisposeScope())).ToArray();
+        var outTargets = newTargets
+            ?.Select(t => new TargetTensors(
+                t.Boxes.MoveToOuterDisposeScope(),
+                t.Labels,
+                t.Masks.MoveToOuterDisposeScope()
+            ))
+            .ToArray();
         return (new ImageList(batch, sizes), outTargets);
     }
 }

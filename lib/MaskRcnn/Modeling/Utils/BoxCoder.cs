@@ -11,20 +11,30 @@ namespace MaskRcnn.Modeling.Utils;
 public sealed class BoxCoder(double[] weights, double bboxXformClip = BoxCoder.DefaultClip)
 {
     public const double DefaultClip = 4.135166556742356; // math.log(1000.0 / 16)
-    public double[] Weights { get; } = weights.Length == 4 ? weights : throw new ArgumentException("box coder weights must have 4 values");
+    public double[] Weights { get; } =
+        weights.Length == 4 ? weights : throw new ArgumentException("box coder weights must have 4 values");
     public double BboxXformClip { get; } = bboxXformClip;
 
-    /// <summary>Deltas [N, 4] that turn <paramref name="proposals"/> into <paramref name="referenceBoxes"/> (both [N, 4]).</summary>
+    /// <summary>Deltas [N, 4] that turn <paramref name="proposals"/> into <paramref name="referenceBoxes"/> (both [N,
+    /// 4]).</summary>
     public Tensor Encode(Tensor referenceBoxes, Tensor proposals)
     {
         using var scope = NewDisposeScope();
-        var w = tensor(Weights.Select(v => (float)v).ToArray(), dtype: referenceBoxes.dtype, device: referenceBoxes.device);
+        var w = tensor(
+            Weights.Select(v => (float)v).ToArray(),
+            dtype: referenceBoxes.dtype,
+            device: referenceBoxes.device
+        );
         var (px1, py1, px2, py2) = Columns(proposals);
         var (gx1, gy1, gx2, gy2) = Columns(referenceBoxes);
-        var exW = px2 - px1; var exH = py2 - py1;
-        var exCx = px1 + 0.5f * exW; var exCy = py1 + 0.5f * exH;
-        var gtW = gx2 - gx1; var gtH = gy2 - gy1;
-        var gtCx = gx1 + 0.5f * gtW; var gtCy = gy1 + 0.5f * gtH;
+        var exW = px2 - px1;
+        var exH = py2 - py1;
+        var exCx = px1 + 0.5f * exW;
+        var exCy = py1 + 0.5f * exH;
+        var gtW = gx2 - gx1;
+        var gtH = gy2 - gy1;
+        var gtCx = gx1 + 0.5f * gtW;
+        var gtCy = gy1 + 0.5f * gtH;
         var dx = w[0] * (gtCx - exCx) / exW;
         var dy = w[1] * (gtCy - exCy) / exH;
         var dw = w[2] * (gtW / exW).log();
@@ -64,9 +74,9 @@ public sealed class BoxCoder(double[] weights, double bboxXformClip = BoxCoder.D
         var halfW = 0.5f * predW;
         var halfH = 0.5f * predH;
         return stack([predCtrX - halfW, predCtrY - halfH, predCtrX + halfW, predCtrY + halfH], 2)
-            .flatten(1).MoveToOuterDisposeScope();
+            .flatten(1)
+            .MoveToOuterDisposeScope();
     }
 
-    static (Tensor, Tensor, Tensor, Tensor) Columns(Tensor b) =>
-        (b[.., 0..1], b[.., 1..2], b[.., 2..3], b[.., 3..4]);
+    static (Tensor, Tensor, Tensor, Tensor) Columns(Tensor b) => (b[.., 0..1], b[.., 1..2], b[.., 2..3], b[.., 3..4]);
 }

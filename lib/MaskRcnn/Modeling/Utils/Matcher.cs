@@ -13,8 +13,10 @@ public sealed class Matcher(double highThreshold, double lowThreshold, bool allo
 {
     public const long BelowLowThreshold = -1;
     public const long BetweenThresholds = -2;
-    public double HighThreshold { get; } = highThreshold >= lowThreshold ? highThreshold
-        : throw new ArgumentException("low_threshold should be <= high_threshold");
+    public double HighThreshold { get; } =
+        highThreshold >= lowThreshold
+            ? highThreshold
+            : throw new ArgumentException("low_threshold should be <= high_threshold");
     public double LowThreshold { get; } = lowThreshold;
     public bool AllowLowQualityMatches { get; } = allowLowQualityMatches;
 
@@ -23,9 +25,11 @@ public sealed class Matcher(double highThreshold, double lowThreshold, bool allo
     public Tensor Match(Tensor matchQuality)
     {
         if (matchQuality.numel() == 0)
-            throw new ArgumentException(matchQuality.shape[0] == 0
-                ? "No ground-truth boxes available for one of the images during training"
-                : "No proposal boxes available for one of the images during training");
+            throw new ArgumentException(
+                matchQuality.shape[0] == 0
+                    ? "No ground-truth boxes available for one of the images during training"
+                    : "No proposal boxes available for one of the images during training"
+            );
         using var scope = NewDisposeScope();
         var (matchedVals, matches) = matchQuality.max(0);
         var allMatches = AllowLowQualityMatches ? matches.clone() : null;
@@ -35,7 +39,7 @@ public sealed class Matcher(double highThreshold, double lowThreshold, bool allo
         if (allMatches is not null)
         {
             var highestForEachGt = matchQuality.amax(1);
-            var isBest = matchQuality.eq(highestForEachGt.unsqueeze(1)).any(0);   // [N]
+            var isBest = matchQuality.eq(highestForEachGt.unsqueeze(1)).any(0); // [N]
             matches = where(isBest, allMatches, matches);
         }
         return matches.MoveToOuterDisposeScope();

@@ -1,0 +1,89 @@
+namespace MaskRcnn.Runtime;
+
+/// <summary>How the Winograd 3×3 convolutions may run (MASKRCNN_WINOGRAD).</summary>
+public enum WinogradMode
+{
+    /// <summary>Inference and training paths where they pay (the default).</summary>
+    On,
+
+    /// <summary>MASKRCNN_WINOGRAD=inference: training keeps the direct convolution.</summary>
+    InferenceOnly,
+
+    /// <summary>MASKRCNN_WINOGRAD=0: the direct convolution everywhere.</summary>
+    Off,
+}
+
+/// <summary>
+/// Every MASKRCNN_* environment switch of the library, the CLI and the notebooks, read here and nowhere else. Each is
+/// for diagnosis, comparison or the environment a process runs in; none changes a model's results beyond float
+/// rounding. A switch is read when its property is asked for; the components that read it once say so.
+/// </summary>
+public static class RuntimeOptions
+{
+    /// <summary>
+    /// MASKRCNN_NATIVE_FIX=0 skips the GLIBCXX fix of <see cref="NativeRuntime"/> (for a libstdc++ that has
+    /// GLIBCXX_3.4.32, or to see TorchSharp's own error). Default: the fix is applied where it is needed.
+    /// </summary>
+    public static bool NativeFix => Read(NativeFixVariable) != "0";
+
+    /// <summary>The variable behind <see cref="NativeFix"/>.</summary>
+    public const string NativeFixVariable = "MASKRCNN_NATIVE_FIX";
+
+    /// <summary>
+    /// MASKRCNN_MKL_DISPATCH=vendor keeps oneMKL's own vendor check, so a non-Intel CPU stays on oneMKL's generic path
+    /// (<see cref="MklDispatch"/> does not load its shim). Read once, at native start-up.
+    /// </summary>
+    public static bool MklVendorDispatch => Read(MklDispatchVariable) == "vendor";
+
+    /// <summary>The variable behind <see cref="MklVendorDispatch"/>.</summary>
+    public const string MklDispatchVariable = "MASKRCNN_MKL_DISPATCH";
+
+    /// <summary>
+    /// MASKRCNN_WINOGRAD: 0 turns the Winograd 3×3 convolutions off (the direct convolution everywhere, e.g. to
+    /// compare), inference keeps training on the direct convolution; unset, both paths run where they pay. Read once,
+    /// as the defaults of <see cref="Modeling.Ops.WinogradConv2d.Enabled"/> and
+    /// <see cref="Modeling.Ops.WinogradConv2d.InTraining"/>.
+    /// </summary>
+    public static WinogradMode Winograd =>
+        Read("MASKRCNN_WINOGRAD")?.Trim().ToLowerInvariant() switch
+        {
+            "0" => WinogradMode.Off,
+            "inference" => WinogradMode.InferenceOnly,
+            _ => WinogradMode.On,
+        };
+
+    /// <summary>
+    /// MASKRCNN_GLIBC_MALLOC (<see cref="MemoryRelease"/>): keep holds large blocks in glibc's heap for the whole
+    /// process (as training does), default leaves glibc's allocator alone; unset (null), the steady limits apply.
+    /// Lower-case, trimmed.
+    /// </summary>
+    public static string? GlibcMalloc => Read("MASKRCNN_GLIBC_MALLOC")?.Trim().ToLowerInvariant();
+
+    /// <summary>
+    /// MASKRCNN_GC_PAUSE=0 turns off <see cref="Runtime.GcPause"/>'s no-GC regions (for diagnosis). Read once, as the
+    /// default of <see cref="GcPause.Enabled"/>.
+    /// </summary>
+    public static bool GcPauseEnabled => Read("MASKRCNN_GC_PAUSE") != "0";
+
+    /// <summary>
+    /// MASKRCNN_CHARTS=static: notebook charts are the static picture only, without the interactive Plotly layer
+    /// (smaller notebooks).
+    /// </summary>
+    public static bool InteractiveCharts => Read("MASKRCNN_CHARTS")?.Trim().ToLowerInvariant() != "static";
+
+    /// <summary>MASKRCNN_CHARTS_DIR: a folder holding MaskRcnn.Charts.dll, searched first.</summary>
+    public static string? ChartsDir => Read("MASKRCNN_CHARTS_DIR");
+
+    /// <summary>MASKRCNN_CACHE: the cache root; downloaded weights go to its weights/ folder.</summary>
+    public static string? Cache => Read("MASKRCNN_CACHE");
+
+    /// <summary>MASKRCNN_DEBUG=1: the CLI prints the stack trace after each one-line error.</summary>
+    public static bool Debug => Read("MASKRCNN_DEBUG") == "1";
+
+    /// <summary>MASKRCNN_QUICK=1 (environment/run-notebooks.sh --quick, CI): the notebooks shrink their work.</summary>
+    public static bool Quick => Read("MASKRCNN_QUICK") == "1";
+
+    /// <summary>The value, or null when unset or empty.</summary>
+    static string? Read(string name) =>
+        Environment.GetEnvironmentVariable(name) is { Length: > 0 } value ? value : null;
+}
