@@ -57,8 +57,11 @@ public static class StaticChart
 
     static void Style(Plot plot, ChartSpec spec)
     {
+        // The default font by name, no SkiaSharp type at this boundary: in a notebook kernel, once TorchSharp's
+        // TensorBoard image writer has run, ScottPlot's Font.Set (which returns an SKTypeface) no longer binds
+        // (MissingMethodException; TorchSharp is built against SkiaSharp 2.88, we use 3.119).
         if (FontName is { } font)
-            plot.Font.Set(font);
+            Fonts.Default = font;
         plot.Title(spec.Title, size: 16);
         plot.XLabel(spec.XTitle, size: 13);
         plot.YLabel(spec.LogY ? $"{spec.YTitle} (log scale)" : spec.YTitle, size: 13);
