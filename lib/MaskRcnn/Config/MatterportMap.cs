@@ -68,7 +68,8 @@ public static class MatterportMap
         new(
             "DETECTION_MIN_CONFIDENCE",
             "box_score_thresh",
-            "0.9 in the walkthrough (seed preset); torchvision's default 0.05"
+            "0.9 in the seed preset; the walkthrough preset keeps 0.05 (AP needs low scores) and applies 0.9 as "
+                + "training.clinical_score_threshold; torchvision's default 0.05"
         ),
         new("DETECTION_NMS_THRESHOLD", "box_nms_thresh", ""),
         new("DETECTION_MAX_INSTANCES", "box_detections_per_img", ""),

@@ -102,6 +102,7 @@ public static class Presets
             {
                 StartFrom = "imagenet",
                 Stages = "heads:2,4+:4,all:6",
+                Epochs = 12, // the stages' sum, so that config.json and 03's preset table agree with the schedule
                 LearningRate = 0.02,
                 WarmupIters = 50,
                 ValidateEvery = 2,

@@ -424,7 +424,9 @@ public static class Draw
         int titleH = titles is null ? 0 : 14;
         int gridH = rows * (cell + 2 + titleH);
         int barH = n == 0 ? 0 : ColorBarHeight;
-        int width = Math.Max(columns * (cell + 2), n == 0 ? 0 : ColorBarMinWidth);
+        string low = range is null ? "min" : StaticChart.FormatValue(range.Value.Low);
+        string high = range is null ? "max" : StaticChart.FormatValue(range.Value.High);
+        int width = Math.Max(columns * (cell + 2), n == 0 ? 0 : ColorBarWidth(low, high));
         using var bmp = new SKBitmap(width, gridH + barH);
         using var canvas = new SKCanvas(bmp);
         canvas.Clear(SKColors.White);
@@ -449,8 +451,6 @@ public static class Draw
             Text(canvas, "(none)", 4, titleH + cell / 2 + 4, SKColors.Gray, 12);
         else
         {
-            string low = range is { } r ? StaticChart.FormatValue(r.Low) : "min";
-            string high = range is { } r2 ? StaticChart.FormatValue(r2.High) : "max";
             string label = scaleLabel ?? (range is null ? "each map scaled to its own min–max" : "");
             DrawColorBar(canvas, 0, gridH, heat, low, high, label);
         }
@@ -505,31 +505,34 @@ public static class Draw
             new SKImageInfo(heat.Width * scale, heat.Height * scale),
             new SKSamplingOptions(SKFilterMode.Nearest)
         );
-        using var bmp = new SKBitmap(Math.Max(big.Width, ColorBarMinWidth), big.Height + ColorBarHeight);
+        string low = StaticChart.FormatValue(lo);
+        string high = StaticChart.FormatValue(hi);
+        using var bmp = new SKBitmap(Math.Max(big.Width, ColorBarWidth(low, high)), big.Height + ColorBarHeight);
         using (var canvas = new SKCanvas(bmp))
         {
             canvas.Clear(SKColors.White);
             canvas.DrawBitmap(big, 0, 0);
-            DrawColorBar(
-                canvas,
-                0,
-                big.Height,
-                true,
-                StaticChart.FormatValue(lo),
-                StaticChart.FormatValue(hi),
-                scaleLabel ?? ""
-            );
+            DrawColorBar(canvas, 0, big.Height, true, low, high, scaleLabel ?? "");
         }
         return Figure.FromBitmap(bmp, caption);
     }
 
     const int ColorBarHeight = 34;
     const int ColorBarMinWidth = 170;
+    const int ColorBarRampWidth = 120;
+
+    /// <summary>The width a colour bar needs with these end labels (at least <see cref="ColorBarMinWidth"/>), so
+    /// that a long value such as "-0.0412" is never cut at the figure's edge.</summary>
+    static int ColorBarWidth(string low, string high) =>
+        Math.Max(
+            ColorBarMinWidth,
+            (int)Math.Ceiling(4 + TextWidth(low, 10) + 4 + ColorBarRampWidth + 4 + TextWidth(high, 10) + 4)
+        );
 
     /// <summary>A horizontal colour bar (the heat or gray scale) with its end values and what it measures.</summary>
     static void DrawColorBar(SKCanvas canvas, int x, int y, bool heat, string low, string high, string label)
     {
-        const int barWidth = 120,
+        const int barWidth = ColorBarRampWidth,
             barHeight = 10;
         using var ramp = new SKBitmap(barWidth, 1);
         for (int i = 0; i < barWidth; i++)

@@ -46,7 +46,7 @@ public static class StaticChart
                 );
             bool legend = spec.Kind != "heatmap" && (spec.Series.Count > 1 || spec.Kind == "histogram");
             if (legend)
-                plot.ShowLegend(Alignment.UpperRight);
+                plot.ShowLegend(Edge.Right); // outside the data area: a legend never hides a curve
             return plot.GetImageBytes(spec.Width, spec.Height, ImageFormat.Png);
         }
         finally
