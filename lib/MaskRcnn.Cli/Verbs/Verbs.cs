@@ -90,8 +90,11 @@ static class Verbs
     /// </summary>
     public static void InitializeTorch(int threads)
     {
-        TorchEnvironment.Initialize(threads);
+        TorchEnvironment.Initialize();
+        // Before libtorch starts its worker threads (the order the library had before the opt-in): a thread that
+        // meets contention may open its own malloc arena, and the arena cap only holds for arenas opened after it.
         MemoryRelease.TuneAllocator();
+        TorchEnvironment.Initialize(threads);
     }
 
     /// <summary>
