@@ -80,9 +80,14 @@ public class DrawTests
         AssertPng(noFigures, noFigures.Width, noFigures.Height);
 
         // Constant maps (a dead channel) normalise to zeros rather than dividing by zero; a colour bar (34 px, at least
-        // 170 px wide) says what the colours mean.
+        // 170 px wide, wider when its end labels need it) says what the colours mean.
         AssertPng(Draw.Heatmap(zeros(10, 12), scale: 2), 170, 20 + 34);
-        AssertPng(Draw.MapGrid(ones(3, 1, 8, 8), columns: 3, cell: 16), 170, 18 + 34);
+        var constantMaps = Draw.MapGrid(ones(3, 1, 8, 8), columns: 3, cell: 16);
+        Assert.InRange(constantMaps.Width, 170, 220); // "min" and "max" beside a 120-px ramp
+        AssertPng(constantMaps, constantMaps.Width, 18 + 34);
+        // A long end label widens the figure instead of being cut at its edge.
+        var wide = Draw.Heatmap(tensor(new float[] { -0.123456f, 0.0412345f }).view(1, 2));
+        Assert.True(wide.Width > 170, $"width {wide.Width}");
     }
 
     [Fact]
