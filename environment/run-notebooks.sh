@@ -6,7 +6,8 @@
 #   --quick      sets MASKRCNN_QUICK=1: notebooks shrink their work (fewer images, steps, proposals).
 #   --in-place   after a successful run, copy each executed notebook's outputs into its source (to commit
 #                them; keeps the source's cell ids and metadata; needs python3).
-#   NOTEBOOK     run only these (default: every notebooks/*.ipynb, in name order).
+#   NOTEBOOK     run only these (default: every notebooks/*.ipynb), in name order except that a notebook runs
+#                after those it needs (its metadata "maskrcnn": {"needs": [...]}, e.g. 04_train's model).
 #
 # Executed copies go to notebooks/out/ (git-ignored). Exits non-zero if any cell of any notebook fails
 # or leaves an error output.
@@ -17,7 +18,7 @@ for a in "$@"; do
   case "$a" in
     --quick) quick=1 ;;
     --in-place) inplace=1 ;;
-    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
     *) picked+=("$(basename "$a")") ;;
   esac
 done
@@ -26,6 +27,12 @@ if [ "$quick" = 1 ]; then export MASKRCNN_QUICK=1; else unset MASKRCNN_QUICK; fi
 cd "$root/notebooks"   # relative '#r' paths in notebooks resolve against the working directory
 mkdir -p out
 if [ ${#picked[@]} -eq 0 ]; then picked=( *.ipynb ); fi
+# A notebook may need another's result (metadata "maskrcnn": {"needs": ["04_train"]}: 01, 02, 05-07 load the model
+# 04_train trains). Run in name order, except that a notebook waits for the ones it needs when they are in the list.
+if command -v python3 >/dev/null; then
+  mapfile -t picked < <(python3 "$root/environment/notebook-order.py" "${picked[@]}") \
+    || { echo "run-notebooks: could not order the notebooks by their needs" >&2; exit 1; }
+fi
 
 failed=()
 for nb in "${picked[@]}"; do

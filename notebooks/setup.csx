@@ -13,6 +13,7 @@ TorchEnvironment.Initialize();
 MemoryRelease.TuneAllocator(); // inference calls and training steps reuse each other's memory (PERFORMANCE.md)
 Formatter.Register<Figure>((figure, writer) => writer.Write(figure.ToHtml()), "text/html");
 Formatter.Register<ChartHtml>((chart, writer) => writer.Write(chart.Html), "text/html");
+Formatter.Register<Table>((table, writer) => writer.Write(table.ToHtml()), "text/html");
 
 /// <summary>True under environment/run-notebooks.sh --quick (CI): notebooks shrink their work.</summary>
 static bool Quick => RuntimeOptions.Quick;

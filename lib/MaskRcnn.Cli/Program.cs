@@ -7,5 +7,7 @@ var root = new RootCommand(
 );
 foreach (var verb in Verbs.All())
     root.Subcommands.Add(verb);
+if (Verbs.ReportUnknownVerb(root, args) is int unknown)
+    return unknown;
 var parse = root.Parse(args);
 return Verbs.ReportParseErrors(parse) ?? parse.Invoke();

@@ -42,6 +42,27 @@ public class CliTests
         Assert.Contains("version", stdout);
     }
 
+    [Theory]
+    [InlineData("no-such-verb", "--help")]
+    [InlineData("no-such-verb")]
+    [InlineData("trian", "--data", "x")]
+    public void An_unknown_verb_is_named_and_exits_non_zero_even_with_help(params string[] args)
+    {
+        var (code, stdout, stderr) = TestSupport.RunCli(args);
+        Assert.Equal(1, code);
+        Assert.StartsWith($"error: unknown verb '{args[0]}'", stderr);
+        Assert.Contains("train", stderr); // the verb list
+        Assert.DoesNotContain("Usage:", stdout);
+    }
+
+    [Fact]
+    public void A_known_verb_s_help_still_exits_zero()
+    {
+        var (code, stdout, _) = TestSupport.RunCli("train", "--help");
+        Assert.Equal(0, code);
+        Assert.Contains("--data", stdout);
+    }
+
     [Fact]
     public void Unavailable_device_is_a_one_line_error()
     {

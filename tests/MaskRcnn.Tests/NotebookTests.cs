@@ -83,6 +83,75 @@ public class NotebookTests
             $"{name}: no Plotly chart in its outputs"
         );
     }
+
+    /// <summary>Output text that says a notebook ran without the trained model (01/02 used to fall back on an
+    /// untrained one; now they stop at their top with <c>Runs.Walkthrough()</c>'s message).</summary>
+    static readonly string[] UntrainedMarks = ["untrained", "holds no trained model", "run 04_train first"];
+
+    static string OutputText(string path)
+    {
+        using var doc = JsonDocument.Parse(File.ReadAllText(path));
+        return string.Concat(
+            doc.RootElement.GetProperty("cells")
+                .EnumerateArray()
+                .Where(c => c.GetProperty("cell_type").GetString() == "code")
+                .SelectMany(c => c.GetProperty("outputs").EnumerateArray())
+                .Select(o => o.GetRawText())
+        );
+    }
+
+    [Theory]
+    [MemberData(nameof(Names))]
+    public void Executed_copy_used_a_trained_model_where_the_committed_one_did(string name)
+    {
+        // CI runs the quick main job on a clean clone (no runs/): the notebooks that need 04_train's model must run
+        // after it (run-notebooks.sh orders them by their metadata) and show a trained model, as the committed do.
+        string executed = Path.Combine(Folder, "out", name);
+        bool required = Environment.GetEnvironmentVariable("MASKRCNN_REQUIRE_EXECUTED_NOTEBOOKS") == "1";
+        if (!File.Exists(executed))
+        {
+            Assert.False(required, $"{executed} is missing: run environment/run-notebooks.sh");
+            return;
+        }
+        string committed = OutputText(Path.Combine(Folder, name));
+        string ran = OutputText(executed);
+        foreach (var mark in UntrainedMarks.Where(m => !committed.Contains(m, StringComparison.OrdinalIgnoreCase)))
+            Assert.False(
+                ran.Contains(mark, StringComparison.OrdinalIgnoreCase),
+                $"{name}: the executed copy says '{mark}' where the committed notebook shows a trained model"
+            );
+    }
+
+    [Fact]
+    public void Notebooks_that_need_the_trained_model_run_after_the_one_that_trains_it()
+    {
+        var order = TestSupport.Run(
+            "python3",
+            [Path.Combine(TestSupport.RepoRoot, "environment", "notebook-order.py"), .. Sources]
+        );
+        Assert.True(order.Code == 0, order.Err);
+        var names = order.Out.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(Path.GetFileName).ToList();
+        Assert.Equal(Sources.Count(), names.Count);
+        foreach (var source in Sources)
+        {
+            using var doc = JsonDocument.Parse(File.ReadAllText(source));
+            bool loadsModel = File.ReadAllText(source).Contains("Runs.Walkthrough()");
+            var needs =
+                doc.RootElement.GetProperty("metadata").TryGetProperty("maskrcnn", out var m)
+                && m.TryGetProperty("needs", out var n)
+                    ? n.EnumerateArray().Select(x => x.GetString() + ".ipynb").ToList()
+                    : [];
+            Assert.True(
+                !loadsModel || needs.Contains("04_train.ipynb"),
+                $"{Path.GetFileName(source)} loads the walkthrough model but does not declare that it needs 04_train"
+            );
+            foreach (var need in needs)
+                Assert.True(
+                    names.IndexOf(need) < names.IndexOf(Path.GetFileName(source)),
+                    $"{Path.GetFileName(source)} runs before {need}, which it needs"
+                );
+        }
+    }
 }
 
 /// <summary>What every reader-facing notebook must have: exercises with checks, a parameters cell, recorded

@@ -56,12 +56,18 @@ static class TestSupport
     public static (int Code, string Out, string Err) RunCli(params string[] args) => RunCliWithEnvironment([], args);
 
     /// <param name="environment">NAME=value pairs added to the CLI's environment</param>
-    public static (int Code, string Out, string Err) RunCliWithEnvironment(string[] environment, params string[] args)
+    public static (int Code, string Out, string Err) RunCliWithEnvironment(
+        string[] environment,
+        params string[] args
+    ) => Run("dotnet", [CliDll, .. args], environment);
+
+    /// <summary>Runs a program to its end (at most 20 minutes) and returns exit code, stdout and stderr.</summary>
+    /// <param name="environment">NAME=value pairs added to its environment</param>
+    public static (int Code, string Out, string Err) Run(string program, string[] args, string[]? environment = null)
     {
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var pair in environment)
+        var psi = new ProcessStartInfo(program) { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var pair in environment ?? [])
             psi.Environment[pair[..pair.IndexOf('=')]] = pair[(pair.IndexOf('=') + 1)..];
-        psi.ArgumentList.Add(CliDll);
         foreach (var a in args)
             psi.ArgumentList.Add(a);
         using var p = Process.Start(psi)!;
@@ -70,7 +76,7 @@ static class TestSupport
         if (!p.WaitForExit(TimeSpan.FromMinutes(20)))
         {
             p.Kill(true);
-            throw new TimeoutException($"maskrcnn {string.Join(' ', args)}");
+            throw new TimeoutException($"{program} {string.Join(' ', args)}");
         }
         return (p.ExitCode, stdout.Result, stderr.Result);
     }

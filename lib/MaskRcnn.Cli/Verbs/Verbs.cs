@@ -69,6 +69,23 @@ static class Verbs
         ?? message;
 
     /// <summary>
+    /// A first argument that is neither a verb nor an option: "unknown verb" and the verb list, exit 1 — also when
+    /// --help follows it (System.CommandLine would print the root help and exit 0, as if the verb existed).
+    /// Null when the first argument is a verb, an option or absent.
+    /// </summary>
+    public static int? ReportUnknownVerb(RootCommand root, string[] args)
+    {
+        if (args.Length == 0 || args[0].StartsWith('-'))
+            return null;
+        if (root.Subcommands.Any(c => c.Name == args[0] || c.Aliases.Contains(args[0])))
+            return null;
+        Console.Error.WriteLine($"error: unknown verb '{args[0]}'");
+        Console.Error.WriteLine($"verbs: {string.Join(", ", root.Subcommands.Select(c => c.Name))}");
+        Console.Error.WriteLine("see: maskrcnn --help");
+        return 1;
+    }
+
+    /// <summary>
     /// A command line that does not parse: its errors on one line and where to read about the verb, instead of
     /// System.CommandLine's default (the errors buried under the whole help text). Null when it parsed.
     /// </summary>
