@@ -10,7 +10,8 @@ open Plotly.NET.TraceObjects
 /// Builds Plotly charts from the JSON of a resolved MaskRcnn.Visualization.ChartSpec (colours and histogram bins
 /// already chosen on the C# side, where the static picture is drawn from the same spec):
 /// { "kind": "lines" | "points" | "bars" | "histogram" | "heatmap", "title", "x_title", "y_title", "z_title",
-///   "width", "height", "log_y", "y_range", "x_marks": [ { "x", "label" } ], "bins": { "start", "end", "size" },
+///   "width", "height", "log_y", "y_range", "stacked", "x_marks": [ { "x", "label" } ],
+///   "bins": { "start", "end", "size" },
 ///   "series": [ { "name", "x", "y", "labels", "z", "y_labels", "color", "dash" } ] }
 type Renderer =
     static member private Numbers (e: JsonElement) (name: string) : float[] =
@@ -62,7 +63,8 @@ type Renderer =
             let bins = spec.GetProperty "bins"
             let xbins = Bins.init (Start = Renderer.Number bins "start" 0., End = Renderer.Number bins "end" 1.,
                                    Size = Renderer.Number bins "size" 0.1)
-            Chart.Histogram(X = x, Name = name, Opacity = 0.6, XBins = xbins, MarkerColor = color)
+            let opacity = if Renderer.Flag spec "stacked" then 0.85 else 0.6
+            Chart.Histogram(X = x, Name = name, Opacity = opacity, XBins = xbins, MarkerColor = color)
         | "heatmap" ->
             let z =
                 match s.TryGetProperty "z" with
@@ -137,7 +139,8 @@ type Renderer =
         let chart = chart |> Chart.withSize (width, height)
         let showLegend = kind <> "heatmap" && (series.Length > 1 || kind = "histogram")
         let chart = chart |> Chart.withLayout (Layout.init (ShowLegend = showLegend))
-        if kind = "histogram" then chart |> Chart.withLayout (Layout.init (BarMode = StyleParam.BarMode.Overlay)) else chart
+        let barMode = if Renderer.Flag spec "stacked" then StyleParam.BarMode.Stack else StyleParam.BarMode.Overlay
+        if kind = "histogram" then chart |> Chart.withLayout (Layout.init (BarMode = barMode)) else chart
 
     /// The figure as Plotly JSON ({ "data": [...], "layout": {...} }), for a notebook output to draw with plotly.js.
     static member Figure(specJson: string) : string =

@@ -122,6 +122,48 @@ public class NotebookTests
             );
     }
 
+    /// <summary>
+    /// CI runs the notebooks with every exercise answered from notebooks/solutions/ (run-notebooks.sh --solutions,
+    /// listed in out/SOLVED): every check must then say "correct" — the checks are tested against the solutions the
+    /// educators' file gives.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Names))]
+    public void Solved_copy_passes_every_exercise(string name)
+    {
+        string solved = Path.Combine(Folder, "out", "SOLVED");
+        bool required = Environment.GetEnvironmentVariable("MASKRCNN_REQUIRE_EXECUTED_NOTEBOOKS") == "1";
+        bool hasSolutions = File.Exists(Path.Combine(Folder, "solutions", Path.ChangeExtension(name, ".json")));
+        if (!File.Exists(solved) || !File.ReadAllLines(solved).Contains(name))
+        {
+            Assert.False(
+                required && hasSolutions,
+                $"{name} was not run with its solutions (run-notebooks.sh --solutions)"
+            );
+            return;
+        }
+        string text = OutputText(Path.Combine(Folder, "out", name));
+        var verdicts = System
+            .Text.RegularExpressions.Regex.Matches(text, @"(✔|✘|…) Exercise (\d+)")
+            .Select(m => (Mark: m.Groups[1].Value, Number: m.Groups[2].Value))
+            .ToList();
+        Assert.NotEmpty(verdicts);
+        Assert.All(
+            verdicts,
+            v => Assert.True(v.Mark == "✔", $"{name}: exercise {v.Number} is not correct with its solution")
+        );
+        using var doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(Folder, name)));
+        string exercises = string.Concat(
+            doc.RootElement.GetProperty("cells")
+                .EnumerateArray()
+                .Where(c => c.GetProperty("cell_type").GetString() == "markdown")
+                .Select(c => string.Concat(c.GetProperty("source").EnumerateArray().Select(l => l.GetString())))
+                .SkipWhile(t => !t.Contains("## Exercises"))
+        );
+        int asked = System.Text.RegularExpressions.Regex.Matches(exercises, @"\*\*(\d+)\.\*\*").Count;
+        Assert.Equal(asked, verdicts.Select(v => v.Number).Distinct().Count());
+    }
+
     [Fact]
     public void Notebooks_that_need_the_trained_model_run_after_the_one_that_trains_it()
     {
@@ -187,6 +229,128 @@ public class NotebookContentTests
         int checks = after.Split("Exercise.Say(").Length - 1;
         Assert.True(checks >= 2, $"{name}: {checks} checked exercise(s); two or three expected");
         Assert.Contains("answer1", after);
+    }
+
+    /// <summary>What a student reads: short cells (plumbing lives in the library), lines that fit a page, no long
+    /// helper functions in cells (issue 26's measured targets).</summary>
+    [Theory]
+    [MemberData(nameof(Names))]
+    public void Cells_are_short_and_lines_fit_the_page(string name)
+    {
+        var problems = new List<string>();
+        foreach (var (cell, index) in Cells(name).Select((c, i) => (c, i)))
+        {
+            var lines = Source(cell).Split('\n');
+            foreach (var line in lines.Where(l => l.Length > MaxLine))
+                problems.Add($"[{index}] a line of {line.Length} characters (at most {MaxLine}): {line[..40]}…");
+            if (cell.GetProperty("cell_type").GetString() != "code")
+                continue;
+            if (lines.Length > MaxCellLines)
+                problems.Add($"[{index}] a code cell of {lines.Length} lines (at most {MaxCellLines})");
+            foreach (var (function, length) in HelperFunctions(lines).Where(f => f.Lines > MaxHelperLines))
+                problems.Add($"[{index}] helper '{function}' of {length} lines (at most {MaxHelperLines})");
+        }
+        Assert.True(problems.Count == 0, $"{name}:\n" + string.Join("\n", problems));
+    }
+
+    const int MaxLine = 120;
+    const int MaxCellLines = 15;
+    const int MaxHelperLines = 5;
+
+    static readonly System.Text.RegularExpressions.Regex Declaration = new(
+        @"^\s*(?:static\s+|async\s+)*(?<type>[A-Za-z_][\w.]*(?:<[^=]*>)?(?:\[\])?\??|\([^=]*\))\s+"
+            + @"(?<name>[A-Za-z_]\w*)\s*\((?<params>[^;]*)\)\s*(?<body>=>|\{|$)"
+    );
+
+    static readonly HashSet<string> Keywords =
+    [
+        "if",
+        "for",
+        "foreach",
+        "while",
+        "switch",
+        "using",
+        "catch",
+        "lock",
+        "return",
+        "new",
+        "await",
+        "throw",
+        "else",
+        "case",
+        "yield",
+        "in",
+        "is",
+        "as",
+        "out",
+        "ref",
+        "var",
+        "nameof",
+        "typeof",
+        "when",
+        "await",
+    ];
+
+    /// <summary>Local functions declared in a cell and how many lines each takes.</summary>
+    public static IEnumerable<(string Name, int Lines)> HelperFunctions(string[] lines)
+    {
+        for (int i = 0; i < lines.Length; i++)
+        {
+            var m = Declaration.Match(lines[i]);
+            if (!m.Success || Keywords.Contains(m.Groups["type"].Value) || Keywords.Contains(m.Groups["name"].Value))
+                continue;
+            int end = i;
+            if (m.Groups["body"].Value == "=>")
+                while (end < lines.Length - 1 && !lines[end].TrimEnd().EndsWith(';'))
+                    end++;
+            else
+            {
+                int depth = 0;
+                bool opened = false;
+                for (end = i; end < lines.Length; end++)
+                {
+                    depth += lines[end].Count(c => c == '{') - lines[end].Count(c => c == '}');
+                    opened |= lines[end].Contains('{');
+                    if (opened && depth <= 0)
+                        break;
+                }
+            }
+            yield return (m.Groups["name"].Value, Math.Min(end, lines.Length - 1) - i + 1);
+        }
+    }
+
+    [Fact]
+    public void The_helper_function_rule_sees_local_functions()
+    {
+        var found = HelperFunctions([
+                "double Half(double x) => x / 2;",
+                "string Long(int a)",
+                "{",
+                "    var b = a + 1;",
+                "    return b.ToString();",
+                "}",
+                "foreach (var x in xs) Console.WriteLine(x);",
+                "Console.WriteLine(Half(2));",
+                "return Half(3);",
+            ])
+            .ToList();
+        Assert.Equal([("Half", 1), ("Long", 5)], found);
+    }
+
+    /// <summary>A check cell never holds its expected answer as a literal (issue 26 §4): it is computed when the
+    /// cell runs, or compared with a hash.</summary>
+    [Theory]
+    [MemberData(nameof(Names))]
+    public void Exercise_checks_hold_no_literal_answer(string name)
+    {
+        var literal = new System.Text.RegularExpressions.Regex(
+            @"Exercise\.(Check|Number|Say)\(\s*(""[^""]*""\s*,\s*)?(Exercise\.Check\()?\s*\w+\s*,\s*(true|false|-?[\d.]+\s*[,)]|"")"
+        );
+        var code = string.Concat(
+            Cells(name).Where(c => c.GetProperty("cell_type").GetString() == "code").Select(Source)
+        );
+        var found = literal.Matches(code).Select(m => m.Value).ToList();
+        Assert.True(found.Count == 0, $"{name}: expected answers written out: {string.Join("; ", found)}");
     }
 
     [Theory]

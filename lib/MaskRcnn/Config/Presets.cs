@@ -75,6 +75,7 @@ public static class Presets
                 ImagesPerBatch = 1,
                 StepsPerEpoch = 51,
                 Stages = "heads:10,4+:10,all:10@0.0001",
+                Epochs = 30, // the stages' sum (matterport's 30 epochs), so that config.json and 03's table agree
                 Schedule = "step",
                 StepMilestones = [0.999],
                 WarmupIters = 0,
@@ -106,6 +107,27 @@ public static class Presets
                 LearningRate = 0.02,
                 WarmupIters = 50,
                 ValidateEvery = 2,
+            },
+        };
+
+    /// <summary>
+    /// The walkthrough's recipe with torchvision's COCO weights (downloaded once; notebook 04's online option): the
+    /// seed's settings on torchvision's ResNet-50-FPN at 512 px, the model's score threshold at 0.05 for AP, two images
+    /// per step and a learning rate for that batch. Not among <see cref="Names"/>: it needs the download.
+    /// </summary>
+    public static MaskRcnnConfig CocoWalkthrough() =>
+        Seed() with
+        {
+            Arch = "resnet50-fpn",
+            MinSize = [512],
+            MaxSize = 512,
+            BoxScoreThresh = 0.05,
+            Training = Seed().Training with
+            {
+                StartFrom = "coco",
+                StepsPerEpoch = 60,
+                ImagesPerBatch = 2,
+                LearningRate = 0.005,
             },
         };
 

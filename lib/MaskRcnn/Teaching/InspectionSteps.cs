@@ -108,6 +108,42 @@ public static class InspectionSteps
         };
     }
 
+    /// <summary>
+    /// The positive anchors of an inspected image (with ground truth) when the RPN's foreground IoU threshold is
+    /// <paramref name="fgIou"/> (the background threshold lowered to it if needed).
+    /// </summary>
+    public static long PositiveAnchors(MaskRCNN model, InspectionResult inspection, double fgIou)
+    {
+        using var scope = NewDisposeScope();
+        var config = model.Config with
+        {
+            RpnFgIouThresh = fgIou,
+            RpnBgIouThresh = Math.Min(model.Config.RpnBgIouThresh, fgIou),
+        };
+        using var copy = new MaskRCNN(config);
+        var truth = inspection.GroundTruth?.Boxes ?? throw new MaskRcnnException("needs ground truth");
+        return copy.Rpn.AssignTargetsToAnchors(inspection.Anchors, [truth]).Labels[0].eq(1).sum().item<long>();
+    }
+
+    /// <summary>The RoI heads' regression target dx of a square proposal <paramref name="width"/> px wide whose
+    /// centre lies <paramref name="shift"/> px left of its lesion's (same size), by the model's own box coder.</summary>
+    public static double RoiTargetDx(MaskRCNN model, double width, double shift)
+    {
+        using var scope = NewDisposeScope();
+        var proposal = tensor(new float[] { 100, 100, (float)(100 + width), (float)(100 + width) }).view(1, 4);
+        var lesion = proposal + tensor(new float[] { (float)shift, 0, (float)shift, 0 });
+        return model.RoiHeads.BoxCoder.Encode(lesion, proposal)[0, 0].item<float>();
+    }
+
+    /// <summary>The FPN level (2 = P2 …) torchvision's level rule pools a <paramref name="width"/> ×
+    /// <paramref name="height"/> RoI from, over the levels the RoI heads pool (P2–P5).</summary>
+    public static int LevelOf(double width, double height)
+    {
+        using var scope = NewDisposeScope();
+        var box = tensor(new float[] { 0, 0, (float)width, (float)height }).view(1, 4);
+        return (int)new LevelMapper(2, 5).Map(box)[0].item<long>() + 2;
+    }
+
     /// <summary>Positive (lesion) share of the RoIs the second stage samples for training, one value per
     /// image.</summary>
     public static double[] PositiveRoiShares(MaskRCNN model, Dataset dataset, int images)

@@ -49,6 +49,16 @@ public static class WeightChange
         return changes;
     }
 
+    /// <summary>The change measure of one tensor: ‖w − w₀‖ / (‖w₀‖ + ‖w‖), 0 when both are zero.</summary>
+    public static double Of(Tensor initial, Tensor trained)
+    {
+        using var scope = NewDisposeScope();
+        var w = trained.detach().to(float64);
+        var w0 = initial.detach().to(float64);
+        double sum = w0.norm().item<double>() + w.norm().item<double>();
+        return sum == 0 ? 0 : (w - w0).norm().item<double>() / sum;
+    }
+
     /// <summary>"weight", "bias" or "norm", from the name and shape (1-D scales of BatchNorm layers are
     /// "norm").</summary>
     public static string KindOf(string name, Tensor value)

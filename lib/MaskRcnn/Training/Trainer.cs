@@ -29,7 +29,14 @@ public sealed record TrainingProgress(
     double ImagesPerSecond,
     TimeSpan Elapsed,
     TimeSpan Eta
-);
+)
+{
+    /// <summary>
+    /// The mean total loss of this epoch's steps so far (finite losses, in this process): what a progress line
+    /// should show, since one step's loss swings with its two images (0 on a batch of normal scans).
+    /// </summary>
+    public double EpochMeanLoss { get; init; } = Loss;
+}
 
 /// <summary>End-of-epoch validation: loss on the val split and its COCO/clinical report.</summary>
 public sealed record ValidationResult(int Epoch, double? Loss, EvaluationReport? Report);
@@ -134,6 +141,42 @@ public sealed class Trainer(MaskRCNN model, Dataset train, Dataset? val, string 
         public long IterationsThisRun { get; set; }
         public string? CurrentGroup { get; set; }
         public int ConsecutiveNonFinite { get; set; } = state.ConsecutiveNonFinite;
+
+        /// <summary>The losses of the steps since the last metrics row, for its window means.</summary>
+        public LossMeans Window { get; } = new();
+
+        /// <summary>The losses of this epoch's steps so far.</summary>
+        public LossMeans EpochLosses { get; } = new();
+    }
+
+    /// <summary>Running means of the total loss and of each loss over a run of steps (non-finite ones left
+    /// out).</summary>
+    sealed class LossMeans
+    {
+        readonly Dictionary<string, double> _sums = [];
+        double _total;
+        int _steps;
+
+        public void Add(IReadOnlyDictionary<string, double> losses)
+        {
+            if (!losses.Values.All(double.IsFinite))
+                return;
+            foreach (var (name, value) in losses)
+                _sums[name] = _sums.GetValueOrDefault(name) + value;
+            _total += losses.Values.Sum();
+            _steps++;
+        }
+
+        public int Steps => _steps;
+        public double Total => _steps == 0 ? double.NaN : _total / _steps;
+        public Dictionary<string, double> Each => _sums.ToDictionary(kv => kv.Key, kv => kv.Value / _steps);
+
+        public void Clear()
+        {
+            _sums.Clear();
+            _total = 0;
+            _steps = 0;
+        }
     }
 
     /// <summary>
@@ -217,6 +260,7 @@ public sealed class Trainer(MaskRCNN model, Dataset train, Dataset? val, string 
         LayerGroups.FreezeBatchNormOutside(Model, stage.Group);
         var order = train.Order(epoch, s.Seed);
         int firstStep = epoch == run.State.Epoch ? run.State.StepInEpoch : 0;
+        run.EpochLosses.Clear();
         for (int step = firstStep; step < run.Steps; step++)
         {
             if (cancel.IsCancellationRequested || (stopAfterIteration is long stop && run.State.Iteration >= stop))
@@ -244,6 +288,8 @@ public sealed class Trainer(MaskRCNN model, Dataset train, Dataset? val, string 
                 ConsecutiveNonFinite = run.ConsecutiveNonFinite,
             };
             run.IterationsThisRun++;
+            run.Window.Add(losses);
+            run.EpochLosses.Add(losses);
 
             double seconds = run.Clock.Elapsed.TotalSeconds;
             double perIteration = seconds / run.IterationsThisRun;
@@ -263,10 +309,16 @@ public sealed class Trainer(MaskRCNN model, Dataset train, Dataset? val, string 
                 imagesPerSecond,
                 run.Clock.Elapsed,
                 eta
-            );
+            )
+            {
+                EpochMeanLoss = run.EpochLosses.Steps > 0 ? run.EpochLosses.Total : double.NaN,
+            };
             Progress?.Invoke(progress);
             if (run.State.Iteration % s.LogEvery == 0 || step + 1 == run.Steps)
-                Log(progress, run.TensorBoard);
+            {
+                Log(progress, run.Window, run.TensorBoard);
+                run.Window.Clear();
+            }
         }
         return true;
     }
@@ -548,7 +600,10 @@ public sealed class Trainer(MaskRCNN model, Dataset train, Dataset? val, string 
     void AppendMetrics(object line) =>
         File.AppendAllText(MetricsFile, JsonSerializer.Serialize(line, MetricsJson) + "\n");
 
-    void Log(TrainingProgress p, TensorBoardLog tb)
+    /// <param name="window">the steps since the previous row: their mean losses go into "loss_mean" and
+    /// "losses_mean" (with "mean_steps" steps), the curves a reader should look at; "loss" and "losses" are the
+    /// row's own step</param>
+    void Log(TrainingProgress p, LossMeans window, TensorBoardLog tb)
     {
         var line = new Dictionary<string, object>
         {
@@ -560,6 +615,9 @@ public sealed class Trainer(MaskRCNN model, Dataset train, Dataset? val, string 
             ["lr"] = p.LearningRate,
             ["loss"] = p.Loss,
             ["losses"] = p.Losses,
+            ["loss_mean"] = window.Total,
+            ["losses_mean"] = window.Each,
+            ["mean_steps"] = window.Steps,
             ["images_per_s"] = Math.Round(p.ImagesPerSecond, 3),
             ["elapsed_s"] = Math.Round(p.Elapsed.TotalSeconds, 1),
             ["rss_mb"] = Math.Round(Environment.WorkingSet / 1e6, 1),

@@ -111,6 +111,13 @@ public sealed record ChartSpec(
     [JsonPropertyName("y_range")]
     public double[]? YRange { get; init; }
 
+    /// <summary>
+    /// A histogram's series stacked on one another instead of overlaid: every class keeps its own colour (overlaid,
+    /// translucent bars blend into a third colour where they meet).
+    /// </summary>
+    [JsonPropertyName("stacked")]
+    public bool Stacked { get; init; }
+
     /// <summary>Histogram bins (computed by <see cref="Resolved"/> when not given).</summary>
     [JsonPropertyName("bins")]
     public HistogramBins? Bins { get; init; }

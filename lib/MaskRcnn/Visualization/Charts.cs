@@ -75,6 +75,15 @@ public static class Charts
         return new ChartHtml(html.ToString());
     }
 
+    /// <summary>Several charts side by side in one output (wrapping to the next line where the page is narrow): small
+    /// multiples, e.g. one panel per coordinate instead of four overlaid histograms.</summary>
+    public static ChartHtml Row(params ChartSpec[] specs) =>
+        new(
+            "<div class=\"maskrcnn-chart-row\" style=\"display:flex;flex-wrap:wrap;gap:8px\">"
+                + string.Concat(specs.Select(s => Render(s).Html))
+                + "</div>"
+        );
+
     /// <summary>The static picture alone, as PNG bytes.</summary>
     public static byte[] Png(ChartSpec spec) => StaticChart.Png(spec);
 

@@ -122,22 +122,46 @@ public static class Draw
         int scale
     )
     {
-        var (boxes, labels, scores) = d.ToArrays();
         using var sketch = new Sketch(image, scale);
-        for (int i = 0; i < boxes.Length; i++)
+        DrawPredictions(sketch, d, classNames, minScore, belowThreshold: false);
+        return sketch.ToFigure(caption);
+    }
+
+    /// <summary>
+    /// Detections scoring at least <paramref name="minScore"/>: translucent mask, box, "class score" label. With
+    /// <paramref name="belowThreshold"/>, those under it too, as a dotted box with their score and no mask, so that
+    /// "found, but scored below the threshold" and "missed" look different.
+    /// </summary>
+    static void DrawPredictions(
+        Sketch sketch,
+        Detections d,
+        IReadOnlyList<string> classNames,
+        double minScore,
+        bool belowThreshold
+    )
+    {
+        var (boxes, labels, scores) = d.ToArrays();
+        for (int i = boxes.Length - 1; i >= 0; i--) // best last, so its label is drawn on top
         {
-            if (scores[i] < minScore)
-                continue;
             var color = ClassColor(labels[i], classNames);
+            string label = $"{Name(labels[i], classNames)} {scores[i]:F2}";
+            if (scores[i] < minScore)
+            {
+                if (belowThreshold)
+                {
+                    sketch.Box(boxes[i], color, 1f, dotted: true);
+                    sketch.Label(label, boxes[i][0], boxes[i][1], color);
+                }
+                continue;
+            }
             if (d.Masks is not null)
             {
                 using var m = d.Masks[i];
                 sketch.Mask(m, color.WithAlpha(90));
             }
             sketch.Box(boxes[i], color, 1.5f);
-            sketch.Label($"{Name(labels[i], classNames)} {scores[i]:F2}", boxes[i][0], boxes[i][1], color);
+            sketch.Label(label, boxes[i][0], boxes[i][1], color);
         }
-        return sketch.ToFigure(caption);
     }
 
     /// <summary>
@@ -259,11 +283,26 @@ public static class Draw
         double minScore = 0,
         string caption = "",
         int scale = 1,
-        bool legend = false
+        bool legend = false,
+        bool belowThreshold = false
     )
     {
-        var figure = DrawCompare(image, gtBoxes, gtLabels, gtMasks, d, classNames, minScore, caption, scale);
-        return legend ? WithLegend(figure, ClassLegend(classNames, groundTruth: true)) : figure;
+        var figure = DrawCompare(
+            image,
+            gtBoxes,
+            gtLabels,
+            gtMasks,
+            d,
+            classNames,
+            minScore,
+            caption,
+            scale,
+            belowThreshold
+        );
+        var entries = ClassLegend(classNames, groundTruth: true);
+        if (belowThreshold)
+            entries = [.. entries, new LegendEntry($"dotted: scored below {minScore:0.##}", SKColors.Gray)];
+        return legend ? WithLegend(figure, entries) : figure;
     }
 
     static Figure DrawCompare(
@@ -275,10 +314,10 @@ public static class Draw
         IReadOnlyList<string> classNames,
         double minScore,
         string caption,
-        int scale
+        int scale,
+        bool belowThreshold
     )
     {
-        var (boxes, labels, scores) = d.ToArrays();
         var gb = Rows(gtBoxes);
         var gl = gtLabels.ToLongArray();
         using var sketch = new Sketch(image, scale);
@@ -292,19 +331,7 @@ public static class Draw
             sketch.Box(gb[i], SKColors.Yellow, 1.5f, dashed: true);
             sketch.Label($"GT {Name(gl[i], classNames)}", gb[i][0], gb[i][3], SKColors.Yellow, below: true);
         }
-        for (int i = 0; i < boxes.Length; i++)
-        {
-            if (scores[i] < minScore)
-                continue;
-            var color = ClassColor(labels[i], classNames);
-            if (d.Masks is not null)
-            {
-                using var m = d.Masks[i];
-                sketch.Mask(m, color.WithAlpha(80));
-            }
-            sketch.Box(boxes[i], color, 1.5f);
-            sketch.Label($"{Name(labels[i], classNames)} {scores[i]:F2}", boxes[i][0], boxes[i][1], color);
-        }
+        DrawPredictions(sketch, d, classNames, minScore, belowThreshold);
         return sketch.ToFigure(caption);
     }
 
@@ -353,7 +380,7 @@ public static class Draw
     /// coordinates:
     /// boxes and masks are scaled with it, while labels keep their font size and stay sharp.
     /// </summary>
-    sealed class Sketch : IDisposable
+    internal sealed class Sketch : IDisposable
     {
         readonly SKBitmap _bitmap;
         readonly SKCanvas _canvas;
@@ -373,14 +400,32 @@ public static class Draw
             _canvas = new SKCanvas(_bitmap);
         }
 
-        public void Box(float[] b, SKColor color, float width, bool dashed = false) =>
-            StrokeBox(_canvas, b.Select(v => v * _scale).ToArray(), color, width * _scale, dashed);
+        public void Box(float[] b, SKColor color, float width, bool dashed = false, bool dotted = false) =>
+            StrokeBox(_canvas, b.Select(v => v * _scale).ToArray(), color, width * _scale, dashed, dotted);
 
         /// <summary>A label above the point (x, y) of the image, or below it.</summary>
         public void Label(string text, float x, float y, SKColor color, bool below = false) =>
-            Draw.Label(_canvas, text, x * _scale, y * _scale + (below ? 12 : 0), color);
+            Draw.Label(_canvas, text, x * _scale, y * _scale + (below ? LabelSize + 2 : 0), color);
+
+        /// <summary>A box given as a [4] tensor.</summary>
+        public void Box(Tensor box, SKColor color, float width, bool dashed = false, bool dotted = false) =>
+            Box(box.to(float32).ToFloatArray(), color, width, dashed, dotted);
+
+        /// <summary>A label above a box given as a [4] tensor.</summary>
+        public void Label(string text, Tensor box, SKColor color)
+        {
+            var b = box.to(float32).ToFloatArray();
+            Label(text, b[0], b[1], color);
+        }
 
         public void Mask(Tensor mask, SKColor color) => FillMask(_canvas, mask, color, _scale);
+
+        /// <summary>A filled rectangle (x1, y1, x2, y2 in image pixels).</summary>
+        public void Fill(float[] b, SKColor color)
+        {
+            using var paint = new SKPaint { Color = color };
+            _canvas.DrawRect(new SKRect(b[0] * _scale, b[1] * _scale, b[2] * _scale, b[3] * _scale), paint);
+        }
 
         public void Outline(Tensor mask, SKColor color)
         {
@@ -421,7 +466,7 @@ public static class Draw
             m = m.flatten(0, 1);
         int n = (int)m.shape[0],
             rows = Math.Max(1, (n + columns - 1) / columns);
-        int titleH = titles is null ? 0 : 14;
+        int titleH = titles is null ? 0 : 16;
         int gridH = rows * (cell + 2 + titleH);
         int barH = n == 0 ? 0 : ColorBarHeight;
         string low = range is null ? "min" : StaticChart.FormatValue(range.Value.Low);
@@ -445,7 +490,7 @@ public static class Draw
                 new SKPaint { IsAntialias = false }
             );
             if (titles is not null && i < titles.Count)
-                Text(canvas, titles[i], x, y + 11, SKColors.Black, 10);
+                Text(canvas, Fit(titles[i], cell, 12), x, y + 12, SKColors.Black, 12);
         }
         if (n == 0)
             Text(canvas, "(none)", 4, titleH + cell / 2 + 4, SKColors.Gray, 12);
@@ -487,7 +532,7 @@ public static class Draw
             4,
             rows * (cell + 2) + 20,
             SKColors.DimGray,
-            10
+            12
         );
         return Figure.FromBitmap(bmp, caption);
     }
@@ -517,8 +562,8 @@ public static class Draw
         return Figure.FromBitmap(bmp, caption);
     }
 
-    const int ColorBarHeight = 34;
-    const int ColorBarMinWidth = 170;
+    const int ColorBarHeight = 38;
+    const int ColorBarMinWidth = 200;
     const int ColorBarRampWidth = 120;
 
     /// <summary>The width a colour bar needs with these end labels (at least <see cref="ColorBarMinWidth"/>), so
@@ -526,7 +571,7 @@ public static class Draw
     static int ColorBarWidth(string low, string high) =>
         Math.Max(
             ColorBarMinWidth,
-            (int)Math.Ceiling(4 + TextWidth(low, 10) + 4 + ColorBarRampWidth + 4 + TextWidth(high, 10) + 4)
+            (int)Math.Ceiling(4 + TextWidth(low, 12) + 4 + ColorBarRampWidth + 4 + TextWidth(high, 12) + 4)
         );
 
     /// <summary>A horizontal colour bar (the heat or gray scale) with its end values and what it measures.</summary>
@@ -540,8 +585,8 @@ public static class Draw
             float t = i / (float)(barWidth - 1);
             ramp.SetPixel(i, 0, heat ? HeatColor(t) : new SKColor((byte)(t * 255), (byte)(t * 255), (byte)(t * 255)));
         }
-        float left = x + 4 + TextWidth(low, 10) + 4;
-        Text(canvas, low, x + 4, y + 13, SKColors.Black, 10);
+        float left = x + 4 + TextWidth(low, 12) + 4;
+        Text(canvas, low, x + 4, y + 14, SKColors.Black, 12);
         canvas.DrawBitmap(ramp, new SKRect(left, y + 4, left + barWidth, y + 4 + barHeight));
         using var edge = new SKPaint
         {
@@ -550,11 +595,11 @@ public static class Draw
             StrokeWidth = 1,
         };
         canvas.DrawRect(new SKRect(left, y + 4, left + barWidth, y + 4 + barHeight), edge);
-        Text(canvas, high, left + barWidth + 4, y + 13, SKColors.Black, 10);
-        Text(canvas, label, x + 4, y + 29, SKColors.DimGray, 10);
+        Text(canvas, high, left + barWidth + 4, y + 14, SKColors.Black, 12);
+        Text(canvas, label, x + 4, y + 32, SKColors.DimGray, 12);
     }
 
-    static float TextWidth(string text, float size)
+    internal static float TextWidth(string text, float size)
     {
         if (Font is null)
             return text.Length * size * 0.6f;
@@ -607,14 +652,25 @@ public static class Draw
         return Grid(panels, columns: panels.Count);
     }
 
-    /// <summary>Figures side by side in a grid with captions.</summary>
+    /// <summary>
+    /// The widest picture a notebook shows at its own size (px): a browser shrinks wider ones to the page, and their
+    /// text with them, below what a reader can read.
+    /// </summary>
+    public const int MaxWidth = 960;
+
+    /// <summary>
+    /// Figures side by side in a grid with captions (wrapped to two lines under each panel). Fewer columns than
+    /// asked when the row would be wider than <see cref="MaxWidth"/>.
+    /// </summary>
     public static Figure Grid(IReadOnlyList<Figure> figures, int columns = 3, string caption = "")
     {
         if (figures.Count == 0)
             return Nothing(caption);
         int cw = figures.Max(f => f.Width),
-            ch = figures.Max(f => f.Height),
-            title = 16;
+            ch = figures.Max(f => f.Height);
+        columns = Math.Clamp(Math.Min(columns, MaxWidth / (cw + 6)), 1, figures.Count);
+        var captions = figures.Select(f => Wrap(f.Caption, cw, 12, maxLines: 2)).ToList();
+        int title = captions.Max(c => c.Count) * 15 + 3;
         int rows = (figures.Count + columns - 1) / columns;
         using var bmp = new SKBitmap(columns * (cw + 6), rows * (ch + title + 6));
         using var canvas = new SKCanvas(bmp);
@@ -624,10 +680,71 @@ public static class Draw
             using var b = figures[i].ToBitmap();
             int x = i % columns * (cw + 6),
                 y = i / columns * (ch + title + 6);
-            Text(canvas, figures[i].Caption, x, y + 12, SKColors.Black, 12);
+            for (int line = 0; line < captions[i].Count; line++)
+                Text(canvas, captions[i][line], x, y + 12 + 15 * line, SKColors.Black, 12);
             canvas.DrawBitmap(b, x, y + title);
         }
         return Figure.FromBitmap(bmp, caption);
+    }
+
+    /// <summary>Figures one under another (each at its own size), e.g. a picture and the small maps that go with
+    /// it.</summary>
+    public static Figure Stack(IReadOnlyList<Figure> figures, string caption = "")
+    {
+        if (figures.Count == 0)
+            return Nothing(caption);
+        int width = figures.Max(f => f.Width);
+        int height = figures.Sum(f => f.Height + 6);
+        using var bmp = new SKBitmap(width, height);
+        using (var canvas = new SKCanvas(bmp))
+        {
+            canvas.Clear(SKColors.White);
+            int y = 0;
+            foreach (var f in figures)
+            {
+                using var b = f.ToBitmap();
+                canvas.DrawBitmap(b, 0, y);
+                y += f.Height + 6;
+            }
+        }
+        return Figure.FromBitmap(bmp, caption);
+    }
+
+    /// <summary>The text broken into lines no wider than <paramref name="width"/> px (the last one cut with
+    /// "…").</summary>
+    static List<string> Wrap(string text, float width, float size, int maxLines)
+    {
+        var lines = new List<string>();
+        string current = "";
+        foreach (var word in text.Split(' ', StringSplitOptions.RemoveEmptyEntries))
+        {
+            string tried = current.Length == 0 ? word : current + " " + word;
+            if (TextWidth(tried, size) <= width || current.Length == 0)
+                current = tried;
+            else
+            {
+                lines.Add(current);
+                current = word;
+            }
+        }
+        if (current.Length > 0)
+            lines.Add(current);
+        if (lines.Count > maxLines)
+        {
+            lines = lines.Take(maxLines).ToList();
+            lines[^1] += " …";
+        }
+        return lines.Select(l => Fit(l, width, size)).ToList();
+    }
+
+    /// <summary>The text, cut with "…" to fit <paramref name="width"/> px.</summary>
+    static string Fit(string text, float width, float size)
+    {
+        if (TextWidth(text, size) <= width)
+            return text;
+        while (text.Length > 1 && TextWidth(text + "…", size) > width)
+            text = text[..^1];
+        return text + "…";
     }
 
     /// <summary>A small "(none)" placeholder, for grids with nothing to show.</summary>
@@ -653,7 +770,14 @@ public static class Draw
         return Enumerable.Range(0, flat.Length / 4).Select(i => flat[(i * 4)..(i * 4 + 4)]).ToArray();
     }
 
-    static void StrokeBox(SKCanvas canvas, float[] b, SKColor color, float width, bool dashed = false)
+    static void StrokeBox(
+        SKCanvas canvas,
+        float[] b,
+        SKColor color,
+        float width,
+        bool dashed = false,
+        bool dotted = false
+    )
     {
         using var paint = new SKPaint
         {
@@ -664,23 +788,43 @@ public static class Draw
         };
         if (dashed)
             paint.PathEffect = SKPathEffect.CreateDash([4, 3], 0);
+        if (dotted)
+            paint.PathEffect = SKPathEffect.CreateDash([1.5f, 2.5f], 0);
         canvas.DrawRect(new SKRect(b[0], b[1], b[2], b[3]), paint);
     }
 
+    /// <summary>Label text size (px): every label a reader sees is at least 11 px.</summary>
+    public const float LabelSize = 12;
+
+    /// <summary>
+    /// A label whose bottom-left corner is (x, y), kept inside the canvas: the text in a lightened version of
+    /// <paramref name="color"/> on a nearly opaque dark band, so that red or blue text stays readable on any
+    /// image.
+    /// </summary>
     static void Label(SKCanvas canvas, string text, float x, float y, SKColor color)
     {
         if (Font is null)
             return;
-        using var font = new SKFont(Font, 11);
-        using var bg = new SKPaint { Color = new SKColor(0, 0, 0, 150) };
+        using var font = new SKFont(Font, LabelSize);
+        using var bg = new SKPaint { Color = new SKColor(0, 0, 0, 200) };
         float w = font.MeasureText(text);
-        y = Math.Max(12, y);
-        canvas.DrawRect(new SKRect(x, y - 11, x + w + 4, y + 2), bg);
-        using var paint = new SKPaint { Color = color, IsAntialias = true };
-        canvas.DrawText(text, x + 2, y - 1, font, paint);
+        var bounds = canvas.DeviceClipBounds;
+        x = Math.Clamp(x, 0, Math.Max(0, bounds.Right - w - 4));
+        y = Math.Clamp(y, LabelSize + 1, Math.Max(LabelSize + 1, bounds.Bottom - 3));
+        canvas.DrawRect(new SKRect(x, y - LabelSize - 1, x + w + 4, y + 3), bg);
+        using var paint = new SKPaint { Color = Lighten(color), IsAntialias = true };
+        canvas.DrawText(text, x + 2, y, font, paint);
     }
 
-    static void Text(SKCanvas canvas, string text, float x, float y, SKColor color, float size)
+    /// <summary>The colour mixed 45 % towards white (readable on black).</summary>
+    static SKColor Lighten(SKColor c) =>
+        new(
+            (byte)(c.Red + (255 - c.Red) * 0.45),
+            (byte)(c.Green + (255 - c.Green) * 0.45),
+            (byte)(c.Blue + (255 - c.Blue) * 0.45)
+        );
+
+    internal static void Text(SKCanvas canvas, string text, float x, float y, SKColor color, float size)
     {
         if (Font is null || text.Length == 0)
             return;
@@ -726,6 +870,17 @@ public static class Draw
             px[i * 4 + 3] = 255;
         }
         return bmp;
+    }
+
+    /// <summary>A map of values in [0, 1] as an RGB image [3, H, W] in the heat scale (to draw boxes on).</summary>
+    public static Tensor HeatImage(Tensor unit)
+    {
+        using var scope = NewDisposeScope();
+        var t = unit.to(float32).clamp(0, 1);
+        var r = (2 * t - 0.5f).clamp(0, 1);
+        var g = (1.5f - (2 * t - 1).abs() * 1.5f).clamp(0, 1);
+        var b = (1.2f - 2 * t).clamp(0, 1);
+        return stack([r, g, b]).MoveToOuterDisposeScope();
     }
 
     /// <summary>The heat scale: blue (0) → cyan → yellow → red (1).</summary>

@@ -70,14 +70,31 @@ public static class StaticChart
         plot.Axes.Left.Label.Bold = false;
         plot.Grid.MajorLineColor = Colors.Black.WithAlpha(0.1);
         if (spec.LogY)
+            plot.Axes.Left.TickGenerator = DecadeTicks(spec);
+    }
+
+    /// <summary>
+    /// A log axis's ticks: one labelled tick per power of ten over the data (0.001, 0.01, 0.1, 1, 10 …) with unlabelled
+    /// minor ticks between — never labels such as "5" or "2" that read as linear values.
+    /// </summary>
+    static ScottPlot.TickGenerators.NumericManual DecadeTicks(ChartSpec spec)
+    {
+        var logs = spec
+            .Series.SelectMany(s => spec.Kind == "bars" ? s.Y! : s.Y ?? [])
+            .Where(v => v > 0 && double.IsFinite(v))
+            .Select(Math.Log10)
+            .DefaultIfEmpty(0)
+            .ToList();
+        double lo = spec.YRange is { } r ? Math.Log10(r[0]) : logs.Min();
+        double hi = spec.YRange is { } r2 ? Math.Log10(r2[1]) : logs.Max();
+        var ticks = new ScottPlot.TickGenerators.NumericManual();
+        for (int k = (int)Math.Floor(lo) - 1; k <= (int)Math.Ceiling(hi) + 1; k++)
         {
-            plot.Axes.Left.TickGenerator = new ScottPlot.TickGenerators.NumericAutomatic
-            {
-                MinorTickGenerator = new ScottPlot.TickGenerators.LogMinorTickGenerator(),
-                IntegerTicksOnly = true,
-                LabelFormatter = y => $"{Math.Pow(10, y):G3}",
-            };
+            ticks.AddMajor(k, FormatValue(Math.Pow(10, k)));
+            for (int m = 2; m < 10; m++)
+                ticks.AddMinor(k + Math.Log10(m));
         }
+        return ticks;
     }
 
     static void AddXY(Plot plot, ChartSpec spec)
@@ -150,23 +167,27 @@ public static class StaticChart
             labels.Select(l => Wrap(l, Math.Max(8, spec.Width / Math.Max(1, labels.Length) / 8))).ToArray()
         );
         plot.Axes.Bottom.MajorTickStyle.Length = 0;
-        plot.Axes.Margins(bottom: 0, top: 0.12);
+        plot.Axes.Margins(bottom: 0, top: spec.LogY ? 0.2 : 0.15); // room for the value above the highest bar
     }
 
     static void AddHistogram(Plot plot, ChartSpec spec)
     {
         var bins = spec.Bins!;
+        double[]? below = null; // stacked: the counts of the series drawn so far
         foreach (var s in spec.Series)
         {
             var counts = bins.Count(s.X!);
-            var color = Color.FromHex(s.Color!).WithAlpha(spec.Series.Count > 1 ? 0.55 : 0.85);
+            double alpha = spec.Series.Count > 1 && !spec.Stacked ? 0.55 : 0.85;
+            var color = Color.FromHex(s.Color!).WithAlpha(alpha);
+            var bottom = below ?? new double[counts.Length];
             var bars = counts
                 .Select(
                     (c, i) =>
                         new Bar
                         {
                             Position = bins.Start + (i + 0.5) * bins.Size,
-                            Value = c,
+                            Value = bottom[i] + c,
+                            ValueBase = bottom[i],
                             FillColor = color,
                             LineColor = color.WithAlpha(1),
                             LineWidth = 0.5f,
@@ -174,6 +195,8 @@ public static class StaticChart
                         }
                 )
                 .ToList();
+            if (spec.Stacked)
+                below = bottom.Zip(counts, (a, b) => a + b).ToArray();
             var barPlot = plot.Add.Bars(bars);
             barPlot.LegendText = s.Name;
         }

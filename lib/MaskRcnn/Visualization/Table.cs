@@ -48,8 +48,15 @@ public sealed class Table(IReadOnlyList<string> headers, IReadOnlyList<IReadOnly
             rows.Select(r => (IReadOnlyList<string>)columns.Select(c => Cell(c.Value(r), null)).ToList()).ToList()
         );
 
+    /// <summary>At most this many pixels tall in a notebook, with a scroll bar for the rest (0: no
+    /// limit).</summary>
+    public int MaxHeight { get; init; }
+
     /// <summary>The same table with a caption above it.</summary>
-    public Table WithCaption(string caption) => new(Headers, Rows, caption);
+    public Table WithCaption(string caption) => new(Headers, Rows, caption) { MaxHeight = MaxHeight };
+
+    /// <summary>The same table in a box of at most <paramref name="height"/> px that scrolls.</summary>
+    public Table Scrollable(int height = 420) => new(Headers, Rows, Caption) { MaxHeight = height };
 
     /// <summary>
     /// A value as a cell: null/NaN "—", floating-point numbers with <paramref name="format"/> (default F3),
@@ -86,7 +93,8 @@ public sealed class Table(IReadOnlyList<string> headers, IReadOnlyList<IReadOnly
                 );
             html.Append("</tr>");
         }
-        return html.Append("</tbody></table>").ToString();
+        html.Append("</tbody></table>");
+        return MaxHeight > 0 ? $"<div style=\"max-height:{MaxHeight}px;overflow:auto\">{html}</div>" : html.ToString();
     }
 
     public string ToMarkdown()

@@ -1,0 +1,137 @@
+using MaskRcnn.Data;
+using MaskRcnn.Teaching;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace MaskRcnn.Visualization;
+
+/// <summary>
+/// One call per figure, for the notebooks (matterport's <c>visualize</c>): each method draws one idea from the
+/// library's data, model or run and returns the picture or chart; the plumbing (loading, colours, legends,
+/// captions) lives here so that a notebook cell reads as the step it shows.
+/// </summary>
+public static partial class Visualize
+{
+    /// <summary>matterport's display_instances over several images: ground-truth masks, boxes and classes.</summary>
+    public static Figure Samples(Dataset data, IEnumerable<int> indices, int columns = 3, string caption = "")
+    {
+        var panels = new List<Figure>();
+        foreach (int i in indices)
+        {
+            using var s = data.Load(i);
+            string name = Path.GetFileNameWithoutExtension(s.Source.FileName);
+            string label = $"{name} ({s.Source.Width}×{s.Source.Height}, {s.Source.ImageClass(data.Classes)})";
+            panels.Add(Draw.GroundTruth(s.Image, s.Boxes, s.Labels, s.Masks, ClassNames(data), caption: label));
+        }
+        return Draw.WithLegend(Draw.Grid(panels, columns, caption), Draw.ClassLegend(ClassNames(data)));
+    }
+
+    /// <summary>
+    /// matterport's display_top_masks for several images: one row per image — the image, then the union of each
+    /// class's masks in white (a normal image: an empty panel).
+    /// </summary>
+    public static Figure TopMasks(Dataset data, IEnumerable<int> indices, int cell = 150)
+    {
+        var panels = new List<Figure>();
+        int perRow = data.Classes.Count + 1;
+        foreach (int i in indices)
+        {
+            using var scope = NewDisposeScope();
+            using var s = data.Load(i);
+            var image = Fit(s.Image, cell);
+            panels.Add(Draw.Image(image, Path.GetFileNameWithoutExtension(s.Source.FileName)));
+            var labels = s.Labels.ToLongArray();
+            for (int c = 1; c <= data.Classes.Count; c++)
+            {
+                var mine = Enumerable.Range(0, labels.Length).Where(k => labels[k] == c).Select(k => (long)k).ToArray();
+                var union = mine.Length == 0 ? zeros_like(s.Image[0]) : s.Masks[tensor(mine)].ne(0).any(0).to(float32);
+                long pixels = union.sum().item<float>() is float p ? (long)p : 0;
+                panels.Add(Draw.Image(Fit(union, cell), $"{data.Classes[c - 1]}: {pixels:N0} px"));
+            }
+        }
+        return Draw.Grid(panels, perRow, "each class's masks (white) — one row per image");
+    }
+
+    /// <summary>A split's lesions by height / width, one colour per class, stacked (never blended).</summary>
+    public static ChartHtml AspectRatios(IReadOnlyList<LesionShape> shapes) =>
+        Charts.Render(
+            ChartSpec.Histogram(
+                "Lesion height / width by class",
+                "height / width of the lesion's box",
+                "lesions",
+                ByClass(shapes, s => s.Ratio)
+            ) with
+            {
+                Stacked = true,
+                XMarks = [new ChartMark(1, "as tall as wide")],
+            }
+        );
+
+    /// <summary>A split's lesions by mask area, per class (stacked), with COCO's 32 × 32 "small" limit
+    /// marked.</summary>
+    public static ChartHtml Areas(IReadOnlyList<LesionShape> shapes) =>
+        Charts.Render(
+            ChartSpec.Histogram(
+                "Lesion area by class",
+                "mask area (pixels)",
+                "lesions",
+                ByClass(shapes, s => s.Area)
+            ) with
+            {
+                Stacked = true,
+                XMarks = [new ChartMark(LesionStats.SmallArea, "1,024 px² (COCO small)")],
+            }
+        );
+
+    /// <summary>One training image under several random augmentations.</summary>
+    public static Figure Augmentations(Dataset data, int index, int variants, int columns = 3)
+    {
+        var augmenter = new Augmenter();
+        var panels = new List<Figure>();
+        for (int seed = 0; seed < variants; seed++)
+        {
+            using var s = data.Load(index, augmenter, seed);
+            var caption = $"augmentation seed {seed}";
+            panels.Add(Draw.GroundTruth(s.Image, s.Boxes, s.Labels, s.Masks, ClassNames(data), caption: caption));
+        }
+        return Draw.WithLegend(Draw.Grid(panels, columns), Draw.ClassLegend(ClassNames(data)));
+    }
+
+    static ChartSeries[] ByClass(IReadOnlyList<LesionShape> shapes, Func<LesionShape, double> value) =>
+        shapes
+            .Select(s => s.ClassName)
+            .Distinct()
+            .Order()
+            .Select(c => new ChartSeries(
+                c,
+                X: shapes.Where(s => s.ClassName == c).Select(value).ToArray(),
+                Color: Hex(c)
+            ))
+            .ToArray();
+
+    /// <summary>The class colour of the pictures, for charts (benign green, malignant red).</summary>
+    static string? Hex(string className) =>
+        className switch
+        {
+            "benign" => "#3cdc5a",
+            "malignant" => "#f03c3c",
+            _ => null,
+        };
+
+    /// <summary>Background first, as the model numbers classes.</summary>
+    static IReadOnlyList<string> ClassNames(Dataset data) => [.. data.Classes.Prepend("__background__")];
+
+    /// <summary>The image shrunk (never enlarged) so that its longer side is at most <paramref name="side"/>.</summary>
+    static Tensor Fit(Tensor image, int side)
+    {
+        bool gray = image.dim() == 2;
+        var t = gray ? image.unsqueeze(0) : image;
+        long longer = Math.Max(t.shape[1], t.shape[2]);
+        if (longer <= side)
+            return image;
+        double f = (double)side / longer;
+        var size = new long[] { (long)Math.Round(t.shape[1] * f), (long)Math.Round(t.shape[2] * f) };
+        var small = nn.functional.interpolate(t.unsqueeze(0).to(float32), size, mode: InterpolationMode.Area)[0];
+        return gray ? small[0] : small;
+    }
+}
