@@ -24,7 +24,9 @@ for cell in doc["cells"][headings[-1]:]:
         continue
     source = "".join(cell["source"])
     for name, expression in solutions.items():
-        pattern = re.compile(r"(\b" + re.escape(name) + r"\s*=\s*)[^;\n]*(;)")
+        if name in used:
+            continue  # only the first assignment (the answer cell), never a later use such as `name == …`
+        pattern = re.compile(r"(\b" + re.escape(name) + r"\s*=(?!=)\s*)[^;\n]*(;)")
         if pattern.search(source):
             source = pattern.sub(lambda m: m.group(1) + "(" + expression + ")" + m.group(2), source, count=1)
             used.add(name)

@@ -16,8 +16,9 @@ public sealed record CocoRoundTripResult(
 )
 {
     public override string ToString() =>
-        $"wrote {Results} ({Detections} detections on {Images} images) and {GroundTruth}; evaluated from the two "
-        + $"files: segm AP50 {Report.Segm?.AP50:F3}, bbox AP50 {Report.Bbox.AP50:F3}";
+        $"wrote {Path.GetFileName(Results)} ({Detections} detections on {Images} images) and "
+        + $"{Path.GetFileName(GroundTruth)}; evaluated from the two files: segm AP50 {Report.Segm?.AP50:F3}, "
+        + $"bbox AP50 {Report.Bbox.AP50:F3}";
 }
 
 /// <summary>

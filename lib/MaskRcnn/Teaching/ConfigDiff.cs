@@ -29,7 +29,8 @@ public static class ConfigDiff
                 foreach (var (k, v) in Flatten(nested, prefix + name + "."))
                     fields[k] = v;
             else
-                fields[prefix + name] = value?.ToJsonString();
+                fields[prefix + name] =
+                    value is JsonValue v && v.TryGetValue<string>(out var text) ? $"\"{text}\"" : value?.ToJsonString();
         }
         return fields;
     }

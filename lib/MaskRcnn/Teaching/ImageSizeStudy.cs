@@ -12,7 +12,7 @@ public sealed record SizeMeasurement(
     [property: Column("side (px)", "N0")] int Side,
     [property: Column("anchors (counted)", "N0")] long Anchors,
     [property: Column("seconds / image", "F3")] double Seconds,
-    [property: Column("peak memory of a call (MB)", "F0")] double? PeakMegabytes
+    [property: Column("memory a call adds at its peak (MB)", "F0")] double? PeakMegabytes
 );
 
 /// <summary>
@@ -94,13 +94,15 @@ public static class PeakMemory
 {
     /// <summary>
     /// Resets the kernel's high-water mark (writing 5 to /proc/self/clear_refs), runs the action and reads VmHWM: the
-    /// most resident memory the process held while it ran. Null where the kernel does not offer it.
+    /// most resident memory the process held while it ran, less what it held before (so the action's own peak).
+    /// Null where the kernel does not offer it.
     /// </summary>
     public static double? During(Action action)
     {
         bool reset = TryReset();
+        double? before = ReadKilobytes("VmRSS");
         action();
-        return reset ? ReadKilobytes("VmHWM") / 1024.0 : null;
+        return reset && before is double b ? (ReadKilobytes("VmHWM") - b) / 1024.0 : null;
     }
 
     static bool TryReset()

@@ -386,17 +386,19 @@ public static class Draw
         readonly SKCanvas _canvas;
         readonly float _scale;
 
-        public Sketch(Tensor image, int scale)
+        /// <param name="scale">enlargement (nearest neighbour; fractional scales too, e.g. to fit two panels on a
+        /// page)</param>
+        public Sketch(Tensor image, float scale)
         {
             using var small = Bitmap(image);
-            _scale = scale;
             _bitmap =
                 scale == 1
                     ? small.Copy()
                     : small.Resize(
-                        new SKImageInfo(small.Width * scale, small.Height * scale),
+                        new SKImageInfo((int)Math.Round(small.Width * scale), (int)Math.Round(small.Height * scale)),
                         new SKSamplingOptions(SKFilterMode.Nearest)
                     );
+            _scale = (float)_bitmap.Width / small.Width;
             _canvas = new SKCanvas(_bitmap);
         }
 

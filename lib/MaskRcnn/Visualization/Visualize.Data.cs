@@ -12,18 +12,52 @@ namespace MaskRcnn.Visualization;
 /// </summary>
 public static partial class Visualize
 {
-    /// <summary>matterport's display_instances over several images: ground-truth masks, boxes and classes.</summary>
+    /// <summary>
+    /// matterport's display_instances over several images: ground-truth masks, boxes and classes. Images too wide for
+    /// <paramref name="columns"/> panels on a page are shrunk before drawing, so the labels keep their size.
+    /// </summary>
     public static Figure Samples(Dataset data, IEnumerable<int> indices, int columns = 3, string caption = "")
     {
         var panels = new List<Figure>();
+        int widest = Draw.MaxWidth / Math.Max(1, columns) - 6;
         foreach (int i in indices)
         {
+            using var scope = NewDisposeScope();
             using var s = data.Load(i);
             string name = Path.GetFileNameWithoutExtension(s.Source.FileName);
             string label = $"{name} ({s.Source.Width}×{s.Source.Height}, {s.Source.ImageClass(data.Classes)})";
-            panels.Add(Draw.GroundTruth(s.Image, s.Boxes, s.Labels, s.Masks, ClassNames(data), caption: label));
+            var (image, boxes, masks) = Shrunk(s, widest);
+            panels.Add(Draw.GroundTruth(image, boxes, s.Labels, masks, ClassNames(data), caption: label));
         }
         return Draw.WithLegend(Draw.Grid(panels, columns, caption), Draw.ClassLegend(ClassNames(data)));
+    }
+
+    /// <summary>The first <paramref name="perClass"/> images of each image class (normal, then the lesion
+    /// classes), in the dataset's order.</summary>
+    public static IReadOnlyList<int> ImagesByClass(Dataset data, int perClass, bool normal = false) =>
+        (normal ? data.Classes.Prepend("normal") : data.Classes)
+            .SelectMany(c =>
+                Enumerable.Range(0, data.Count).Where(i => data.Images[i].ImageClass(data.Classes) == c).Take(perClass)
+            )
+            .ToList();
+
+    /// <summary>A sample's image, boxes and masks scaled down so the image is at most <paramref name="width"/> px
+    /// wide (unchanged when it already is).</summary>
+    static (Tensor Image, Tensor Boxes, Tensor Masks) Shrunk(Sample s, int width)
+    {
+        long w = s.Image.shape[2];
+        if (w <= width)
+            return (s.Image, s.Boxes, s.Masks);
+        double f = (double)width / w;
+        var size = new long[] { (long)Math.Round(s.Image.shape[1] * f), width };
+        var image = nn.functional.interpolate(s.Image.unsqueeze(0), size, mode: InterpolationMode.Area)[0];
+        var masks =
+            s.Masks.shape[0] == 0
+                ? zeros(new long[] { 0, size[0], size[1] }, dtype: ScalarType.Byte)
+                : nn
+                    .functional.interpolate(s.Masks.unsqueeze(0).to(float32), size, mode: InterpolationMode.Nearest)[0]
+                    .to(ScalarType.Byte);
+        return (image, s.Boxes * (float)f, masks);
     }
 
     /// <summary>

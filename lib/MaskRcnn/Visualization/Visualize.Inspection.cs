@@ -38,8 +38,10 @@ public static partial class Visualize
             boxes.Add(cell);
             colours.AddRange(Enumerable.Repeat(color, (int)cell.shape[0]));
             var (name, _, stride) = inspection.Features[level];
-            float size = (cell[0, 2] - cell[0, 0]).item<float>() * (cell[0, 3] - cell[0, 1]).item<float>();
-            legend.Add(new LegendEntry($"P{level + 2} (stride {stride}): {Math.Sqrt(size):F0} px", color));
+            var widths = cell[.., 2] - cell[.., 0];
+            var heights = cell[.., 3] - cell[.., 1];
+            float size = widths[(widths - heights).abs().argmin()].item<float>(); // the square anchor's side
+            legend.Add(new LegendEntry($"P{level + 2} (stride {stride}): {size:F0} px", color));
             offset += inspection.AnchorsPerLevel[level];
         }
         var caption = "the anchors of one cell per level, at the first lesion's centre (ratios 0.5, 1, 2)";
@@ -58,9 +60,10 @@ public static partial class Visualize
     /// negative (red, dotted) anchors, ground truth dashed yellow — and, beside it, each positive anchor moved by its
     /// regression target, which lands exactly on its lesion.
     /// </summary>
-    public static Figure RpnTargets(InspectionResult inspection, int shown = 12, int scale = 2)
+    public static Figure RpnTargets(InspectionResult inspection, int shown = 12, float scale = 0)
     {
         using var scope = NewDisposeScope();
+        scale = scale > 0 ? scale : PairScale(inspection);
         var labels = inspection.AnchorLabels ?? throw NeedsTruth("RPN targets");
         var anchors = inspection.Anchors;
         var positive = nonzero(labels.eq(1)).view(-1);
@@ -103,14 +106,17 @@ public static partial class Visualize
     /// (IoU ≥ 0.5 with a lesion, green) and negatives (red, dotted), and the 28 × 28 mask target of each positive:
     /// the lesion's mask cropped to the RoI.
     /// </summary>
-    public static Figure RoiTargets(InspectionResult inspection, int scale = 2, int masks = 16)
+    public static Figure RoiTargets(InspectionResult inspection, float scale = 2, int masks = 16)
     {
         using var scope = NewDisposeScope();
         var rois = inspection.SampledRois ?? throw NeedsTruth("RoI targets");
         var labels = inspection.SampledRoiLabels!;
         var positive = nonzero(labels.gt(0)).view(-1);
-        var negative = nonzero(labels.eq(0)).view(-1);
-        var caption = $"{rois.shape[0]} sampled RoIs: {positive.shape[0]} positive, {negative.shape[0]} negative";
+        var allNegative = nonzero(labels.eq(0)).view(-1);
+        var negative = Spread(allNegative, 16);
+        var caption =
+            $"{rois.shape[0]} sampled RoIs: {positive.shape[0]} positive, {allNegative.shape[0]} negative "
+            + $"({negative.shape[0]} drawn)";
         var picture = Layers(
             inspection.ResizedImage,
             [
@@ -144,9 +150,10 @@ public static partial class Visualize
     /// The RPN's most confident anchors (dashed) each joined to the box its predicted deltas make of it (solid, same
     /// colour and number), and the proposals that survive NMS.
     /// </summary>
-    public static Figure RefinedAnchors(InspectionResult inspection, int shown = 8, int scale = 2)
+    public static Figure RefinedAnchors(InspectionResult inspection, int shown = 8, float scale = 0)
     {
         using var scope = NewDisposeScope();
+        scale = scale > 0 ? scale : PairScale(inspection);
         var top = inspection.Objectness.topk(Math.Min(shown, (int)inspection.Objectness.shape[0])).indexes;
         var (h, w) = inspection.ResizedSize;
         var anchors = inspection.Anchors[top];
@@ -185,7 +192,7 @@ public static partial class Visualize
         IReadOnlyList<string> classNames,
         int shown = 100,
         int labelled = 5,
-        int scale = 2
+        float scale = 2
     )
     {
         using var scope = NewDisposeScope();
@@ -365,13 +372,17 @@ public static partial class Visualize
 
     static SKColor PairColor(int i) => Draw.ClassColor(3 + i % 6);
 
+    /// <summary>The enlargement that puts two panels of the resized image side by side on a page (at most ×2).</summary>
+    static float PairScale(InspectionResult inspection) =>
+        Math.Min(2f, (Draw.MaxWidth / 2f - 12) / Math.Max(inspection.ResizedSize.H, inspection.ResizedSize.W));
+
     static double[] Doubles(Tensor t) => t.to(float32).ToFloatArray().Select(v => (double)v).ToArray();
 
     /// <summary>Sets of boxes drawn in order (later ones on top).</summary>
     static Figure Layers(
         Tensor image,
         IEnumerable<(Tensor Boxes, SKColor Color, float Width, bool Dotted)> layers,
-        int scale,
+        float scale,
         string caption
     )
     {
