@@ -47,10 +47,15 @@ public static class WeightStats
             double max = w.max().item<double>(),
                 min = w.min().item<double>();
             bool finite = w.isfinite().all().item<bool>();
-            string note =
-                !finite || Math.Abs(max) > OverflowMagnitude || Math.Abs(min) > OverflowMagnitude ? "overflow?"
-                : changes.ContainsKey(name) ? ""
-                : "frozen statistic (BatchNorm buffer)";
+            bool flagged = !finite || Math.Abs(max) > OverflowMagnitude || Math.Abs(min) > OverflowMagnitude;
+            bool frozen = !changes.ContainsKey(name);
+            string note = (flagged, frozen) switch
+            {
+                (true, true) => "overflow? — a frozen BatchNorm statistic",
+                (true, false) => "overflow?",
+                (false, true) => "frozen statistic (BatchNorm buffer)",
+                _ => "",
+            };
             double? stdAtStart =
                 initial.TryGetValue(name, out var w0) && w0.numel() > 1 ? w0.to(float64).std().item<double>() : null;
             rows.Add(
@@ -81,6 +86,6 @@ public static class WeightStats
             .Sum(t => t.isfinite().logical_not().sum().item<long>());
         double largest = rows.Max(r => Math.Max(Math.Abs(r.Min), Math.Abs(r.Max)));
         return $"{rows.Count} tensors, {values:N0} values: {nonFinite} non-finite, largest |value| {largest:F3}, "
-            + $"{rows.Count(r => r.Note == "overflow?")} flagged 'overflow?' (|value| > {OverflowMagnitude:N0})";
+            + $"{rows.Count(r => r.Note.StartsWith("overflow?"))} flagged 'overflow?' (|value| > {OverflowMagnitude:N0})";
     }
 }
