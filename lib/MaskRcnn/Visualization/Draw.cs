@@ -473,7 +473,11 @@ public static class Draw
         int barH = n == 0 ? 0 : ColorBarHeight;
         string low = range is null ? "min" : StaticChart.FormatValue(range.Value.Low);
         string high = range is null ? "max" : StaticChart.FormatValue(range.Value.High);
-        int width = Math.Max(columns * (cell + 2), n == 0 ? 0 : ColorBarWidth(low, high));
+        string label = scaleLabel ?? (range is null ? "each map scaled to its own min–max" : "");
+        int width = Math.Max(
+            columns * (cell + 2),
+            n == 0 ? 0 : Math.Max(ColorBarWidth(low, high), (int)Math.Ceiling(TextWidth(label, 12) + 8))
+        );
         using var bmp = new SKBitmap(width, gridH + barH);
         using var canvas = new SKCanvas(bmp);
         canvas.Clear(SKColors.White);
@@ -497,10 +501,7 @@ public static class Draw
         if (n == 0)
             Text(canvas, "(none)", 4, titleH + cell / 2 + 4, SKColors.Gray, 12);
         else
-        {
-            string label = scaleLabel ?? (range is null ? "each map scaled to its own min–max" : "");
             DrawColorBar(canvas, 0, gridH, heat, low, high, label);
-        }
         return Figure.FromBitmap(bmp, caption);
     }
 

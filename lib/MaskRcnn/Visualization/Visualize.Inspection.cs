@@ -164,7 +164,10 @@ public static partial class Visualize
             var color = PairColor(i);
             pairs.Box(anchors[i], color, 1f, dashed: true);
             pairs.Box(refined[i], color, 2f);
-            pairs.Label($"{i + 1}", refined[i], color);
+            // numbers side by side along the top edge, so that boxes on one lesion keep readable labels
+            var corner = refined[i].clone();
+            corner[0] += i * 16 / scale;
+            pairs.Label($"{i + 1}", corner, color);
         }
         var proposals = inspection.Proposals[..Math.Min(shown, (int)inspection.Proposals.shape[0])];
         var after = Layers(
@@ -208,12 +211,25 @@ public static partial class Visualize
         var lesions = Enumerable.Range(0, n).Where(i => classes[i] > 0).OrderBy(i => scores[i]).ToList();
         foreach (int i in lesions)
             sketch.Box(boxes[i], Draw.ClassColor(classes[i], classNames), 1.5f);
-        foreach (int i in lesions.TakeLast(labelled))
+        // labels for the best few, one per place: a proposal overlapping an already labelled one (IoU > 0.3) keeps
+        // its box but not its label, so that labels never cover each other
+        var labelledBoxes = new List<Tensor>();
+        foreach (int i in lesions.AsEnumerable().Reverse())
+        {
+            if (labelledBoxes.Count == labelled)
+                break;
+            if (
+                labelledBoxes.Count > 0
+                && BoxOps.BoxIou(boxes[i].unsqueeze(0), stack(labelledBoxes)).max().item<float>() > 0.3f
+            )
+                continue;
+            labelledBoxes.Add(boxes[i]);
             sketch.Label(
                 $"{classNames[(int)classes[i]]} {scores[i]:F2}",
                 boxes[i],
                 Draw.ClassColor(classes[i], classNames)
             );
+        }
         int background = classes.Count(c => c == 0);
         var caption = $"{n} proposals: {background} classified background, {n - background} as a lesion class";
         var legend = new List<LegendEntry> { new("background, dotted", SKColors.Gray) };
