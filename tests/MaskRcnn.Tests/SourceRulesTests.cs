@@ -15,13 +15,13 @@ public class SourceRulesTests
     [Fact]
     public void Model_files_name_no_speed_up()
     {
-        // The model reads as Mask R-CNN: only the layer factory and Ops/ know how layers compute or how memory is held.
+        // The model reads as Mask R-CNN: only the layer factory and Kernels/ know how layers compute or how memory is held.
         var modeling = Path.Combine(Lib, "MaskRcnn", "Modeling");
         var speedUp = new Regex(@"Winograd|MklDispatch|oneMKL|MemoryRelease|malloc|glibc");
         var offenders = Sources(modeling)
             .Where(f =>
                 Relative(f) is not "lib/MaskRcnn/Modeling/Layers.cs"
-                && !Relative(f).StartsWith("lib/MaskRcnn/Modeling/Ops/")
+                && !Relative(f).StartsWith("lib/MaskRcnn/Modeling/Kernels/")
             )
             .SelectMany(f => File.ReadLines(f).Select((line, i) => (File: Relative(f), Line: i + 1, Text: line)))
             .Where(l => speedUp.IsMatch(l.Text))

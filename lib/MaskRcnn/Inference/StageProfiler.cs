@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using MaskRcnn.Modeling;
+using MaskRcnn.Modeling.Kernels;
 using MaskRcnn.Modeling.Ops;
 using MaskRcnn.Modeling.RoiHeads;
 using MaskRcnn.Runtime;

@@ -1,3 +1,4 @@
+using MaskRcnn.Modeling.Kernels;
 using MaskRcnn.Modeling.Ops;
 using TorchSharp;
 using static TorchSharp.torch;

@@ -41,8 +41,8 @@ public static class RuntimeOptions
     /// <summary>
     /// MASKRCNN_WINOGRAD: 0 turns the Winograd 3×3 convolutions off (the direct convolution everywhere, e.g. to
     /// compare), inference keeps training on the direct convolution; unset, both paths run where they pay. Read once,
-    /// as the defaults of <see cref="Modeling.Ops.WinogradConv2d.Enabled"/> and
-    /// <see cref="Modeling.Ops.WinogradConv2d.InTraining"/>.
+    /// as the defaults of <see cref="Modeling.Kernels.WinogradConv2d.Enabled"/> and
+    /// <see cref="Modeling.Kernels.WinogradConv2d.InTraining"/>.
     /// </summary>
     public static WinogradMode Winograd =>
         Read("MASKRCNN_WINOGRAD")?.Trim().ToLowerInvariant() switch

@@ -1,5 +1,6 @@
 using MaskRcnn.Config;
 using MaskRcnn.Modeling;
+using MaskRcnn.Modeling.Kernels;
 using MaskRcnn.Modeling.Ops;
 using TorchSharp;
 using static TorchSharp.torch;

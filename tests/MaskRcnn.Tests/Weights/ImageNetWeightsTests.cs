@@ -1,7 +1,7 @@
 using MaskRcnn.Config;
 using MaskRcnn.Modeling;
 using MaskRcnn.Modeling.Backbone;
-using MaskRcnn.Modeling.Ops;
+using MaskRcnn.Modeling.Kernels;
 using MaskRcnn.Weights;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
