@@ -3,9 +3,9 @@ using System.Diagnostics;
 using System.Text.Json;
 using MaskRcnn.Config;
 using MaskRcnn.Data;
-using MaskRcnn.Inference;
 using MaskRcnn.Modeling;
 using MaskRcnn.Modeling.RoiHeads;
+using MaskRcnn.Profiling;
 using MaskRcnn.Runtime;
 using MaskRcnn.Training;
 using MaskRcnn.Weights;
@@ -346,7 +346,7 @@ static class BenchmarkVerb
     /// ones.</summary>
     static Dictionary<string, object> MemoryGrowth(MaskRCNN model, Tensor image, int calls, int warmup)
     {
-        var r = Inference.MemoryGrowth.Measure(
+        var r = Profiling.MemoryGrowth.Measure(
             () =>
             {
                 using var d = model.Predict(image);

@@ -2,14 +2,14 @@ using System.Text.Json;
 using MaskRcnn.Config;
 using MaskRcnn.Data;
 using MaskRcnn.Data.Phantoms;
-using MaskRcnn.Inference;
 using MaskRcnn.Modeling;
+using MaskRcnn.Profiling;
 using MaskRcnn.Runtime;
 using MaskRcnn.Training;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace MaskRcnn.Tests.Inference;
+namespace MaskRcnn.Tests.Runtime;
 
 /// <summary>Runs alone: other tests allocating in the same process would blur the resident-memory curve.</summary>
 [CollectionDefinition(nameof(MemoryCollection), DisableParallelization = true)]

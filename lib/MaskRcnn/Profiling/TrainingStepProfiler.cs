@@ -1,12 +1,11 @@
 using System.Diagnostics;
-using MaskRcnn.Inference;
 using MaskRcnn.Modeling;
 using MaskRcnn.Modeling.RoiHeads;
 using MaskRcnn.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace MaskRcnn.Training;
+namespace MaskRcnn.Profiling;
 
 /// <summary>
 /// Times one training step phase by phase: the forward stages (the same public stage methods

@@ -8,7 +8,7 @@ using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
-namespace MaskRcnn.Inference;
+namespace MaskRcnn.Profiling;
 
 /// <summary>One stage of inference: wall time and floating-point operations (multiply + add counted as 2).</summary>
 public sealed record StageTime(string Stage, double Seconds, double Flops);
