@@ -1,4 +1,5 @@
 using System.Text.Json;
+using MaskRcnn.Runtime;
 
 namespace MaskRcnn.Tests;
 
@@ -54,7 +55,7 @@ public class NotebookTests
     public void Executed_copy_has_no_errors_and_shows_figures_and_charts(string name)
     {
         string executed = Path.Combine(Folder, "out", name);
-        bool required = Environment.GetEnvironmentVariable("MASKRCNN_REQUIRE_EXECUTED_NOTEBOOKS") == "1";
+        bool required = RuntimeOptions.RequireExecutedNotebooks;
         if (
             !File.Exists(executed)
             || File.GetLastWriteTimeUtc(executed) < File.GetLastWriteTimeUtc(Path.Combine(Folder, name))

@@ -260,7 +260,7 @@ static class BenchmarkVerb
     static List<double> Train(MaskRCNN model, int side, int seed, Protocol run, Dictionary<string, object?> result)
     {
         model.train();
-        using var heap = MemoryRelease.KeepLargeBlocksInHeap(); // as the trainer does
+        using var training = ModelCalls.TrainingRun(); // as the trainer does
         var gen = new Generator((ulong)seed + 1);
         var images = new[]
         {

@@ -7,7 +7,7 @@ namespace MaskRcnn.Modeling;
 /// <summary>
 /// Every intermediate of one forward pass, as plain tensors on the CPU (detached), for notebooks and curious
 /// users. Frames: "resized" = pixels of the resized image (before padding); "original" = the input image.
-/// Dispose it to free the tensors (or let the GC do it).
+/// Dispose it to free the tensors (or leave them to be collected).
 /// </summary>
 public sealed class InspectionResult : IDisposable
 {

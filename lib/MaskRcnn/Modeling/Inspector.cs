@@ -29,7 +29,7 @@ public static class Inspector
         var hooks = HookLayers(model, (layers ?? []).ToHashSet(), activations);
         try
         {
-            using var gcPause = GcPause.Enter();
+            using var step = ModelCalls.Step();
             using var noGrad = no_grad();
             using var scope = NewDisposeScope();
 

@@ -28,7 +28,7 @@ public static class TrainingStepProfiler
             throw new InvalidOperationException(
                 "profiling a training step needs training mode: call model.train() first"
             );
-        using var gcPause = GcPause.Enter();
+        using var call = ModelCalls.Step();
         using var scope = NewDisposeScope();
         var stages = new List<StageTime>();
         var device = model.Device;

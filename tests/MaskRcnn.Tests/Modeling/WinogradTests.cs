@@ -2,16 +2,12 @@ using MaskRcnn.Config;
 using MaskRcnn.Modeling;
 using MaskRcnn.Modeling.Kernels;
 using MaskRcnn.Modeling.Ops;
+using MaskRcnn.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
 
 namespace MaskRcnn.Tests.Modeling;
 
-/// <summary>Runs alone: one test switches Winograd on for the whole process.</summary>
-[CollectionDefinition(nameof(WinogradCollection), DisableParallelization = true)]
-public sealed class WinogradCollection;
-
-[Collection(nameof(WinogradCollection))]
 public class WinogradTests
 {
     /// <summary>Max |Winograd − float64 reference| / max |reference|; a direct float32 convolution gets ~1e-6
@@ -71,7 +67,7 @@ public class WinogradTests
     {
         using var scope = NewDisposeScope();
         manual_seed(4);
-        using var conv = new WinogradConv2d(128, 128) { UseWinograd = true };
+        using var conv = new WinogradConv2d(128, 128) { Mode = WinogradMode.On };
         var x = randn(2, 128, 24, 30); // 1440 output positions ≥ MinPositions
 
         // While gradients are recorded: the plain convolution, identical to nn.Conv2d's.
@@ -96,18 +92,18 @@ public class WinogradTests
                 "recomputed filters after a flip"
             );
 
-            conv.UseWinograd = false;
+            conv.Mode = WinogradMode.Off;
             Assert.False(conv.TakesWinogradPath(x));
             Assert.False(
-                new WinogradConv2d(64, 64) { UseWinograd = true }.TakesWinogradPath(randn(1, 64, 40, 40)),
+                new WinogradConv2d(64, 64) { Mode = WinogradMode.On }.TakesWinogradPath(randn(1, 64, 40, 40)),
                 "too few channels"
             );
             Assert.False(
-                new WinogradConv2d(128, 128, stride: 2) { UseWinograd = true }.TakesWinogradPath(x),
+                new WinogradConv2d(128, 128, stride: 2) { Mode = WinogradMode.On }.TakesWinogradPath(x),
                 "stride 2"
             );
             Assert.False(
-                new WinogradConv2d(128, 128) { UseWinograd = true }.TakesWinogradPath(randn(1, 128, 16, 16)),
+                new WinogradConv2d(128, 128) { Mode = WinogradMode.On }.TakesWinogradPath(randn(1, 128, 16, 16)),
                 "fewer positions than MinPositions"
             );
         }
@@ -151,7 +147,7 @@ public class WinogradTests
     {
         using var scope = NewDisposeScope();
         manual_seed(6);
-        using var conv = new WinogradConv2d(256, 256, hasBias: withBias) { UseWinograd = true };
+        using var conv = new WinogradConv2d(256, 256, hasBias: withBias) { Mode = WinogradMode.On };
         var x = randn(2, 256, 45, 93).ChannelsLast(); // 8370 positions ≥ MinTrainingPositions; no whole tiles
         if (inputNeedsGradient)
             x.requires_grad_();
@@ -180,18 +176,10 @@ public class WinogradTests
 
         // Fewer positions or channels, or the training path switched off: the direct convolution.
         Assert.Equal(WinogradConv2d.Path.Direct, conv.PathFor(randn(1, 256, 64, 64).requires_grad_()));
-        using (var narrow = new WinogradConv2d(128, 128) { UseWinograd = true })
+        using (var narrow = new WinogradConv2d(128, 128) { Mode = WinogradMode.On })
             Assert.Equal(WinogradConv2d.Path.Direct, narrow.PathFor(randn(2, 128, 64, 64).requires_grad_()));
-        bool was = WinogradConv2d.InTraining;
-        try
-        {
-            WinogradConv2d.InTraining = false;
-            Assert.Equal(WinogradConv2d.Path.Direct, conv.PathFor(x));
-        }
-        finally
-        {
-            WinogradConv2d.InTraining = was;
-        }
+        conv.Mode = WinogradMode.InferenceOnly;
+        Assert.Equal(WinogradConv2d.Path.Direct, conv.PathFor(x));
         using (no_grad())
             Assert.Equal(WinogradConv2d.Path.Inference, conv.PathFor(x));
     }
@@ -210,12 +198,10 @@ public class WinogradTests
         using var model = new MaskRCNN(config);
         model.eval();
         using var image = rand(3, 256, 256);
-        bool was = WinogradConv2d.Enabled;
-        try
+        Layers.UseWinograd(model, WinogradMode.Off);
+        using var direct = model.Predict(image);
+        Layers.UseWinograd(model, WinogradMode.On);
         {
-            WinogradConv2d.Enabled = false;
-            using var direct = model.Predict(image);
-            WinogradConv2d.Enabled = true;
             long before = WinogradConv2d.WinogradCalls;
             using var winograd = model.Predict(image);
             // layer2 (3 of its 4 convolutions at 32×32), the FPN's and RPN's 64×64 and 32×32 levels, the mask head (4)
@@ -249,10 +235,6 @@ public class WinogradTests
                 );
                 used.Add(match);
             }
-        }
-        finally
-        {
-            WinogradConv2d.Enabled = was;
         }
     }
 }

@@ -7,10 +7,15 @@ public class NativeRuntimeTests
 {
     static string LibTorchSharpInPackage()
     {
-        string nuget =
-            Environment.GetEnvironmentVariable("NUGET_PACKAGES")
-            ?? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages");
-        return Path.Combine(nuget, "torchsharp", "0.107.0", "runtimes", "linux-x64", "native", "libLibTorchSharp.so");
+        return Path.Combine(
+            RuntimeOptions.NuGetPackagesFolder,
+            "torchsharp",
+            "0.107.0",
+            "runtimes",
+            "linux-x64",
+            "native",
+            "libLibTorchSharp.so"
+        );
     }
 
     [Fact]
@@ -35,7 +40,7 @@ public class NativeRuntimeTests
         bool avx2 = System.Runtime.Intrinsics.X86.Avx2.IsSupported && System.Runtime.Intrinsics.X86.Fma.IsSupported;
         string expected =
             intel ? "intel"
-            : Environment.GetEnvironmentVariable(MklDispatch.EnvironmentVariable) == "vendor" ? "vendor"
+            : RuntimeOptions.MklVendorDispatch ? "vendor"
             : avx2 ? "applied"
             : "no-avx2";
         Assert.Equal(expected, report.Status);

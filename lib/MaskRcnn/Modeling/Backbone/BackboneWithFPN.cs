@@ -26,7 +26,7 @@ public sealed class BackboneWithFPN : Module<Tensor, Tensor[]>
     public override Tensor[] forward(Tensor x)
     {
         using var scope = NewDisposeScope();
-        var outputs = fpn.call(body.call(x.ChannelsLast())); // every level comes out channels-last
+        var outputs = fpn.call(body.call(x));
         return outputs.Select(t => t.MoveToOuterDisposeScope()).ToArray();
     }
 

@@ -46,7 +46,7 @@ public sealed class RoIHeads : Module
     {
         Settings = settings;
         BoxRoiPool = Layers.RoIAlignForLinear(settings.BoxPoolSize, settings.SamplingRatio); // feeds fc6
-        MaskRoiPool = new MultiScaleRoIAlign(settings.MaskPoolSize, settings.SamplingRatio);
+        MaskRoiPool = Layers.RoIAlign(settings.MaskPoolSize, settings.SamplingRatio); // feeds the mask head's convs
         box_head = new TwoMLPHead(inChannels * settings.BoxPoolSize * settings.BoxPoolSize, representationSize);
         box_predictor = new FastRCNNPredictor(representationSize, numClasses);
         if (withMask)

@@ -93,7 +93,7 @@ public sealed class RegionProposalNetwork : Module
         var (anchors, perLevel) = AnchorGenerator.Forward(
             (images.shape[2], images.shape[3]),
             features.Select(f => (f.shape[2], f.shape[3])).ToArray(),
-            features[0].dtype.FullPrecision(),
+            deltaLevels[0].dtype, // the type of the deltas decoded against them
             features[0].device
         );
         long numImages = images.shape[0];
