@@ -62,6 +62,27 @@ public class WinogradTests
         Assert.True(error < 2e-5, $"relative error {error:E2}");
     }
 
+    [SkippableFact]
+    public void Step_buffers_are_kept_between_calls_and_released_when_asked()
+    {
+        Skip.IfNot(
+            System.Numerics.Vector.IsHardwareAccelerated && 16 % System.Numerics.Vector<float>.Count == 0,
+            "no vector loops for 16 channels on this CPU: the tensor path keeps no buffers"
+        );
+        using var scope = NewDisposeScope();
+        manual_seed(3);
+        var x = randn(1, 16, 12, 12);
+        var weight = randn(16, 16, 3, 3) * 0.2;
+        var filter = Winograd.TransformFilter(weight);
+        Winograd.ReleaseScratch();
+        Winograd.Convolve(x, filter, null);
+        Winograd.Convolve(x, filter, null); // one call at a time: the second reuses the first's pair
+        Assert.Equal(1, Winograd.ReleaseScratch());
+        Assert.Equal(0, Winograd.ReleaseScratch());
+        var again = Winograd.Convolve(x, filter, null); // allocated afresh after a release
+        Assert.True(RelativeError(again, x, weight, null) < 2e-5);
+    }
+
     [Fact]
     public void Layer_uses_winograd_only_in_inference_and_follows_weight_changes()
     {

@@ -33,6 +33,7 @@ public sealed class WinogradConv2d : Module<Tensor, Tensor>
         _padding,
         _dilation;
     Tensor? _filter;
+    bool _disposed;
     readonly object _filterLock = new();
     (IntPtr Weight, double Fingerprint) _filterOf;
 
@@ -113,7 +114,11 @@ public sealed class WinogradConv2d : Module<Tensor, Tensor>
         }
         (_stride, _padding, _dilation) = (stride, padding, dilation);
         RegisterComponents();
+        Interlocked.Increment(ref _liveLayers);
     }
+
+    /// <summary>Layers made and not yet disposed: when the last one goes, so do Winograd's kept step buffers.</summary>
+    static long _liveLayers;
 
     public long InChannels => weight.shape[1];
     public long OutChannels => weight.shape[0];
@@ -231,6 +236,9 @@ public sealed class WinogradConv2d : Module<Tensor, Tensor>
         {
             _filter?.Dispose();
             _filter = null;
+            if (!_disposed && Interlocked.Decrement(ref _liveLayers) == 0)
+                Winograd.ReleaseScratch();
+            _disposed = true;
         }
         base.Dispose(disposing);
     }
