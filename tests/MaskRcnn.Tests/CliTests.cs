@@ -178,9 +178,9 @@ public class CliTests
                 "--mode",
                 "infer",
                 "--runs",
-                "3",
-                "--warmup",
                 "2",
+                "--warmup",
+                "1",
                 "--threads",
                 "2",
                 "--json",
@@ -224,7 +224,7 @@ public class CliTests
                     "--mode",
                     "train",
                     "--runs",
-                    "2",
+                    "1",
                     "--warmup",
                     "2",
                     "--threads",
@@ -268,14 +268,16 @@ public class CliTests
     public void Train_repeats_a_run_for_the_same_seed_in_a_new_process()
     {
         // Two processes, same data, preset and seed: the same data order, augmentation, sampling and weights, bit for
-        // bit.
+        // bit. A small data folder: 6 training images (3 steps of 2), 2 to validate at the end.
         using var tmp = new TestSupport.TempDir();
+        string data = tmp["data"];
+        MaskRcnn.Data.Phantoms.PhantomDataset.Write(data, seed: 9, train: 6, val: 2, test: 0, size: 128);
         byte[] Run(string name)
         {
             var (code, _, stderr) = TestSupport.RunCli(
                 "train",
                 "--data",
-                Path.Combine(TestSupport.RepoRoot, "data", "phantom"),
+                data,
                 "--preset",
                 "cpu-quick",
                 "--epochs",
@@ -314,7 +316,7 @@ public class CliTests
         var (resumed, stdout, err) = TestSupport.RunCli(
             "train",
             "--data",
-            Path.Combine(TestSupport.RepoRoot, "data", "phantom"),
+            data,
             "--out",
             tmp["a"],
             "--resume",

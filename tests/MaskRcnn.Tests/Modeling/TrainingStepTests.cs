@@ -39,29 +39,8 @@ public class TrainingStepTests
         return (images.ToArray(), targets.ToArray());
     }
 
-    internal static MaskRcnnConfig TinyConfig() =>
-        new()
-        {
-            Arch = "resnet18-fpn",
-            NumClasses = 3,
-            MinSize = [96],
-            MaxSize = 128,
-            TrainableBackboneLayers = 5,
-            RpnPreNmsTopNTrain = 300,
-            RpnPostNmsTopNTrain = 150,
-            RpnPreNmsTopNTest = 150,
-            RpnPostNmsTopNTest = 100,
-            BoxBatchSizePerImage = 64,
-            RpnBatchSizePerImage = 128,
-            AnchorSizes =
-            [
-                [16],
-                [32],
-                [64],
-                [128],
-                [256],
-            ],
-        };
+    /// <summary>The tests' small model (<see cref="TinyTraining"/>) on the batch's 96×128 images.</summary>
+    internal static MaskRcnnConfig TinyConfig() => TinyTraining.Config(side: 96) with { MaxSize = 128 };
 
     /// <summary>
     /// Every loss on a fixed evaluation: same seed, and for the RoI heads the same proposals (GT boxes jittered

@@ -25,17 +25,8 @@ public class MemoryTests
         // RSS (glibc's arenas and the test host take a few hundred calls to settle), so the check is on what a
         // release leaves behind over the last 100 calls: leaked tensors survive MemoryRelease, cached free memory
         // does not. The R50 figure (raw RSS over 500 calls) is `benchmark --memory-calls 500` (PERFORMANCE.md).
-        var config = new MaskRcnnConfig
-        {
-            Arch = "resnet18-fpn",
-            NumClasses = 3,
-            MinSize = [64],
-            MaxSize = 64,
-            RpnPostNmsTopNTest = 50,
-            BoxDetectionsPerImg = 10,
-        };
         manual_seed(5);
-        using var model = new MaskRCNN(config);
+        using var model = new MaskRCNN(TinyTraining.Config(side: 64));
         model.eval();
         using var image = rand(3, 64, 64);
         int detections = 0;
@@ -74,16 +65,7 @@ public class MemoryTests
         Skip.If(RuntimeOptions.GlibcMalloc is not null, "MASKRCNN_GLIBC_MALLOC is set: not the steady limits");
         TorchEnvironment.Initialize();
         MemoryRelease.TuneAllocator(); // as the CLI and the notebooks opt in
-        var config = new MaskRcnnConfig
-        {
-            Arch = "resnet18-fpn",
-            NumClasses = 3,
-            MinSize = [32],
-            MaxSize = 32,
-            RpnPostNmsTopNTest = 10,
-            BoxDetectionsPerImg = 2,
-        };
-        using var model = new MaskRCNN(config);
+        using var model = new MaskRCNN(TinyTraining.Config(side: 32));
         model.eval();
         using var image = rand(3, 32, 32);
         long before = MemoryRelease.InferenceTrims;
@@ -111,27 +93,7 @@ public class MemoryTests
         using var data = new TestSupport.TempDir();
         using var run = new TestSupport.TempDir();
         PhantomDataset.Write(data.Path, seed: 8, train: 6, val: 0, test: 0, size: 96);
-        var quick = Presets.CpuQuick();
-        var config = quick with
-        {
-            FpnOutChannels = 32,
-            RepresentationSize = 64,
-            MaskLayers = [32, 32],
-            MinSize = [96],
-            MaxSize = 96,
-            RpnPreNmsTopNTrain = 200,
-            RpnPostNmsTopNTrain = 100,
-            BoxBatchSizePerImage = 32,
-            RpnBatchSizePerImage = 64,
-            Training = quick.Training with
-            {
-                Epochs = 10,
-                StepsPerEpoch = 6,
-                WarmupIters = 2,
-                ValidateEvery = 0,
-                Seed = 4,
-            },
-        };
+        var config = TinyTraining.Config(side: 96, epochs: 10, steps: 6, seed: 4);
         manual_seed(4);
         using var model = new MaskRCNN(config);
         var trainer = new Trainer(model, DatasetLoader.LoadSplit(data.Path, "train"), null, run.Path);
