@@ -3,7 +3,7 @@ using System.Diagnostics;
 using MaskRcnn.Config;
 using MaskRcnn.Data;
 using MaskRcnn.Data.Coco;
-using MaskRcnn.Inference;
+using MaskRcnn.Evaluation;
 using MaskRcnn.Runtime;
 using MaskRcnn.Weights;
 using TorchSharp;

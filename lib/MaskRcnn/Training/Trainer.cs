@@ -78,7 +78,7 @@ public sealed class Trainer(MaskRCNN model, Dataset train, Dataset? val, string 
     public TrainingResult Run(bool resume = false, CancellationToken cancel = default, long? stopAfterIteration = null)
     {
         var stages = PrepareRunFolder(resume);
-        using var heap = MemoryRelease.KeepLargeBlocksInHeap(); // in a tuned process: steps reuse each other's pages
+        using var training = ModelCalls.TrainingRun(); // in a tuned process: steps reuse each other's pages
         var optimizer = new Sgd(Model.named_parameters(), Settings.Momentum, Settings.WeightDecay);
         var state = resume ? Resume(optimizer) : StartAfresh();
         if (state.Finished)
@@ -325,7 +325,7 @@ public sealed class Trainer(MaskRCNN model, Dataset train, Dataset? val, string 
             }
         }
         Checkpoint.Save(LastCheckpoint, Model, run.Optimizer, run.State with { Finished = epoch + 1 == run.Epochs });
-        MemoryRelease.AfterTrainingEpoch();
+        ModelCalls.EndTrainingEpoch();
         LogEpoch(epoch, run.State.Iteration, run.Clock.Elapsed, run.Clock.Elapsed - run.Validating.Elapsed);
     }
 
@@ -473,7 +473,7 @@ public sealed class Trainer(MaskRCNN model, Dataset train, Dataset? val, string 
         out bool finite
     )
     {
-        using var gcPause = GcPause.Enter();
+        using var call = ModelCalls.Step();
         using var scope = NewDisposeScope();
         var s = Settings;
         var images = new List<Tensor>();
@@ -518,7 +518,7 @@ public sealed class Trainer(MaskRCNN model, Dataset train, Dataset? val, string 
             var totals = new List<double>();
             for (int i = 0; i + 1 <= val!.Count; i += Settings.ImagesPerBatch)
             {
-                using var gcPause = GcPause.Enter();
+                using var call = ModelCalls.Step();
                 using var scope = NewDisposeScope();
                 var batch = Enumerable
                     .Range(i, Math.Min(Settings.ImagesPerBatch, val.Count - i))

@@ -24,9 +24,8 @@ public static class CocoWeights
         RuntimeOptions.Cache is { } c
             ? Path.Combine(c, "weights")
             : Path.Combine(
-                Environment.GetEnvironmentVariable("XDG_CACHE_HOME") is { Length: > 0 } x
-                    ? x
-                    : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache"),
+                RuntimeOptions.XdgCacheHome
+                    ?? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache"),
                 "maskrcnn",
                 "weights"
             );
@@ -34,9 +33,8 @@ public static class CocoWeights
     /// <summary>Where torchvision keeps the same file (so Python users' downloads are reused).</summary>
     public static string TorchHubPath =>
         Path.Combine(
-            Environment.GetEnvironmentVariable("TORCH_HOME") is { Length: > 0 } t
-                ? t
-                : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache", "torch"),
+            RuntimeOptions.TorchHome
+                ?? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache", "torch"),
             "hub",
             "checkpoints",
             FileName
