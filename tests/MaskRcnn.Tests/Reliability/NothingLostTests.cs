@@ -213,4 +213,24 @@ public class NothingLostTests
         Assert.Equal("mine", File.ReadAllText(coco + ".tmp"));
         Assert.Equal(2, Directory.GetFiles(tmp.Path, "gt.json*").Length);
     }
+
+    [Fact]
+    public void A_signal_during_the_last_epochs_validation_stops_with_a_checkpoint_that_resumes_to_the_end()
+    {
+        using var tmp = new TestSupport.TempDir();
+        string data = DataFolder(tmp, train: 2, val: 24, test: 0),
+            config = ConfigFile(tmp, c => c with { Training = c.Training with { ValidateEvery = 1 } }),
+            run = tmp["run"];
+        // The last step's progress line: what follows is the last epoch's validation (24 images).
+        var (code, stdout, err) = RunCliAndSignal("epoch 1/1 step 1/1", SIGTERM, TrainArgs(data, config, run));
+        Assert.True(code == 143, $"exit {code}\n{stdout}\n{err}");
+        Assert.Contains("--resume", stdout);
+        Assert.True(File.Exists(Path.Combine(run, "checkpoint_last.safetensors")));
+        Assert.False(File.Exists(Path.Combine(run, "model_final.safetensors")));
+
+        (code, stdout, err) = TestSupport.RunCli(TrainArgs(data, config, run, "--resume"));
+        Assert.True(code == 0, $"exit {code}\n{stdout}\n{err}");
+        Assert.True(File.Exists(Path.Combine(run, "model_final.safetensors")));
+        Assert.Contains(Metrics(run), r => r.GetProperty("type").GetString() == "val");
+    }
 }
