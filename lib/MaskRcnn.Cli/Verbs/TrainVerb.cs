@@ -115,6 +115,11 @@ static class TrainVerb
                     dataDir = r.GetValue(data)!;
                 bool resuming = r.GetValue(resume),
                     replacing = r.GetValue(overwrite);
+                if (DataVerbs.SameOrInside(run, dataDir))
+                    throw new MaskRcnnException(
+                        $"--out: {run} is, or is inside, the data folder {dataDir}; a run's files (and --overwrite) do "
+                            + "not belong among the annotations"
+                    );
                 // One process at a time in a run folder, from before it is looked at until the run ends.
                 using var folderLock = LockRunFolder(run, resuming, replacing);
                 Verbs.InitializeTorch(r.GetValue(threads));

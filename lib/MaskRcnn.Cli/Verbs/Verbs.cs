@@ -49,6 +49,18 @@ static class Verbs
             Report(e);
             return 1;
         }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // Not a user error: a bug. Still one line, which says so; MASKRCNN_DEBUG=1 shows where.
+            Console.Error.WriteLine(
+                $"error: unexpected {e.GetType().Name}: {Printable.Escape(FirstLine(e.Message))} (a bug in maskrcnn: "
+                    + "run it again with MASKRCNN_DEBUG=1 for the stack trace to report)"
+            );
+            if (Debugging)
+                foreach (var line in e.ToString().Split('\n'))
+                    Console.Error.WriteLine(line.TrimEnd('\r'));
+            return 1;
+        }
         finally
         {
             Console.Out.Flush();
@@ -260,7 +272,7 @@ static class Verbs
     /// </summary>
     public static void CheckOutput(string path, string option, params string?[] inputs)
     {
-        string full = Path.GetFullPath(path);
+        string full = Resolved(path); // a link to an input is that input
         if (Directory.Exists(full))
             throw new MaskRcnnException($"{option}: {path} is a folder; give the name of a file to write");
         foreach (var input in inputs)
@@ -268,7 +280,7 @@ static class Verbs
             if (string.IsNullOrEmpty(input))
                 continue;
             // A folder input (a run, a data folder) is covered by the run-file and annotation-file checks below.
-            if (string.Equals(Path.GetFullPath(input), full, StringComparison.Ordinal))
+            if (string.Equals(Resolved(input), full, StringComparison.Ordinal))
                 throw new MaskRcnnException(
                     $"{option}: {path} is this command's input {input}; refused, it would be overwritten"
                 );
@@ -283,6 +295,15 @@ static class Verbs
                 $"{option}: {path} is a file of the training run in {Path.GetDirectoryName(full)}; refused, it would "
                     + "replace it"
             );
+    }
+
+    /// <summary>The full path, with a symbolic link followed to the file it finally names.</summary>
+    static string Resolved(string path)
+    {
+        string full = Path.GetFullPath(path);
+        return File.Exists(full) && new FileInfo(full).ResolveLinkTarget(returnFinalTarget: true) is { } target
+            ? target.FullName
+            : full;
     }
 
     /// <summary>True when <paramref name="full"/> is one of the run files of the folder it is in.</summary>

@@ -12,12 +12,25 @@ namespace MaskRcnn.IO;
 /// </summary>
 public static partial class AtomicFile
 {
-    /// <summary>Writes <paramref name="path"/> with <paramref name="write"/>, atomically.</summary>
+    /// <summary>
+    /// Writes <paramref name="path"/> with <paramref name="write"/>, atomically. A symbolic link is followed (the file
+    /// it names is replaced, the link stays); a device or FIFO (<c>/dev/stdout</c>, a pipe) is written to directly, as
+    /// a stream cannot be replaced.
+    /// </summary>
     public static void Write(string path, Action<Stream> write)
     {
         string full = Path.GetFullPath(path);
-        if (Directory.Exists(full))
+        if (File.Exists(full) && new FileInfo(full).ResolveLinkTarget(returnFinalTarget: true) is { } target)
+            full = target.FullName;
+        var (kind, _) = Posix.Stat(full);
+        if (kind == Posix.FileKind.Directory)
             throw new MaskRcnnException($"{path} is a folder; give a file name to write");
+        if (kind == Posix.FileKind.Special)
+        {
+            using var stream = new FileStream(full, FileMode.Open, FileAccess.Write);
+            write(stream);
+            return;
+        }
         Directory.CreateDirectory(Path.GetDirectoryName(full)!);
         string temporary = TemporaryName(full);
         try
