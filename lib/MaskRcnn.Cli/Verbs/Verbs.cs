@@ -301,7 +301,8 @@ static class Verbs
     static string Resolved(string path)
     {
         string full = Path.GetFullPath(path);
-        return File.Exists(full) && new FileInfo(full).ResolveLinkTarget(returnFinalTarget: true) is { } target
+        return
+            InputFile.IsRegularFile(full) && new FileInfo(full).ResolveLinkTarget(returnFinalTarget: true) is { } target
             ? target.FullName
             : full;
     }

@@ -20,9 +20,7 @@ public static partial class AtomicFile
     public static void Write(string path, Action<Stream> write)
     {
         string full = Path.GetFullPath(path);
-        if (File.Exists(full) && new FileInfo(full).ResolveLinkTarget(returnFinalTarget: true) is { } target)
-            full = target.FullName;
-        var (kind, _) = Posix.Stat(full);
+        var (kind, _) = Posix.Stat(full); // through links
         if (kind == Posix.FileKind.Directory)
             throw new MaskRcnnException($"{path} is a folder; give a file name to write");
         if (kind == Posix.FileKind.Special)
@@ -31,6 +29,11 @@ public static partial class AtomicFile
             write(stream);
             return;
         }
+        if (
+            kind == Posix.FileKind.Regular
+            && new FileInfo(full).ResolveLinkTarget(returnFinalTarget: true) is { } target
+        )
+            full = target.FullName;
         Directory.CreateDirectory(Path.GetDirectoryName(full)!);
         string temporary = TemporaryName(full);
         try

@@ -16,6 +16,9 @@ public static class InputFile
     /// <summary>The budget of a configuration file (a few KB in practice).</summary>
     public const long MaxConfigBytes = 1L << 20;
 
+    /// <summary>True when <paramref name="path"/> names a regular file (symbolic links followed).</summary>
+    public static bool IsRegularFile(string path) => Posix.Stat(path).Kind == Posix.FileKind.Regular;
+
     /// <summary>
     /// Checks that <paramref name="path"/> is a regular file (symbolic links followed) of at most
     /// <paramref name="maxBytes"/> bytes; <paramref name="what"/> names it in errors ("annotation file").

@@ -38,7 +38,14 @@ public sealed class RunLock : IDisposable
                 Held[full] = (held.File, held.Count + 1);
                 return new RunLock(full);
             }
-            Directory.CreateDirectory(full);
+            try
+            {
+                Directory.CreateDirectory(full);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                throw new MaskRcnnException($"{folder}: cannot create the folder ({e.Message})", e);
+            }
             string path = Path.Combine(full, FileName);
             for (int attempt = 0; ; attempt++)
             {
