@@ -115,9 +115,9 @@ public sealed class Trainer(MaskRCNN model, Dataset train, Dataset? val, string 
             if (!EndEpoch(run, epoch, cancel))
                 return new TrainingResult(RunDir, run.State, run.Validations, null, true);
         }
-        if (run.IterationsThisRun > 0 && run.FiniteStepsThisRun == 0)
+        if (NothingLearned(run))
             throw new TrainingDivergedException(
-                $"every one of the run's {run.IterationsThisRun} steps had a non-finite loss and was skipped: nothing "
+                $"every one of the run's {run.State.Iteration} steps had a non-finite loss and was skipped: nothing "
                     + "was learned, and no final model is written. Check the configuration (image_std, learning rate) "
                     + "and the data."
             );
@@ -156,8 +156,6 @@ public sealed class Trainer(MaskRCNN model, Dataset train, Dataset? val, string 
         public Stopwatch Validating { get; } = new();
         public long IterationsThisRun { get; set; }
 
-        /// <summary>Steps of this run whose losses were finite (the others were skipped).</summary>
-        public long FiniteStepsThisRun { get; set; }
         public string? CurrentGroup { get; set; }
         public int ConsecutiveNonFinite { get; set; } = state.ConsecutiveNonFinite;
     }
@@ -314,8 +312,6 @@ public sealed class Trainer(MaskRCNN model, Dataset train, Dataset? val, string 
             run.Optimizer.LearningRate = LearningRate(stage.LearningRate, run.State.Iteration, run.TotalIterations);
             var losses = TrainStep(run.Optimizer, order, epoch, step, run.Augmenter, out bool finite);
             CountNonFinite(run, losses, finite, epoch, step);
-            if (finite)
-                run.FiniteStepsThisRun++;
             run.State = run.State with
             {
                 Iteration = run.State.Iteration + 1,
@@ -349,6 +345,10 @@ public sealed class Trainer(MaskRCNN model, Dataset train, Dataset? val, string 
         }
         return true;
     }
+
+    /// <summary>True when every step of the run so far (resumed parts included) had a non-finite loss.</summary>
+    static bool NothingLearned(RunProgress run) =>
+        run.State.Iteration > 0 && run.ConsecutiveNonFinite >= run.State.Iteration;
 
     /// <summary>Counts consecutive non-finite losses (their steps were skipped); too many stop the run.</summary>
     void CountNonFinite(RunProgress run, Dictionary<string, double> losses, bool finite, int epoch, int step)
@@ -424,7 +424,9 @@ public sealed class Trainer(MaskRCNN model, Dataset train, Dataset? val, string 
                 Message?.Invoke($"epoch {epoch + 1}: new best {run.State.BestMetricName} = {m:F4} → {BestCheckpoint}");
             }
         }
-        Checkpoint.Save(LastCheckpoint, Model, run.Optimizer, run.State with { Finished = epoch + 1 == run.Epochs });
+        // A run that learned nothing is never "finished": a resume must not turn it into a final model.
+        bool finished = epoch + 1 == run.Epochs && !NothingLearned(run);
+        Checkpoint.Save(LastCheckpoint, Model, run.Optimizer, run.State with { Finished = finished });
         MemoryRelease.AfterTrainingEpoch();
         LogEpoch(epoch, run.State.Iteration, run.Clock.Elapsed, run.Clock.Elapsed - run.Validating.Elapsed);
         if (!cancel.IsCancellationRequested)

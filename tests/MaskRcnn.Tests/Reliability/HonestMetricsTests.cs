@@ -124,6 +124,9 @@ public class HonestMetricsTests
         var error = Assert.Throws<TrainingDivergedException>(() => trainer.Run());
         Assert.Contains("non-finite", error.Message);
         Assert.False(File.Exists(trainer.FinalModel));
+        // Nor does a resume turn its checkpoint into a final model.
+        Assert.Throws<TrainingDivergedException>(() => new Trainer(model, train, null, tmp["run"]).Run(resume: true));
+        Assert.False(File.Exists(trainer.FinalModel));
     }
 
     [Fact]

@@ -32,7 +32,7 @@ public class InputBudgetTests
         foreach (var path in new[] { "/dev/zero", fifo, tmp.Path })
         {
             AssertOneError(Quick("inspect-data", "--annotations", path), path);
-            AssertOneError(Quick("train", "--data", tmp.Path, "--config", path, "--out", tmp["run"]), path);
+            AssertOneError(Quick("train", "--data", tmp["data"], "--config", path, "--out", tmp["run"]), path);
             AssertOneError(Quick("predict", "--weights", path, "--image", "x.png"), path);
             AssertOneError(Quick("evaluate", "--gt", path, "--dt", path, "--json", tmp["m.json"]), path);
         }
