@@ -285,6 +285,8 @@ static class Verbs
                     $"{option}: {path} is this command's input {input}; refused, it would be overwritten"
                 );
         }
+        if (InputFile.IsRegularFile(full) && Precious(full) is string what)
+            throw new MaskRcnnException($"{option}: {path} is {what}; refused, it would be replaced");
         if (Path.GetFileName(full) == DatasetLoader.AnnotationFile)
             throw new MaskRcnnException(
                 $"{option}: {path} is named like a data folder's annotation file ({DatasetLoader.AnnotationFile}); "
@@ -295,6 +297,38 @@ static class Verbs
                 $"{option}: {path} is a file of the training run in {Path.GetDirectoryName(full)}; refused, it would "
                     + "replace it"
             );
+    }
+
+    static readonly string[] ImageExtensions = [".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff"];
+    static readonly string[] WeightsExtensions = [".safetensors", ".pth", ".pt", ".h5", ".onnx", ".ckpt"];
+
+    /// <summary>
+    /// What an existing file is when no output should replace it: an image, weights, or VGG Image Annotator
+    /// annotations (recognised by their keys, whatever the file's name); null for anything else.
+    /// </summary>
+    static string? Precious(string file)
+    {
+        string extension = Path.GetExtension(file).ToLowerInvariant();
+        if (ImageExtensions.Contains(extension))
+            return "an existing image";
+        if (WeightsExtensions.Contains(extension))
+            return "an existing weights file";
+        try
+        {
+            using var stream = File.OpenRead(file);
+            var head = new byte[1 << 16];
+            int n = stream.ReadAtLeast(head, head.Length, throwOnEndOfStream: false);
+            string text = System.Text.Encoding.UTF8.GetString(head, 0, n);
+            bool via =
+                text.Contains("\"shape_attributes\"")
+                || text.Contains("\"_via_")
+                || text.Contains("\"metadata\"") && text.Contains("\"xy\"") && text.Contains("\"vid\"");
+            return via ? "a file of VIA annotations" : null;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
     }
 
     /// <summary>The full path, with a symbolic link followed to the file it finally names.</summary>

@@ -14,6 +14,18 @@ namespace MaskRcnn.Evaluation;
 /// </summary>
 public static class CocoFiles
 {
+    /// <summary>
+    /// Ground-truth annotations one image may have to be scored (COCO's images have at most a few hundred): every
+    /// detection is compared with every annotation of its image.
+    /// </summary>
+    public const int MaxAnnotationsPerImage = 1000;
+
+    /// <summary>Results one image may have: the highest-scoring this many are scored (pycocotools uses 100).</summary>
+    public const int MaxResultsPerImage = 1000;
+
+    /// <summary>Categories × images: the size of the evaluation's tables (COCO's val set: 80 × 5000).</summary>
+    public const long MaxCategoryImagePairs = 10_000_000;
+
     public sealed record GroundTruth(
         List<GtObject> Objects,
         List<long> ImageIds,
@@ -72,6 +84,7 @@ public static class CocoFiles
             );
         var catIndex = catList.Select((c, i) => (c.Id, i + 1)).ToDictionary(p => p.Id, p => p.Item2);
         var sizes = new Dictionary<long, (int H, int W)>();
+        var leftOut = new HashSet<long>(); // images left out with a problem of their own: their annotations say no more
         var byName = new Dictionary<string, long>();
         var ambiguous = new HashSet<string>();
         foreach (var node in imgs)
@@ -97,6 +110,7 @@ public static class CocoFiles
                             + "cannot be scored; the image, its annotations and results are left out"
                     )
                 );
+                leftOut.Add(id);
                 continue;
             }
             sizes[id] = ((int)h.Value, (int)w.Value);
@@ -107,6 +121,28 @@ public static class CocoFiles
                     ambiguous.Add(key);
             }
         }
+        if ((long)catList.Count * Math.Max(1, sizes.Count) > MaxCategoryImagePairs)
+            throw new MaskRcnnException(
+                $"{path}: {catList.Count:N0} categories × {sizes.Count:N0} images exceeds the budget of "
+                    + $"{MaxCategoryImagePairs:N0} (the evaluation's tables); evaluate fewer images or categories"
+            );
+        var perImage = anns.OfType<JsonObject>()
+            .Select(a => Id(a["image_id"]))
+            .Where(id => id is not null)
+            .GroupBy(id => id!.Value)
+            .Where(g => g.Count() > MaxAnnotationsPerImage)
+            .Select(g => (Id: g.Key, Count: g.Count()))
+            .ToList();
+        foreach (var (id, count) in perImage)
+            if (sizes.Remove(id) && leftOut.Add(id))
+                problems.Add(
+                    new ProblemEntry(
+                        $"image {id}",
+                        null,
+                        $"{count:N0} annotations exceed the budget of {MaxAnnotationsPerImage} per image; the image, "
+                            + "its annotations and results are left out"
+                    )
+                );
         var objects = new List<GtObject>();
         int index = 0;
         foreach (var node in anns)
@@ -120,6 +156,8 @@ public static class CocoFiles
             }
             long? imageId = Id(a["image_id"]);
             long? cat = Id(a["category_id"]);
+            if (imageId is long gone && leftOut.Contains(gone))
+                continue; // counted with its image
             if (imageId is not long image || !sizes.TryGetValue(image, out var size))
             {
                 problems.Add(
@@ -175,7 +213,7 @@ public static class CocoFiles
         {
             AnnotationsListed = anns.Count,
             Sizes = sizes,
-            Problems = problems,
+            Problems = Capped(problems),
             AmbiguousFileNames = ambiguous,
         };
     }
@@ -285,6 +323,24 @@ public static class CocoFiles
             }
             objects.Add(new DtObject(imageId, k, r.Bbox, r.Score, mask));
         }
+        // Per image, the highest-scoring results within the budget (a stable order: ties keep the file's order).
+        var kept = objects
+            .Select((o, i) => (o, i))
+            .GroupBy(p => p.o.ImageId)
+            .SelectMany(g => g.OrderByDescending(p => p.o.Score).ThenBy(p => p.i).Take(MaxResultsPerImage))
+            .OrderBy(p => p.i)
+            .Select(p => p.o)
+            .ToList();
+        if (kept.Count < objects.Count)
+            problems.Add(
+                new ProblemEntry(
+                    path,
+                    null,
+                    $"{objects.Count - kept.Count:N0} results beyond the budget of {MaxResultsPerImage} per image "
+                        + "(the lowest-scoring) left out"
+                )
+            );
+        objects = kept;
         if (boxMasks > 0)
             problems.Add(
                 new ProblemEntry(
@@ -294,8 +350,14 @@ public static class CocoFiles
                         + "the box as the mask (pycocotools' loadRes)"
                 )
             );
-        return new ResultsFile(objects, results.Count, problems);
+        return new ResultsFile(objects, results.Count, Capped(problems));
     }
+
+    /// <summary>The first 1000 problems and, when there are more, one entry counting the rest.</summary>
+    static IReadOnlyList<ProblemEntry> Capped(List<ProblemEntry> problems) =>
+        problems.Count <= 1000
+            ? problems
+            : [.. problems.Take(1000), new ProblemEntry("…", null, $"{problems.Count - 1000:N0} more problems")];
 
     /// <summary>What could not be scored of both files, for the report.</summary>
     public static ScoringReport Scoring(GroundTruth gt, ResultsFile results) =>

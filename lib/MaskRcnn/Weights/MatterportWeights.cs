@@ -57,7 +57,7 @@ public static class MatterportWeights
     /// shape).</summary>
     public static Dictionary<string, (float[] Data, long[] Shape)> Read(string path)
     {
-        IO.InputFile.Check(path, "matterport weights file");
+        IO.InputFile.Check(path, "matterport weights file", IO.InputFile.MaxWeightsBytes);
         var result = new Dictionary<string, (float[], long[])>();
         try
         {

@@ -86,7 +86,7 @@ public static class SafetensorsFile
     /// </summary>
     public static (Dictionary<string, Tensor> Tensors, Dictionary<string, string> Metadata) Read(string path)
     {
-        IO.InputFile.Check(path, "safetensors file");
+        IO.InputFile.Check(path, "safetensors file", IO.InputFile.MaxWeightsBytes);
         var tensors = new Dictionary<string, Tensor>();
         try
         {

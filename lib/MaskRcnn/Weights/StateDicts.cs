@@ -38,7 +38,7 @@ public static class StateDicts
     /// <summary>Reads a .pth/.pt (torch.save) or .safetensors file.</summary>
     public static Dictionary<string, Tensor> Read(string path)
     {
-        IO.InputFile.Check(path, "weights file");
+        IO.InputFile.Check(path, "weights file", IO.InputFile.MaxWeightsBytes);
         try
         {
             if (IsSafetensors(path))

@@ -182,4 +182,81 @@ public class InputBudgetTests
         Assert.Contains(ds.Problems, p => p.Message.Contains("budget") && p.Message.Contains("image skipped"));
         Assert.Equal(1, ds.Report().ImagesSkipped);
     }
+
+    [Fact]
+    public void Coco_files_beyond_their_per_image_budgets_are_cut_and_counted()
+    {
+        using var tmp = new TestSupport.TempDir();
+        var annotations = new JsonArray();
+        for (int i = 0; i <= MaskRcnn.Evaluation.CocoFiles.MaxAnnotationsPerImage; i++)
+            annotations.Add(
+                new JsonObject
+                {
+                    ["image_id"] = 2,
+                    ["category_id"] = 1,
+                    ["bbox"] = new JsonArray(1, 1, 2, 2),
+                }
+            );
+        annotations.Add(
+            new JsonObject
+            {
+                ["image_id"] = 1,
+                ["category_id"] = 1,
+                ["bbox"] = new JsonArray(1, 1, 4, 4),
+            }
+        );
+        string gt = tmp["gt.json"];
+        File.WriteAllText(
+            gt,
+            new JsonObject
+            {
+                ["images"] = new JsonArray(
+                    new JsonObject
+                    {
+                        ["id"] = 1,
+                        ["width"] = 20,
+                        ["height"] = 20,
+                    },
+                    new JsonObject
+                    {
+                        ["id"] = 2,
+                        ["width"] = 20,
+                        ["height"] = 20,
+                    }
+                ),
+                ["annotations"] = annotations,
+                ["categories"] = new JsonArray(new JsonObject { ["id"] = 1, ["name"] = "benign" }),
+            }.ToJsonString()
+        );
+        var truth = MaskRcnn.Evaluation.CocoFiles.ReadGroundTruth(gt);
+        Assert.Equal([1L], truth.ImageIds);
+        // One line for the image, not one per annotation (and one for image 1's box without a mask).
+        Assert.Single(truth.Problems, p => p.Message.Contains("budget"));
+        Assert.Equal(2, truth.Problems.Count);
+
+        string dt = tmp["dt.json"];
+        int n = MaskRcnn.Evaluation.CocoFiles.MaxResultsPerImage + 5;
+        File.WriteAllText(
+            dt,
+            new JsonArray(
+                Enumerable
+                    .Range(0, n)
+                    .Select(i =>
+                        (JsonNode?)
+                            new JsonObject
+                            {
+                                ["image_id"] = 1,
+                                ["category_id"] = 1,
+                                ["bbox"] = new JsonArray(1, 1, 4, 4),
+                                ["score"] = i / (double)n,
+                            }
+                    )
+                    .ToArray()
+            ).ToJsonString()
+        );
+        var results = MaskRcnn.Evaluation.CocoFiles.ReadResultsFile(dt, truth);
+        Assert.Equal(MaskRcnn.Evaluation.CocoFiles.MaxResultsPerImage, results.Objects.Count);
+        Assert.True(results.Objects.Min(o => o.Score) >= 5.0 / n); // the lowest-scoring five left out
+        Assert.Contains(results.Problems, p => p.Message.Contains("budget"));
+    }
 }

@@ -201,6 +201,37 @@ public class NothingLostTests
             TestSupport.RunCli("inspect-data", "--annotations", annotations, "--json", annotations),
             annotations
         );
+        // Whatever its name: hand annotations, an image or weights that are not this command's inputs.
+        string project = tmp["my_project.json"];
+        File.Copy(annotations, project);
+        AssertOneError(
+            TestSupport.RunCli("inspect-data", "--annotations", ViaPath(data, "train"), "--json", project),
+            project,
+            "VIA annotations"
+        );
+        AssertOneError(
+            TestSupport.RunCli(
+                "export-coco",
+                "--data",
+                data,
+                "--out",
+                Path.Combine(data, "train", "phantom_train_0000.png")
+            ),
+            "image"
+        );
+        AssertOneError(
+            TestSupport.RunCli(
+                "evaluate",
+                "--data",
+                data,
+                "--weights",
+                run,
+                "--json",
+                Path.Combine(run, "checkpoint_last.safetensors")
+            ),
+            "checkpoint_last.safetensors"
+        );
+        Assert.Equal(File.ReadAllBytes(annotations), File.ReadAllBytes(project));
         AssertUnchanged(dataBefore, data);
         AssertUnchanged(runBefore, run);
 
