@@ -177,7 +177,7 @@ static class BenchmarkVerb
                 string text = JsonSerializer.Serialize(result);
                 Console.WriteLine(text);
                 if (r.GetValue(json) is string path)
-                    File.WriteAllText(path, text);
+                    MaskRcnn.IO.AtomicFile.WriteAllText(path, text);
                 return 0;
             })
         );

@@ -272,6 +272,35 @@ static class ReliabilityData
     [DllImport("libc", SetLastError = true)]
     static extern int kill(int pid, int sig);
 
+    [DllImport("libc", SetLastError = true)]
+    static extern int mkfifo(string path, uint mode);
+
+    /// <summary>A FIFO (named pipe) at <paramref name="path"/>: opening it to read waits for a writer, for ever.</summary>
+    public static void Fifo(string path) => Assert.Equal(0, mkfifo(path, 0x1B6)); // 0666
+
+    /// <summary>
+    /// A refusal as the CLI promises it: exit 1, exactly one line on stderr, starting "error:" and holding every one of
+    /// <paramref name="names"/>, and no stack trace.
+    /// </summary>
+    public static void AssertOneError((int Code, string Out, string Err) run, params string[] names)
+    {
+        Assert.True(run.Code == 1, $"exit {run.Code}\n{run.Out}\n{run.Err}");
+        var lines = Lines(run.Err);
+        Assert.True(lines.Length == 1, $"{lines.Length} lines on stderr:\n{run.Err}");
+        Assert.StartsWith("error:", lines[0]);
+        foreach (var name in names)
+            Assert.Contains(name, lines[0]);
+        NoTrace(run.Err);
+    }
+
+    /// <summary>A small configuration file with changes, for train --config.</summary>
+    public static string ConfigFile(TestSupport.TempDir tmp, Func<MaskRcnnConfig, MaskRcnnConfig> change)
+    {
+        string path = tmp[$"config-{Guid.NewGuid():N}.json"];
+        File.WriteAllText(path, change(SmallConfig()).ToJson());
+        return path;
+    }
+
     public const int SIGINT = 2,
         SIGTERM = 15;
 
