@@ -3,9 +3,9 @@ using System.Diagnostics;
 using System.Text.Json;
 using MaskRcnn.Config;
 using MaskRcnn.Data;
-using MaskRcnn.Inference;
 using MaskRcnn.Modeling;
 using MaskRcnn.Modeling.RoiHeads;
+using MaskRcnn.Profiling;
 using MaskRcnn.Runtime;
 using MaskRcnn.Training;
 using MaskRcnn.Weights;
@@ -177,7 +177,7 @@ static class BenchmarkVerb
                 string text = JsonSerializer.Serialize(result);
                 Console.WriteLine(text);
                 if (r.GetValue(json) is string path)
-                    File.WriteAllText(path, text);
+                    MaskRcnn.IO.AtomicFile.WriteAllText(path, text);
                 return 0;
             })
         );
@@ -260,7 +260,7 @@ static class BenchmarkVerb
     static List<double> Train(MaskRCNN model, int side, int seed, Protocol run, Dictionary<string, object?> result)
     {
         model.train();
-        using var heap = MemoryRelease.KeepLargeBlocksInHeap(); // as the trainer does
+        using var training = ModelCalls.TrainingRun(); // as the trainer does
         var gen = new Generator((ulong)seed + 1);
         var images = new[]
         {
@@ -346,7 +346,7 @@ static class BenchmarkVerb
     /// ones.</summary>
     static Dictionary<string, object> MemoryGrowth(MaskRCNN model, Tensor image, int calls, int warmup)
     {
-        var r = Inference.MemoryGrowth.Measure(
+        var r = Profiling.MemoryGrowth.Measure(
             () =>
             {
                 using var d = model.Predict(image);

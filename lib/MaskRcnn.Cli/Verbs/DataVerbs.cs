@@ -2,6 +2,7 @@ using System.CommandLine;
 using MaskRcnn.Data;
 using MaskRcnn.Data.Busi;
 using MaskRcnn.Data.Coco;
+using MaskRcnn.IO;
 
 namespace MaskRcnn.Cli.Verbs;
 
@@ -25,6 +26,7 @@ static class DataVerbs
             Description = "seed of the stratified split",
             DefaultValueFactory = _ => 0,
         };
+        var overwrite = OverwriteOption();
         var cmd = new Command(
             "import-busi",
             "Convert the BUSI dataset (image + mask PNGs) into a data folder with VIA polygons."
@@ -33,18 +35,26 @@ static class DataVerbs
             busi,
             outDir,
             seed,
+            overwrite,
         };
         cmd.SetAction(r =>
             Verbs.Run(() =>
             {
-                var report = BusiImporter.Import(r.GetValue(busi)!, r.GetValue(outDir)!, r.GetValue(seed));
+                string target = r.GetValue(outDir)!;
+                if (SameOrInside(target, r.GetValue(busi)!))
+                    throw new MaskRcnnException($"--out: {target} is, or is inside, the BUSI folder it reads; refused");
+                var report = DataFolders.Write(
+                    target,
+                    r.GetValue(overwrite),
+                    staging => BusiImporter.Import(r.GetValue(busi)!, staging, r.GetValue(seed))
+                );
                 Console.WriteLine($"images: {string.Join(", ", report.Images.Select(kv => $"{kv.Key} {kv.Value}"))}");
                 Console.WriteLine(
                     $"instances: {string.Join(", ", report.Instances.Select(kv => $"{kv.Key} {kv.Value}"))}"
                 );
                 Console.WriteLine($"problems: {report.Problems.Count}");
                 foreach (var p in report.Problems.Take(20))
-                    Console.WriteLine($"  {p}");
+                    Console.WriteLine($"  {Printable.Escape(p.ToString())}");
                 return 0;
             })
         );
@@ -66,6 +76,7 @@ static class DataVerbs
             Description = "comma-separated class names",
             DefaultValueFactory = _ => "benign,malignant",
         };
+        var labelKey = Verbs.LabelKeyOption();
         var cmd = new Command(
             "export-coco",
             "Write a data-folder split as COCO instances JSON (ground truth for any COCO tool)."
@@ -76,13 +87,18 @@ static class DataVerbs
             output,
             rle,
             classes,
+            labelKey,
         };
         cmd.SetAction(r =>
             Verbs.Run(() =>
             {
+                string target = r.GetValue(output)!;
+                string annotations = Path.Combine(r.GetValue(data)!, r.GetValue(split)!, DatasetLoader.AnnotationFile);
+                Verbs.CheckOutput(target, "--out", annotations);
                 var labels = new LabelOptions(
                     r.GetValue(classes)!
-                        .Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)
+                        .Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries),
+                    r.GetValue(labelKey)
                 );
                 var ds = DatasetLoader.LoadSplit(r.GetValue(data)!, r.GetValue(split)!, labels);
                 CocoInstances.Write(r.GetValue(output)!, ds, r.GetValue(rle));
@@ -94,5 +110,25 @@ static class DataVerbs
             })
         );
         return cmd;
+    }
+
+    /// <summary>
+    /// --overwrite for the verbs that write data folders: without it, a folder holding data (a split, an annotation
+    /// file, images) is refused, so hours of hand annotation are not replaced by a forgotten path.
+    /// </summary>
+    public static Option<bool> OverwriteOption() =>
+        new("--overwrite")
+        {
+            Description =
+                "replace the splits (train/, val/, test/) of a folder that already holds data; without it such a "
+                + "folder is refused",
+        };
+
+    /// <summary>True when <paramref name="path"/> is <paramref name="folder"/> or lies inside it.</summary>
+    public static bool SameOrInside(string path, string folder)
+    {
+        string p = Path.TrimEndingDirectorySeparator(Path.GetFullPath(path)) + "/",
+            f = Path.TrimEndingDirectorySeparator(Path.GetFullPath(folder)) + "/";
+        return p.StartsWith(f, StringComparison.Ordinal);
     }
 }

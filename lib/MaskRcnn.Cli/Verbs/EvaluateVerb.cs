@@ -3,6 +3,7 @@ using System.Text.Json;
 using MaskRcnn.Config;
 using MaskRcnn.Data;
 using MaskRcnn.Evaluation;
+using MaskRcnn.IO;
 using MaskRcnn.Runtime;
 using MaskRcnn.Weights;
 using TorchSharp;
@@ -51,6 +52,7 @@ static class EvaluateVerb
         };
         var threads = Verbs.ThreadsOption();
         var precision = Verbs.InferencePrecisionOption();
+        var labelKey = Verbs.LabelKeyOption();
         var cmd = new Command(
             "evaluate",
             "COCO AP (boxes and masks, pycocotools' algorithm) and clinical metrics on a data split or on COCO files."
@@ -66,24 +68,34 @@ static class EvaluateVerb
             device,
             threads,
             precision,
+            labelKey,
         };
         cmd.SetAction(r =>
             Verbs.Run(() =>
             {
+                string outPath = r.GetValue(json)!;
+                Verbs.CheckOutput(outPath, "--json", r.GetValue(gt), r.GetValue(dt), r.GetValue(weights));
                 EvaluationReport report;
+                string? mismatch = null;
                 if (r.GetValue(gt) is string gtPath)
                 {
                     string dtPath =
                         r.GetValue(dt) ?? throw new ArgumentException("--gt needs --dt (the detection results)");
                     var truth = CocoFiles.ReadGroundTruth(gtPath);
-                    var results = CocoFiles.ReadResults(dtPath, truth);
+                    var results = CocoFiles.ReadResultsFile(dtPath, truth);
+                    var scoring = CocoFiles.Scoring(truth, results);
                     report = DatasetEvaluation.Report(
                         truth.Objects,
-                        results,
+                        results.Objects,
                         truth.ImageIds,
                         truth.CategoryNames,
                         r.GetValue(score) ?? 0.9
-                    );
+                    ) with
+                    {
+                        Inputs = scoring,
+                    };
+                    Console.WriteLine($"inputs: {scoring.Describe()}");
+                    Verbs.PrintProblems(scoring.Problems, outPath);
                 }
                 else
                 {
@@ -113,15 +125,25 @@ static class EvaluateVerb
                         model.Config.ClassNames.Length == model.Config.NumClasses
                             ? model.Config.ClassNames.Skip(1).ToArray()
                             : LabelOptions.Default.Classes.ToArray();
+                    if (classes.Length != model.Config.NumClasses - 1)
+                        throw new MaskRcnnException(
+                            $"{weightsPath}: the model has {model.Config.NumClasses - 1} classes and no class names, so "
+                                + "its class ids cannot be matched to the data's labels; evaluate a model trained on "
+                                + "these classes (its checkpoint names them)"
+                        );
                     // Every image is decoded before it counts: one that cannot be read or resized is left out and said
                     // so, here and in the JSON's "data", rather than the evaluation reporting fewer images as if they
                     // were all.
-                    var labels = new LabelOptions(classes);
+                    var labels = new LabelOptions(classes, r.GetValue(labelKey));
                     var listed = DatasetLoader.LoadSplit(dataDir, r.GetValue(split)!, labels, decode: true);
                     var ds = Verbs.Resizable(listed, model.Transform, training: false);
                     var loaded = ds.Report();
                     Console.WriteLine($"data: {loaded.Describe("evaluated")}");
-                    Verbs.PrintProblems(loaded.Problems, r.GetValue(json)!);
+                    Verbs.PrintProblems(loaded.Problems, outPath);
+                    if (loaded.RegionsListed > 0 && loaded.RegionsUsed == 0)
+                        mismatch =
+                            $"none of the split's {loaded.RegionsListed} regions could be evaluated (the model's "
+                            + $"classes: {string.Join(", ", classes)}; see the problems above)";
                     double threshold = r.GetValue(score) ?? model.Config.Training.ClinicalScoreThreshold;
                     report = DatasetEvaluation.Evaluate(
                         model,
@@ -134,26 +156,40 @@ static class EvaluateVerb
                         }
                     );
                 }
-                string outPath = r.GetValue(json)!;
-                Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(outPath))!);
-                File.WriteAllText(outPath, JsonSerializer.Serialize(report, Json));
+                AtomicFile.WriteAllText(outPath, JsonSerializer.Serialize(report, Json));
+                static string F(double? value) => Undefined.Format(value);
                 Console.WriteLine(
-                    $"bbox: AP {report.Bbox.AP:F3}  AP50 {report.Bbox.AP50:F3}  AP75 {report.Bbox.AP75:F3}  AR100 "
-                        + $"{report.Bbox.AR100:F3}"
+                    $"bbox: AP {F(report.Bbox.AP)}  AP50 {F(report.Bbox.AP50)}  AP75 {F(report.Bbox.AP75)}  AR100 "
+                        + F(report.Bbox.AR100)
                 );
                 if (report.Segm is { } s)
-                    Console.WriteLine($"segm: AP {s.AP:F3}  AP50 {s.AP50:F3}  AP75 {s.AP75:F3}  AR100 {s.AR100:F3}");
+                    Console.WriteLine($"segm: AP {F(s.AP)}  AP50 {F(s.AP50)}  AP75 {F(s.AP75)}  AR100 {F(s.AR100)}");
                 foreach (var (name, c) in report.PerClass)
-                    Console.WriteLine($"  {name, -10} bbox AP50 {c.BboxAP50:F3}  segm AP50 {c.SegmAP50:F3}");
+                    Console.WriteLine($"  {name, -10} bbox AP50 {F(c.BboxAP50)}  segm AP50 {F(c.SegmAP50)}");
                 Console.WriteLine(
-                    $"at confidence {report.ScoreThreshold}: sensitivity {report.Sensitivity:F3}, FP/image "
-                        + $"{report.FpPerImage:F3}, Dice {report.Dice:F3}, image accuracy "
-                        + $"{report.ImageClassificationAccuracy:F3}"
+                    $"at confidence {report.ScoreThreshold}: sensitivity {F(report.Sensitivity)}, FP/image "
+                        + $"{F(report.FpPerImage)}, Dice {F(report.Dice)}, image accuracy "
+                        + F(report.ImageClassificationAccuracy)
                 );
                 if (report.Data is { } d)
                     Console.WriteLine(d.Describe("evaluated"));
                 Console.WriteLine($"wrote {outPath}");
-                return 0;
+                if (report.Evaluated)
+                    return 0;
+                // Undefined metrics are no result: written as such (null) and said on stderr, with a failing exit code.
+                Console.Error.WriteLine(
+                    "error: nothing could be evaluated: "
+                        + (
+                            mismatch
+                            ?? (
+                                report.Images == 0
+                                    ? "no image"
+                                    : $"no lesion in the {report.Images} images (no usable ground truth)"
+                            )
+                        )
+                        + $"; the metrics are undefined (null in {outPath})"
+                );
+                return 1;
             })
         );
         return cmd;

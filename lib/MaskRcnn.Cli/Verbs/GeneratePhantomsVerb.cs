@@ -1,5 +1,6 @@
 using System.CommandLine;
 using MaskRcnn.Config;
+using MaskRcnn.Data;
 using MaskRcnn.Data.Phantoms;
 
 namespace MaskRcnn.Cli.Verbs;
@@ -53,6 +54,7 @@ static class GeneratePhantomsVerb
             DefaultValueFactory = _ => "easy",
         };
         difficulty.AcceptOnlyFromAmong("easy", "busi");
+        var overwrite = DataVerbs.OverwriteOption();
         var cmd = new Command(
             "generate-phantoms",
             "Generate synthetic breast-ultrasound images with benign/malignant lesions, annotated as VIA 2.x polygons."
@@ -65,18 +67,24 @@ static class GeneratePhantomsVerb
             test,
             size,
             difficulty,
+            overwrite,
         };
         cmd.SetAction(r =>
             Verbs.Run(() =>
             {
-                var summary = PhantomDataset.Write(
+                var summary = DataFolders.Write(
                     r.GetValue(outDir)!,
-                    r.GetValue(seed),
-                    r.GetValue(train),
-                    r.GetValue(val),
-                    r.GetValue(test),
-                    r.GetValue(size),
-                    r.GetValue(difficulty)!
+                    r.GetValue(overwrite),
+                    staging =>
+                        PhantomDataset.Write(
+                            staging,
+                            r.GetValue(seed),
+                            r.GetValue(train),
+                            r.GetValue(val),
+                            r.GetValue(test),
+                            r.GetValue(size),
+                            r.GetValue(difficulty)!
+                        )
                 );
                 static string Counts(IEnumerable<KeyValuePair<string, int>> counts) =>
                     string.Join(", ", counts.Select(kv => $"{kv.Key} {kv.Value}"));

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Text.Json;
 using MaskRcnn.Data;
 using MaskRcnn.Data.Via;
+using MaskRcnn.IO;
 
 namespace MaskRcnn.Cli.Verbs;
 
@@ -41,6 +42,8 @@ static class InspectDataVerb
         cmd.SetAction(r =>
             Verbs.Run(() =>
             {
+                if (r.GetValue(json) is string target)
+                    Verbs.CheckOutput(target, "--json", r.GetValue(annotations));
                 var doc = ViaReader.Read(r.GetValue(annotations)!);
                 var options = new LabelOptions(
                     r.GetValue(classes)!
@@ -57,10 +60,7 @@ static class InspectDataVerb
                     }
                 );
                 if (r.GetValue(json) is string outPath)
-                {
-                    Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(outPath))!);
-                    File.WriteAllText(outPath, text);
-                }
+                    AtomicFile.WriteAllText(outPath, text);
                 Console.WriteLine(
                     $"{doc.Source}: VIA {summary.Format}, {summary.Images} images ({summary.ImagesWithRegions} with "
                         + $"regions), {summary.Regions} regions"
@@ -77,12 +77,7 @@ static class InspectDataVerb
                     : "";
                 string leftOut = $"{Count(summary.ImagesSkipped, "image")}, {Count(summary.RegionsSkipped, "region")}";
                 Console.WriteLine($"  problems: {summary.Problems.Count}; left out: {leftOut}{unchecked_}");
-                foreach (var p in summary.Problems.Take(10))
-                    Console.WriteLine($"    {p.Image}{(p.Region is int i ? $" region {i}" : "")}: {p.Message}");
-                if (summary.Problems.Count > 10)
-                    Console.WriteLine(
-                        $"    … {summary.Problems.Count - 10} more{(r.GetValue(json) is null ? "" : " (see the JSON)")}"
-                    );
+                Verbs.PrintProblems(summary.Problems, r.GetValue(json) ?? "the JSON (--json)", indent: "    ");
                 return 0;
             })
         );

@@ -3,7 +3,7 @@ using System.Diagnostics;
 using MaskRcnn.Config;
 using MaskRcnn.Data;
 using MaskRcnn.Data.Coco;
-using MaskRcnn.Inference;
+using MaskRcnn.Evaluation;
 using MaskRcnn.Runtime;
 using MaskRcnn.Weights;
 using TorchSharp;
@@ -99,6 +99,22 @@ static class PredictVerb
         cmd.SetAction(r =>
             Verbs.Run(() =>
             {
+                var paths = r.GetValue(images)!;
+                if (r.GetValue(cocoJson) is string target)
+                {
+                    Verbs.CheckOutput(target, "--coco-json", [r.GetValue(weights), .. paths]);
+                    // Results name their image by file name: two images of one name would be one image to an
+                    // evaluation, their detections pooled.
+                    var shared = paths
+                        .GroupBy(Path.GetFileName, StringComparer.Ordinal)
+                        .FirstOrDefault(g => g.Count() > 1);
+                    if (shared is not null)
+                        throw new MaskRcnnException(
+                            $"--image: {string.Join(" and ", shared.Distinct().Take(3))} share the file name "
+                                + $"'{shared.Key}', which is their image_id in --coco-json; predict them in separate "
+                                + "runs or rename one"
+                        );
+                }
                 Verbs.InitializeTorch(r.GetValue(threads));
                 var dev = TorchEnvironment.ResolveDevice(r.GetValue(device));
                 MaskRcnnConfig Adjust(MaskRcnnConfig config)
@@ -126,7 +142,6 @@ static class PredictVerb
                 // Each image on its own: a bad one is reported on its own line and the others are still predicted and
                 // written; the exit code says whether any failed.
                 var results = new List<CocoDetectionResult>();
-                var paths = r.GetValue(images)!;
                 int failed = 0;
                 foreach (var path in paths)
                 {

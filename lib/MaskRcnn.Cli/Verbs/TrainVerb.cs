@@ -4,6 +4,8 @@ using System.Text.Encodings.Web;
 using System.Text.Json;
 using MaskRcnn.Config;
 using MaskRcnn.Data;
+using MaskRcnn.Evaluation;
+using MaskRcnn.IO;
 using MaskRcnn.Modeling;
 using MaskRcnn.Modeling.Transform;
 using MaskRcnn.Runtime;
@@ -78,6 +80,7 @@ static class TrainVerb
         };
         var threads = Verbs.ThreadsOption();
         var seed = new Option<int?>("--seed") { Description = "random seed (default: the config's)" };
+        var labelKey = Verbs.LabelKeyOption();
         var precision = Verbs.PrecisionOption(
             "fp32 or bf16: training steps' forward passes under bfloat16 autocast (mixed precision; ~1.6x faster "
                 + "on CPUs with AVX512_BF16/AMX). Default: the config's (fp32)",
@@ -103,6 +106,7 @@ static class TrainVerb
             threads,
             seed,
             precision,
+            labelKey,
         };
         cmd.SetAction(r =>
             Verbs.Run(() =>
@@ -111,16 +115,23 @@ static class TrainVerb
                     dataDir = r.GetValue(data)!;
                 bool resuming = r.GetValue(resume),
                     replacing = r.GetValue(overwrite);
-                CheckRunFolder(run, resuming, replacing);
+                if (DataVerbs.SameOrInside(run, dataDir))
+                    throw new MaskRcnnException(
+                        $"--out: {run} is, or is inside, the data folder {dataDir}; a run's files (and --overwrite) do "
+                            + "not belong among the annotations"
+                    );
+                // One process at a time in a run folder, from before it is looked at until the run ends.
+                using var folderLock = LockRunFolder(run, resuming, replacing);
                 Verbs.InitializeTorch(r.GetValue(threads));
                 var dev = TorchEnvironment.ResolveDevice(r.GetValue(device));
                 MaskRcnnConfig cfg;
+                string source;
                 if (resuming && File.Exists(Path.Combine(run, "config.json")))
-                    cfg = MaskRcnnConfig.Load(Path.Combine(run, "config.json"));
+                    cfg = MaskRcnnConfig.Load(source = Path.Combine(run, "config.json"));
                 else if (r.GetValue(config) is string file)
-                    cfg = MaskRcnnConfig.Load(file);
+                    cfg = MaskRcnnConfig.Load(source = file);
                 else
-                    cfg = Presets.Get(r.GetValue(preset) ?? "cpu-quick");
+                    cfg = Presets.Get(source = r.GetValue(preset) ?? "cpu-quick");
                 if (!resuming)
                 {
                     var t = cfg.Training;
@@ -152,7 +163,14 @@ static class TrainVerb
                     cfg.ClassNames.Length == cfg.NumClasses
                         ? cfg.ClassNames.Skip(1).ToArray()
                         : LabelOptions.Default.Classes.ToArray();
-                var labels = new LabelOptions(classes);
+                if (cfg.NumClasses != classes.Length + 1)
+                    throw new MaskRcnnException(
+                        $"{source}: num_classes is {cfg.NumClasses} but no class_names are given, so the "
+                            + $"data is read with the {classes.Length} default classes ({string.Join(", ", classes)}); "
+                            + $"set num_classes {classes.Length + 1} and class_names "
+                            + $"[background, {string.Join(", ", classes)}] (or your data's classes) in the configuration"
+                    );
+                var labels = new LabelOptions(classes, r.GetValue(labelKey));
                 // The start-up check: every image decoded in full, within the pixel budget (ImageIO) and big enough for
                 // the model's resize; what fails is left out and reported here and in RUN/data_problems.json rather
                 // than met in the middle of an epoch.
@@ -177,6 +195,17 @@ static class TrainVerb
                     if (report is { } rep && (rep.ImagesSkipped > 0 || rep.RegionsSkipped > 0))
                         Console.WriteLine($"  {split}: {rep.Describe(reasons: false)}");
                 Verbs.PrintProblems(problems, Path.Combine(run, Trainer.DataProblemsFile));
+                // Nothing to learn, or nothing to validate on: said now, not after the first epoch.
+                if (train.RegionsUsed == 0)
+                    throw new MaskRcnnException(
+                        $"{dataDir}: the train split has no usable region (of {train.RegionsListed} listed); there is "
+                            + $"nothing to learn. The model's classes are {string.Join(", ", classes)}"
+                            + (problems.Count > 0 ? $"; first problem: {problems[0].Image}: {problems[0].Message}" : "")
+                    );
+                if (val is not null && val.RegionsUsed == 0)
+                    Console.WriteLine(
+                        "note: the val split has no usable region: validation AP, sensitivity and Dice are undefined"
+                    );
 
                 torch.manual_seed(cfg.Training.Seed);
                 using var model = new MaskRCNN(cfg);
@@ -195,6 +224,7 @@ static class TrainVerb
 
                 if (replacing) // only now that data and model are ready: a failed start leaves the old run as it was
                 {
+                    // --overwrite with another process's run in the folder is refused by the lock above.
                     var old = Trainer.RunFiles(run);
                     foreach (var f in old)
                         File.Delete(f);
@@ -207,7 +237,10 @@ static class TrainVerb
                     WriteIndented = true,
                     Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
                 };
-                File.WriteAllText(Path.Combine(run, Trainer.DataProblemsFile), JsonSerializer.Serialize(reports, json));
+                AtomicFile.WriteAllText(
+                    Path.Combine(run, Trainer.DataProblemsFile),
+                    JsonSerializer.Serialize(reports, json)
+                );
 
                 var trainer = new Trainer(model, train, val, run);
                 trainer.Message += m => Console.WriteLine(m);
@@ -216,10 +249,11 @@ static class TrainVerb
                 {
                     if (v.Report is { } rep)
                         Console.WriteLine(
-                            $"  validation epoch {v.Epoch + 1}: loss {v.Loss:F3}  bbox AP50 {rep.Bbox.AP50:F3}  segm "
-                                + $"AP50 {rep.Segm?.AP50:F3}  segm AP {rep.Segm?.AP:F3}  "
-                                + $"sensitivity@{rep.ScoreThreshold} {rep.Sensitivity:F3}  FP/image "
-                                + $"{rep.FpPerImage:F2}  dice {rep.Dice:F3}"
+                            $"  validation epoch {v.Epoch + 1}: loss {Undefined.Format(v.Loss)}  bbox AP50 "
+                                + $"{Undefined.Format(rep.Bbox.AP50)}  segm AP50 {Undefined.Format(rep.Segm?.AP50)}  "
+                                + $"segm AP {Undefined.Format(rep.Segm?.AP)}  sensitivity@{rep.ScoreThreshold} "
+                                + $"{Undefined.Format(rep.Sensitivity)}  FP/image {Undefined.Format(rep.FpPerImage, "F2")}  "
+                                + $"dice {Undefined.Format(rep.Dice)}"
                         );
                 };
                 // SIGTERM (timeout, docker stop, job schedulers) is handled as Ctrl+C is: stop after the current step
@@ -235,8 +269,9 @@ static class TrainVerb
                     context.Cancel = true;
                     received = context.Signal;
                     cts.Cancel();
+                    Console.WriteLine();
                     Console.WriteLine(
-                        $"\n{context.Signal} received: stopping after this step and saving a checkpoint "
+                        $"{context.Signal} received: stopping after this step and saving a checkpoint "
                             + "(send it again to stop at once, without one)…"
                     );
                 }
@@ -259,31 +294,66 @@ static class TrainVerb
     }
 
     /// <summary>
-    /// What --out may be: a folder holding a run only with --resume (continue it) or --overwrite (replace it), so a
-    /// forgotten flag does not erase a trained model; --resume needs the folder and its checkpoint. Checked before
-    /// anything is loaded or written.
+    /// What --out may be, checked under the run folder's lock (<see cref="RunLock"/>, taken here and held until the
+    /// run ends; another process in the folder is refused with its PID): a folder holding a run only with --resume
+    /// (continue it) or --overwrite (replace it), so a forgotten flag does not erase a trained model; --resume needs
+    /// the folder and its checkpoint, and creates nothing when they are missing. A new run's folder that the start
+    /// fails in is removed again when it is left empty.
     /// </summary>
-    static void CheckRunFolder(string run, bool resuming, bool replacing)
+    static IDisposable LockRunFolder(string run, bool resuming, bool replacing)
     {
         if (resuming && replacing)
             throw new ArgumentException("--resume continues the run in --out, --overwrite replaces it: give one");
-        if (resuming)
+        if (File.Exists(run))
+            throw new MaskRcnnException($"--out: {run} is a file, not a run folder");
+        string last = Path.Combine(run, "checkpoint_last.safetensors");
+        if (resuming && !Directory.Exists(run))
+            throw new MaskRcnnException($"cannot resume: run folder {run} does not exist");
+        if (resuming && !File.Exists(last))
+            throw new MaskRcnnException($"cannot resume: {last} does not exist");
+        bool created = !Directory.Exists(run);
+        var held = RunLock.Acquire(run);
+        try
         {
-            if (!Directory.Exists(run))
-                throw new MaskRcnnException($"cannot resume: run folder {run} does not exist");
-            string last = Path.Combine(run, "checkpoint_last.safetensors");
-            if (!File.Exists(last))
+            if (resuming && !File.Exists(last)) // removed before we held the lock
                 throw new MaskRcnnException($"cannot resume: {last} does not exist");
-            return;
+            var files = Trainer.RunFiles(run);
+            if (!resuming && !replacing && files.Count > 0)
+            {
+                string some =
+                    string.Join(", ", files.Take(3).Select(Path.GetFileName)) + (files.Count > 3 ? ", …" : "");
+                throw new MaskRcnnException(
+                    $"{run} already holds a training run ({some}): "
+                        + "continue it with --resume, or replace it with --overwrite"
+                );
+            }
         }
-        var files = Trainer.RunFiles(run);
-        if (files.Count == 0 || replacing)
-            return;
-        string some = string.Join(", ", files.Take(3).Select(Path.GetFileName)) + (files.Count > 3 ? ", …" : "");
-        throw new MaskRcnnException(
-            $"{run} already holds a training run ({some}): "
-                + "continue it with --resume, or replace it with --overwrite"
-        );
+        catch
+        {
+            Release(held, run, created);
+            throw;
+        }
+        return new Releaser(() => Release(held, run, created));
+    }
+
+    static void Release(RunLock held, string run, bool created)
+    {
+        held.Dispose();
+        if (created && Directory.Exists(run) && !Directory.EnumerateFileSystemEntries(run).Any())
+            Directory.Delete(run);
+    }
+
+    sealed class Releaser(Action release) : IDisposable
+    {
+        bool done;
+
+        public void Dispose()
+        {
+            if (done)
+                return;
+            done = true;
+            release();
+        }
     }
 }
 

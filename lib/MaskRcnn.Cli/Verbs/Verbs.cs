@@ -2,8 +2,10 @@ using System.CommandLine;
 using System.Runtime.InteropServices;
 using MaskRcnn.Config;
 using MaskRcnn.Data;
+using MaskRcnn.IO;
 using MaskRcnn.Modeling.Transform;
 using MaskRcnn.Runtime;
+using MaskRcnn.Training;
 
 namespace MaskRcnn.Cli.Verbs;
 
@@ -29,8 +31,15 @@ static class Verbs
     /// ExternalException, with the C++ backtrace in the message): what escapes the checks before them is still
     /// one line, its first. MASKRCNN_DEBUG=1 adds the whole exception.
     /// </summary>
+    /// <remarks>
+    /// Everything the verb prints goes through <see cref="Printable.Writer"/>: control characters in names from data
+    /// files (ANSI escapes, new lines) are escaped, so no name can recolour the terminal or forge an "error:" line.
+    /// </remarks>
     public static int Run(Func<int> body)
     {
+        var (stdout, stderr) = (Console.Out, Console.Error);
+        Console.SetOut(new Printable.Writer(stdout));
+        Console.SetError(new Printable.Writer(stderr));
         try
         {
             return body();
@@ -39,6 +48,25 @@ static class Verbs
         {
             Report(e);
             return 1;
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // Not a user error: a bug. Still one line, which says so; MASKRCNN_DEBUG=1 shows where.
+            Console.Error.WriteLine(
+                $"error: unexpected {e.GetType().Name}: {Printable.Escape(FirstLine(e.Message))} (a bug in maskrcnn: "
+                    + "run it again with MASKRCNN_DEBUG=1 for the stack trace to report)"
+            );
+            if (Debugging)
+                foreach (var line in e.ToString().Split('\n'))
+                    Console.Error.WriteLine(line.TrimEnd('\r'));
+            return 1;
+        }
+        finally
+        {
+            Console.Out.Flush();
+            Console.Error.Flush();
+            Console.SetOut(stdout);
+            Console.SetError(stderr);
         }
     }
 
@@ -54,9 +82,10 @@ static class Verbs
         string message = e is ExternalException ? $"libtorch: {FirstLine(e.Message)}" : e.Message;
         if (file is not null && !message.Contains(file))
             message = $"{file}: {message}";
-        Console.Error.WriteLine($"error: {message}");
+        Console.Error.WriteLine($"error: {Printable.Escape(message)}");
         if (Debugging)
-            Console.Error.WriteLine(e);
+            foreach (var line in e.ToString().Split('\n'))
+                Console.Error.WriteLine(line.TrimEnd('\r'));
     }
 
     /// <summary>MASKRCNN_DEBUG=1: stack traces after the one-line errors.</summary>
@@ -95,7 +124,8 @@ static class Verbs
             return null;
         var command = parse.CommandResult.Command;
         string verb = command is RootCommand ? "maskrcnn" : $"maskrcnn {command.Name}";
-        Console.Error.WriteLine($"error: {string.Join("; ", parse.Errors.Select(e => e.Message).Distinct())}");
+        string errors = string.Join("; ", parse.Errors.Select(e => e.Message).Distinct());
+        Console.Error.WriteLine($"error: {Printable.Escape(errors)}");
         Console.Error.WriteLine($"see: {verb} --help");
         return 1;
     }
@@ -233,12 +263,106 @@ static class Verbs
         );
 
     /// <summary>The first ten data problems, one a line, and where the rest are (<paramref name="file"/>).</summary>
-    public static void PrintProblems(IReadOnlyList<ProblemEntry> problems, string file)
+    public static void PrintProblems(IReadOnlyList<ProblemEntry> problems, string file, string indent = "  ")
     {
         foreach (var p in problems.Take(10))
-            Console.WriteLine($"  {p.Image}{(p.Region is int i ? $" region {i}" : "")}: {p.Message}");
+            Console.WriteLine(
+                $"{indent}{Printable.Escape(p.Image)}{(p.Region is int i ? $" region {i}" : "")}: "
+                    + Printable.Escape(p.Message)
+            );
         if (problems.Count > 10)
-            Console.WriteLine($"  … {problems.Count - 10} more in {file}");
+            Console.WriteLine($"{indent}… {problems.Count - 10} more in {file}");
+    }
+
+    /// <summary>
+    /// --label-key, as every verb that reads a data folder takes it: the region attribute that holds the class, when
+    /// several hold class names (the error then says so).
+    /// </summary>
+    public static Option<string?> LabelKeyOption() =>
+        new("--label-key") { Description = "region attribute holding the class (default: detected)" };
+
+    /// <summary>
+    /// Where a verb writes a file (<paramref name="option"/>: --json, --out, --coco-json): checked before any work.
+    /// Refused: a folder; one of the command's own inputs (<paramref name="inputs"/>, files or folders: an image,
+    /// weights, an annotation file); a data folder's annotation file; a training run's own file (its config, metrics,
+    /// checkpoints, model). The file itself is written whole or not at all (<see cref="AtomicFile"/>).
+    /// </summary>
+    public static void CheckOutput(string path, string option, params string?[] inputs)
+    {
+        string full = Resolved(path); // a link to an input is that input
+        if (Directory.Exists(full))
+            throw new MaskRcnnException($"{option}: {path} is a folder; give the name of a file to write");
+        foreach (var input in inputs)
+        {
+            if (string.IsNullOrEmpty(input))
+                continue;
+            // A folder input (a run, a data folder) is covered by the run-file and annotation-file checks below.
+            if (string.Equals(Resolved(input), full, StringComparison.Ordinal))
+                throw new MaskRcnnException(
+                    $"{option}: {path} is this command's input {input}; refused, it would be overwritten"
+                );
+        }
+        if (InputFile.IsRegularFile(full) && Precious(full) is string what)
+            throw new MaskRcnnException($"{option}: {path} is {what}; refused, it would be replaced");
+        if (Path.GetFileName(full) == DatasetLoader.AnnotationFile)
+            throw new MaskRcnnException(
+                $"{option}: {path} is named like a data folder's annotation file ({DatasetLoader.AnnotationFile}); "
+                    + "refused, it would replace annotations"
+            );
+        if (IsRunFileIn(full))
+            throw new MaskRcnnException(
+                $"{option}: {path} is a file of the training run in {Path.GetDirectoryName(full)}; refused, it would "
+                    + "replace it"
+            );
+    }
+
+    static readonly string[] ImageExtensions = [".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff"];
+    static readonly string[] WeightsExtensions = [".safetensors", ".pth", ".pt", ".h5", ".onnx", ".ckpt"];
+
+    /// <summary>
+    /// What an existing file is when no output should replace it: an image, weights, or VGG Image Annotator
+    /// annotations (recognised by their keys, whatever the file's name); null for anything else.
+    /// </summary>
+    static string? Precious(string file)
+    {
+        string extension = Path.GetExtension(file).ToLowerInvariant();
+        if (ImageExtensions.Contains(extension))
+            return "an existing image";
+        if (WeightsExtensions.Contains(extension))
+            return "an existing weights file";
+        try
+        {
+            using var stream = File.OpenRead(file);
+            var head = new byte[1 << 16];
+            int n = stream.ReadAtLeast(head, head.Length, throwOnEndOfStream: false);
+            string text = System.Text.Encoding.UTF8.GetString(head, 0, n);
+            bool via =
+                text.Contains("\"shape_attributes\"")
+                || text.Contains("\"_via_")
+                || text.Contains("\"metadata\"") && text.Contains("\"xy\"") && text.Contains("\"vid\"");
+            return via ? "a file of VIA annotations" : null;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>The full path, with a symbolic link followed to the file it finally names.</summary>
+    static string Resolved(string path)
+    {
+        string full = Path.GetFullPath(path);
+        return
+            InputFile.IsRegularFile(full) && new FileInfo(full).ResolveLinkTarget(returnFinalTarget: true) is { } target
+            ? target.FullName
+            : full;
+    }
+
+    /// <summary>True when <paramref name="full"/> is one of the run files of the folder it is in.</summary>
+    static bool IsRunFileIn(string full)
+    {
+        string dir = Path.GetDirectoryName(full)!;
+        return Trainer.RunFiles(dir).Select(Path.GetFileName).Contains(Path.GetFileName(full), StringComparer.Ordinal);
     }
 
     static bool IsUserError(Exception e) =>

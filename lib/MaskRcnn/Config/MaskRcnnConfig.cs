@@ -136,11 +136,12 @@ public sealed record MaskRcnnConfig
             ReadCommentHandling = JsonCommentHandling.Skip,
             AllowTrailingCommas = true,
             UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
+            AllowDuplicateProperties = false,
         };
 
     public string ToJson() => JsonSerializer.Serialize(this, JsonOptions);
 
-    /// <summary>Parses and validates; errors name the field.</summary>
+    /// <summary>Parses and validates; errors name the field (a key given twice names it and its line).</summary>
     public static MaskRcnnConfig FromJson(string json, string source = "config")
     {
         MaskRcnnConfig? config;
@@ -150,22 +151,19 @@ public sealed record MaskRcnnConfig
         }
         catch (JsonException e)
         {
-            throw new MaskRcnnException($"{source}: {e.Message}", e);
+            throw IO.JsonInput.DuplicateKey(json, source, e) ?? new MaskRcnnException($"{source}: {e.Message}", e);
         }
         if (config is null)
-            throw new MaskRcnnException($"{source}: empty configuration");
+            throw new MaskRcnnException($"{source}: empty configuration (null)");
         config.Validate(source);
         return config;
     }
 
-    public static MaskRcnnConfig Load(string path)
-    {
-        if (!File.Exists(path))
-            throw new MaskRcnnException($"config file not found: {path}");
-        return FromJson(File.ReadAllText(path), path);
-    }
+    /// <summary>Reads a configuration file (a regular file of at most <see cref="IO.InputFile.MaxConfigBytes"/>).</summary>
+    public static MaskRcnnConfig Load(string path) =>
+        FromJson(IO.InputFile.ReadAllText(path, "config file", IO.InputFile.MaxConfigBytes), path);
 
-    /// <summary>Throws <see cref="MaskRcnnException"/> naming the first invalid field.</summary>
+    /// <summary>Throws <see cref="MaskRcnnException"/> naming every invalid field.</summary>
     public MaskRcnnConfig Validate(string source = "config")
     {
         var errors = Problems().ToList();
@@ -174,31 +172,72 @@ public sealed record MaskRcnnConfig
         return this;
     }
 
-    /// <summary>Every problem found, each naming its field.</summary>
+    /// <summary>The most classes a model may have (the CLI's --num-classes bound).</summary>
+    public const int MaxClasses = 100_000;
+
+    /// <summary>
+    /// Every problem found, each naming its field: a null section or list, a value outside the bounds its CLI option
+    /// has (sizes 32–4096, fractions in [0, 1]) or a sane range where no option exists (counts that set the size of a
+    /// layer or of a step's work), a non-finite number, two class names that are one.
+    /// </summary>
     public IEnumerable<string> Problems()
     {
+        // JSON null for a section or list: named here rather than met as a crash.
+        var nulls = new (string Name, object? Value)[]
+        {
+            ("arch", Arch),
+            ("class_names", ClassNames),
+            ("mask_layers", MaskLayers),
+            ("min_size", MinSize),
+            ("image_mean", ImageMean),
+            ("image_std", ImageStd),
+            ("anchor_sizes", AnchorSizes),
+            ("aspect_ratios", AspectRatios),
+            ("bbox_reg_weights", BboxRegWeights),
+            ("training", Training),
+        }
+            .Where(f => f.Value is null)
+            .Select(f => f.Name)
+            .ToList();
+        foreach (var name in nulls)
+            yield return $"{name}: null (give a value, or leave the key out for the default)";
+        if (nulls.Count > 0)
+            yield break;
+        if (AnchorSizes.Any(l => l is null) || AspectRatios.Any(l => l is null))
+        {
+            yield return "anchor_sizes/aspect_ratios: a level is null";
+            yield break;
+        }
+
         if (!Archs.Contains(Arch))
             yield return $"arch: '{Arch}' is not one of {string.Join(", ", Archs)}";
-        if (NumClasses < 2)
-            yield return $"num_classes: {NumClasses} (needs background + at least one class)";
+        if (NumClasses is < 2 or > MaxClasses)
+            yield return $"num_classes: {NumClasses} is outside 2..{MaxClasses} (background + at least one class)";
         if (ClassNames.Length != 0 && ClassNames.Length != NumClasses)
             yield return $"class_names: {ClassNames.Length} names for num_classes = {NumClasses}";
+        if (ClassNames.Any(n => string.IsNullOrWhiteSpace(n)))
+            yield return "class_names: a name is null or empty";
+        else if (ClassNames.GroupBy(n => n.Trim().ToLowerInvariant()).FirstOrDefault(g => g.Count() > 1) is { } twice)
+            yield return $"class_names: '{twice.First()}' is given {twice.Count()} times (class names must differ)";
         if (TrainableBackboneLayers is < 0 or > 5)
             yield return $"trainable_backbone_layers: {TrainableBackboneLayers} (0..5)";
         if (MinSize.Length == 0 || MinSize.Any(s => s < 32))
             yield return "min_size: needs one or more sizes ≥ 32";
         if (MinSize.Any(s => s > MaxImageSide))
             yield return $"min_size: sizes must be ≤ {MaxImageSide} (the memory budget)";
+        if (MinSize.Length > 64)
+            yield return $"min_size: {MinSize.Length} sizes (at most 64)";
         if (MaxSize < MinSize.DefaultIfEmpty(0).Max())
             yield return $"max_size: {MaxSize} is below min_size";
         if (MaxSize > MaxImageSide)
             yield return $"max_size: {MaxSize} exceeds {MaxImageSide} (the memory budget)";
-        if (ImageMean.Length != 3)
-            yield return "image_mean: needs 3 values";
-        if (ImageStd.Length != 3 || ImageStd.Any(s => s <= 0))
-            yield return "image_std: needs 3 positive values";
-        if (SizeDivisible < 1)
-            yield return "size_divisible: must be ≥ 1";
+        if (ImageMean.Length != 3 || ImageMean.Any(m => !double.IsFinite(m) || Math.Abs(m) > 1000))
+            yield return "image_mean: needs 3 finite values (images are scaled to [0, 1])";
+        if (ImageStd.Length != 3 || ImageStd.Any(s => !(s >= 1e-4 && s <= 1000)))
+            yield return "image_std: needs 3 values in [0.0001, 1000] (images are scaled to [0, 1]; a smaller "
+                + "deviation makes every input infinite)";
+        if (SizeDivisible is < 1 or > 256)
+            yield return $"size_divisible: {SizeDivisible} is outside 1..256";
         if (AnchorSizes.Length != 5)
             yield return $"anchor_sizes: {AnchorSizes.Length} levels, but the FPN has 5 ('0', '1', '2', '3', 'pool')";
         if (AspectRatios.Length != AnchorSizes.Length)
@@ -206,24 +245,28 @@ public sealed record MaskRcnnConfig
         else if (AnchorSizes.Select((s, i) => s.Length * AspectRatios[i].Length).Distinct().Count() > 1)
             yield return "anchor_sizes/aspect_ratios: every level needs the same number of anchors per location (one "
                 + "shared RPN head)";
-        if (AnchorSizes.Any(l => l.Length == 0 || l.Any(s => s <= 0)))
-            yield return "anchor_sizes: sizes must be positive";
-        if (AspectRatios.Any(l => l.Length == 0 || l.Any(r => r <= 0)))
-            yield return "aspect_ratios: ratios must be positive";
+        if (AnchorSizes.Any(l => l.Length is 0 or > 16 || l.Any(s => !(s > 0 && s <= 4 * MaxImageSide))))
+            yield return $"anchor_sizes: 1 to 16 sizes per level, each in (0, {4 * MaxImageSide}] px";
+        if (AspectRatios.Any(l => l.Length is 0 or > 16 || l.Any(r => !(r >= 1e-3 && r <= 1000))))
+            yield return "aspect_ratios: 1 to 16 ratios per level, each in [0.001, 1000]";
         foreach (var (name, value) in Fractions())
-            if (value is < 0 or > 1 || double.IsNaN(value))
+            if (!(value >= 0 && value <= 1))
                 yield return $"{name}: {value} is outside [0, 1]";
         if (RpnBgIouThresh > RpnFgIouThresh)
             yield return "rpn_bg_iou_thresh: must be ≤ rpn_fg_iou_thresh";
         if (BoxBgIouThresh > BoxFgIouThresh)
             yield return "box_bg_iou_thresh: must be ≤ box_fg_iou_thresh";
-        foreach (var (name, value) in Counts())
-            if (value < 1)
-                yield return $"{name}: {value} (must be ≥ 1)";
-        if (BboxRegWeights.Length != 4 || BboxRegWeights.Any(w => w <= 0))
-            yield return "bbox_reg_weights: needs 4 positive values";
-        if (MaskLayers.Length == 0 || MaskLayers.Any(l => l < 1))
-            yield return "mask_layers: needs one or more positive widths";
+        foreach (var (name, value, max) in Counts())
+            if (value < 1 || value > max)
+                yield return $"{name}: {value} is outside 1..{max}";
+        if (RoiSamplingRatio is < -1 or > 32)
+            yield return $"roi_sampling_ratio: {RoiSamplingRatio} is outside -1..32 (≤ 0: adaptive)";
+        if (MaskDilation is < 1 or > 16)
+            yield return $"mask_dilation: {MaskDilation} is outside 1..16";
+        if (BboxRegWeights.Length != 4 || BboxRegWeights.Any(w => !(w > 0 && w <= 1000)))
+            yield return "bbox_reg_weights: needs 4 values in (0, 1000]";
+        if (MaskLayers.Length is 0 or > 16 || MaskLayers.Any(l => l is < 1 or > 4096))
+            yield return "mask_layers: 1 to 16 widths, each in 1..4096";
         foreach (var p in Training.Problems())
             yield return p;
     }
@@ -243,18 +286,19 @@ public sealed record MaskRcnnConfig
             ("mask_threshold", MaskThreshold),
         ];
 
-    IEnumerable<(string, int)> Counts() =>
+    /// <summary>Counts and their upper bounds: each sets a layer's width or how much work a step does.</summary>
+    IEnumerable<(string, int, int)> Counts() =>
         [
-            ("rpn_pre_nms_top_n_train", RpnPreNmsTopNTrain),
-            ("rpn_pre_nms_top_n_test", RpnPreNmsTopNTest),
-            ("rpn_post_nms_top_n_train", RpnPostNmsTopNTrain),
-            ("rpn_post_nms_top_n_test", RpnPostNmsTopNTest),
-            ("rpn_batch_size_per_image", RpnBatchSizePerImage),
-            ("box_detections_per_img", BoxDetectionsPerImg),
-            ("box_batch_size_per_image", BoxBatchSizePerImage),
-            ("box_roi_pool_size", BoxRoiPoolSize),
-            ("mask_roi_pool_size", MaskRoiPoolSize),
-            ("fpn_out_channels", FpnOutChannels),
-            ("representation_size", RepresentationSize),
+            ("rpn_pre_nms_top_n_train", RpnPreNmsTopNTrain, 100_000),
+            ("rpn_pre_nms_top_n_test", RpnPreNmsTopNTest, 100_000),
+            ("rpn_post_nms_top_n_train", RpnPostNmsTopNTrain, 100_000),
+            ("rpn_post_nms_top_n_test", RpnPostNmsTopNTest, 100_000),
+            ("rpn_batch_size_per_image", RpnBatchSizePerImage, 100_000),
+            ("box_detections_per_img", BoxDetectionsPerImg, 1000),
+            ("box_batch_size_per_image", BoxBatchSizePerImage, 100_000),
+            ("box_roi_pool_size", BoxRoiPoolSize, 64),
+            ("mask_roi_pool_size", MaskRoiPoolSize, 64),
+            ("fpn_out_channels", FpnOutChannels, 4096),
+            ("representation_size", RepresentationSize, 65_536),
         ];
 }

@@ -74,35 +74,72 @@ public sealed record TrainingSettings
     [System.Text.Json.Serialization.JsonIgnore]
     public Runtime.ComputePrecision ComputePrecision => Runtime.ComputePrecisionNames.Parse(Precision);
 
+    /// <summary>The most epochs a run may have (the CLI's --epochs bound), in all its stages together.</summary>
+    public const int MaxEpochs = 100_000;
+
+    /// <summary>The most steps an epoch may have (the CLI's --steps-per-epoch bound).</summary>
+    public const int MaxStepsPerEpoch = 10_000_000;
+
+    /// <summary>
+    /// The most images in one training step: every image of a batch is held at full resolution with its masks and
+    /// activations (100000 ran for 11 minutes before the kernel killed it for memory).
+    /// </summary>
+    public const int MaxImagesPerBatch = 64;
+
+    /// <summary>
+    /// Every problem, each naming its field: null values, and the bounds of the CLI's options (epochs 1–100000, steps
+    /// 0–10000000) and of the values no option sets (learning rates finite and positive, a batch of at most
+    /// <see cref="MaxImagesPerBatch"/> images, log_every ≥ 1, …).
+    /// </summary>
     public IEnumerable<string> Problems()
     {
-        if (ImagesPerBatch < 1)
-            yield return $"training.images_per_batch: {ImagesPerBatch} (must be ≥ 1)";
-        if (Epochs < 1 && string.IsNullOrWhiteSpace(Stages))
-            yield return $"training.epochs: {Epochs} (must be ≥ 1)";
-        if (StepsPerEpoch < 0)
-            yield return $"training.steps_per_epoch: {StepsPerEpoch} (must be ≥ 0)";
-        if (!(LearningRate > 0) || double.IsInfinity(LearningRate))
-            yield return $"training.learning_rate: {LearningRate} (must be > 0)";
-        if (Momentum is < 0 or >= 1)
+        var nulls = new (string Name, object? Value)[]
+        {
+            ("training.schedule", Schedule),
+            ("training.step_milestones", StepMilestones),
+            ("training.stages", Stages),
+            ("training.start_from", StartFrom),
+            ("training.precision", Precision),
+        }
+            .Where(f => f.Value is null)
+            .Select(f => f.Name)
+            .ToList();
+        foreach (var name in nulls)
+            yield return $"{name}: null (give a value, or leave the key out for the default)";
+        if (nulls.Count > 0)
+            yield break;
+
+        if (ImagesPerBatch is < 1 or > MaxImagesPerBatch)
+            yield return $"training.images_per_batch: {ImagesPerBatch} is outside 1..{MaxImagesPerBatch}";
+        if ((Epochs < 1 || Epochs > MaxEpochs) && string.IsNullOrWhiteSpace(Stages))
+            yield return $"training.epochs: {Epochs} is outside 1..{MaxEpochs}";
+        if (StepsPerEpoch is < 0 or > MaxStepsPerEpoch)
+            yield return $"training.steps_per_epoch: {StepsPerEpoch} is outside 0..{MaxStepsPerEpoch}";
+        if (!(LearningRate > 0 && LearningRate <= MaxLearningRate))
+            yield return $"training.learning_rate: {LearningRate} is outside (0, {MaxLearningRate}]";
+        if (!(Momentum >= 0 && Momentum < 1))
             yield return $"training.momentum: {Momentum} is outside [0, 1)";
-        if (WeightDecay < 0)
-            yield return $"training.weight_decay: {WeightDecay} (must be ≥ 0)";
-        if (WarmupIters < 0)
-            yield return $"training.warmup_iters: {WarmupIters} (must be ≥ 0)";
-        if (WarmupFactor is <= 0 or > 1)
+        if (!(WeightDecay >= 0 && WeightDecay <= 1))
+            yield return $"training.weight_decay: {WeightDecay} is outside [0, 1]";
+        if (WarmupIters is < 0 or > 100_000_000)
+            yield return $"training.warmup_iters: {WarmupIters} is outside 0..100000000";
+        if (!(WarmupFactor > 0 && WarmupFactor <= 1))
             yield return $"training.warmup_factor: {WarmupFactor} is outside (0, 1]";
         if (Schedule is not ("cosine" or "step"))
             yield return $"training.schedule: '{Schedule}' (cosine or step)";
-        if (StepMilestones.Any(m => m is <= 0 or >= 1))
-            yield return "training.step_milestones: fractions of the run in (0, 1)";
-        if (Gamma is <= 0 or > 1)
+        if (StepMilestones.Length > 100 || StepMilestones.Any(m => !(m > 0 && m < 1)))
+            yield return "training.step_milestones: at most 100 fractions of the run, each in (0, 1)";
+        if (!(Gamma > 0 && Gamma <= 1))
             yield return $"training.gamma: {Gamma} is outside (0, 1]";
-        if (GradClipNorm < 0)
-            yield return $"training.grad_clip_norm: {GradClipNorm} (must be ≥ 0)";
-        if (MaxNonFiniteSteps < 1)
-            yield return $"training.max_non_finite_steps: {MaxNonFiniteSteps} (must be ≥ 1)";
-        if (ClinicalScoreThreshold is < 0 or > 1)
+        if (!(GradClipNorm >= 0 && GradClipNorm <= 1e6))
+            yield return $"training.grad_clip_norm: {GradClipNorm} is outside [0, 1000000] (0: no clipping)";
+        if (MaxNonFiniteSteps is < 1 or > 1000)
+            yield return $"training.max_non_finite_steps: {MaxNonFiniteSteps} is outside 1..1000";
+        if (LogEvery is < 1 or > 1_000_000)
+            yield return $"training.log_every: {LogEvery} is outside 1..1000000";
+        if (ValidateEvery is < 0 or > MaxEpochs)
+            yield return $"training.validate_every: {ValidateEvery} is outside 0..{MaxEpochs} (0: never)";
+        if (!(ClinicalScoreThreshold >= 0 && ClinicalScoreThreshold <= 1))
             yield return $"training.clinical_score_threshold: {ClinicalScoreThreshold} is outside [0, 1]";
         if (string.IsNullOrWhiteSpace(StartFrom))
             yield return "training.start_from: empty (none, coco, imagenet or a weights file)";
@@ -111,7 +148,7 @@ public sealed record TrainingSettings
         string? stageProblem = null;
         try
         {
-            Training.StageSchedule.Parse(Stages, Epochs, LearningRate);
+            Training.StageSchedule.Parse(Stages, Math.Clamp(Epochs, 1, MaxEpochs), LearningRate);
         }
         catch (MaskRcnnException e)
         {
@@ -120,4 +157,7 @@ public sealed record TrainingSettings
         if (stageProblem is not null)
             yield return stageProblem;
     }
+
+    /// <summary>The largest learning rate a run or stage may set (SGD diverges long before it).</summary>
+    public const double MaxLearningRate = 100;
 }

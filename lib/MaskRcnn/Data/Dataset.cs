@@ -36,6 +36,15 @@ public sealed record AnnotatedImage(
     /// (highest id) class.</summary>
     public string ImageClass(IReadOnlyList<string> classes) =>
         Instances.Count == 0 ? "normal" : classes[Instances.Max(i => i.ClassId) - 1];
+
+    /// <summary>The regions the annotation file lists for this image, used or not (null when unknown).</summary>
+    public int? RegionsListed { get; init; }
+
+    /// <summary>
+    /// True when some of the image's regions were left out (an unknown label, an invalid shape, …): its ground truth is
+    /// incomplete, so whether it is normal, and whether a detection on it is a false positive, is unknown.
+    /// </summary>
+    public bool HasSkippedRegions => RegionsListed is int listed && listed > Instances.Count;
 }
 
 /// <summary>A model-ready sample: image [3, H, W] float in [0, 1]; boxes [N, 4] (x1, y1, x2, y2, x2/y2 exclusive pixel
@@ -326,6 +335,11 @@ public static class DatasetLoader
                 continue;
             }
 
+            if (InputBudget.RegionCountProblem(entry.Regions.Count) is string tooMany)
+            {
+                problems.Add(new ViaProblem(entry.FileName, null, tooMany));
+                continue;
+            }
             var instances = new List<Instance>();
             foreach (var region in entry.Regions)
             {
@@ -357,6 +371,11 @@ public static class DatasetLoader
                             $"{region.ShapeName} extends outside the {size.Width}×{size.Height} image; clipped"
                         )
                     );
+                if (Rasterizer.WorkProblem(region.Shape, size.Width, size.Height) is string tooComplex)
+                {
+                    problems.Add(new ViaProblem(entry.FileName, region.Index, tooComplex + "; skipped"));
+                    continue;
+                }
                 var instance = new Instance(
                     classId.Value,
                     labels.Classes[classId.Value - 1],
@@ -379,7 +398,12 @@ public static class DatasetLoader
                 }
                 instances.Add(instance);
             }
-            images.Add(new AnnotatedImage(entry.FileName, path, size.Width, size.Height, instances));
+            images.Add(
+                new AnnotatedImage(entry.FileName, path, size.Width, size.Height, instances)
+                {
+                    RegionsListed = entry.Regions.Count,
+                }
+            );
         }
         return new Dataset(name ?? System.IO.Path.GetFileName(annotationFile), labels.Classes, images, problems)
         {

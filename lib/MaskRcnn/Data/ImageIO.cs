@@ -162,22 +162,24 @@ public static class ImageIO
         WritePng(path, bitmap);
     }
 
-    /// <summary>Writes a bitmap as PNG (atomically: temporary file, then rename).</summary>
+    /// <summary>Writes a bitmap as PNG (atomically: <see cref="IO.AtomicFile"/>).</summary>
     public static void WritePng(string path, SKBitmap bitmap)
     {
-        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
         using var image = SKImage.FromBitmap(bitmap);
         using var data = image.Encode(SKEncodedImageFormat.Png, 100);
-        string tmp = path + ".tmp";
-        using (var f = File.Create(tmp))
-            data.SaveTo(f);
-        File.Move(tmp, path, overwrite: true);
+        IO.AtomicFile.Write(path, data.SaveTo);
     }
 
     static SKCodec OpenCodec(string path)
     {
-        if (!File.Exists(path))
-            throw new ImageReadException($"image not found: {path}");
+        try
+        {
+            IO.InputFile.Check(path, "image"); // a FIFO or a device would be read for ever
+        }
+        catch (MaskRcnnException e)
+        {
+            throw new ImageReadException(e.Message, e);
+        }
         SKCodec? codec;
         try
         {

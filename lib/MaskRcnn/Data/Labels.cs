@@ -89,7 +89,8 @@ public static class LabelResolver
         if (matching.Count > 1)
             throw new MaskRcnnException(
                 $"{doc.Source}: several region attributes hold class names ({string.Join(", ", matching)}); name the "
-                    + "label attribute explicitly"
+                    + $"one that holds the label with --label-key (one of {string.Join(", ", matching)}; "
+                    + "LabelOptions.LabelKey in code)"
             );
         return keys.Count == 1 ? keys[0] : null;
     }
@@ -97,7 +98,18 @@ public static class LabelResolver
     /// <summary>normalised name → class id (1-based), including synonyms.</summary>
     public static Dictionary<string, int> KnownNames(LabelOptions options)
     {
-        var map = options.Classes.Select((c, i) => (Normalize(c), i + 1)).ToDictionary(p => p.Item1, p => p.Item2);
+        var map = new Dictionary<string, int>(StringComparer.Ordinal);
+        for (int i = 0; i < options.Classes.Count; i++)
+        {
+            string name = Normalize(options.Classes[i] ?? "");
+            if (name.Length == 0)
+                throw new MaskRcnnException($"class {i + 1} has an empty name; every class needs one");
+            if (!map.TryAdd(name, i + 1))
+                throw new MaskRcnnException(
+                    $"the class name '{options.Classes[i]}' is given twice (classes {map[name]} and {i + 1}: "
+                        + $"{string.Join(", ", options.Classes)}); class names must differ"
+                );
+        }
         if (options.Synonyms is not null)
             foreach (var (alias, target) in options.Synonyms)
                 if (map.TryGetValue(Normalize(target), out var id))

@@ -94,6 +94,11 @@ public static class ViaInspection
                     continue;
                 }
                 firstKey[image.FileName] = image.Key;
+                if (InputBudget.RegionCountProblem(image.Regions.Count) is string tooMany)
+                {
+                    problems.Add(new ViaProblem(image.FileName, null, tooMany));
+                    continue;
+                }
                 foreach (var r in image.Regions.Where(r => r.Shape is not null))
                 {
                     if (!r.Shape!.HasArea)

@@ -6,6 +6,11 @@ namespace MaskRcnn.Evaluation;
 /// most, class-agnostically, when their mask IoU is ≥ 0.5. Sensitivity = matched lesions / lesions;
 /// false positives = unmatched detections; Dice and IoU are averaged over matched pairs. An image is
 /// "normal" without lesions (detections), otherwise it takes the most severe class present (highest class id).
+/// A metric that cannot be measured is null ("undefined"), never a perfect or a zero score: sensitivity without
+/// lesions, Dice and IoU without a matched lesion, false positives per image and image accuracy without images.
+/// An image whose ground truth is incomplete (some of its regions were left out) counts for sensitivity and Dice with
+/// the lesions it has, but not for false positives or image accuracy: whether it is normal, and whether a detection on
+/// it is a false positive, is unknown.
 /// </summary>
 public sealed record ClinicalMetrics(
     double ScoreThreshold,
@@ -13,24 +18,29 @@ public sealed record ClinicalMetrics(
     int Lesions,
     int Detected,
     int FalsePositives,
-    double Sensitivity,
-    double FpPerImage,
-    double Dice,
-    double MeanIou,
+    double? Sensitivity,
+    double? FpPerImage,
+    double? Dice,
+    double? MeanIou,
     IReadOnlyList<double> DiceValues,
-    double ImageAccuracy,
+    double? ImageAccuracy,
     SortedDictionary<string, SortedDictionary<string, int>> Confusion
 )
 {
     public const double MatchIou = 0.5;
 
+    /// <summary>Images left out of false positives and image accuracy: their ground truth is incomplete.</summary>
+    public int ImagesWithIncompleteTruth { get; init; }
+
     /// <param name="classNames">foreground class names, category id = index + 1</param>
+    /// <param name="incompleteImages">images whose ground truth is incomplete (see the class summary)</param>
     public static ClinicalMetrics Compute(
         IReadOnlyList<GtObject> gts,
         IReadOnlyList<DtObject> dts,
         IReadOnlyList<long> imageIds,
         IReadOnlyList<string> classNames,
-        double threshold
+        double threshold,
+        IReadOnlySet<long>? incompleteImages = null
     )
     {
         var gtBy = gts.Where(g => !g.IsCrowd).GroupBy(g => g.ImageId).ToDictionary(g => g.Key, g => g.ToList());
@@ -50,7 +60,8 @@ public sealed record ClinicalMetrics(
         int lesions = 0,
             detected = 0,
             fps = 0,
-            correct = 0;
+            correct = 0,
+            incomplete = 0;
         var dice = new List<double>();
         var ious = new List<double>();
         var images = imageIds.Distinct().ToList();
@@ -58,6 +69,7 @@ public sealed record ClinicalMetrics(
         {
             var g = gtBy.GetValueOrDefault(id, []);
             var d = dtBy.GetValueOrDefault(id, []);
+            bool complete = incompleteImages?.Contains(id) != true;
             lesions += g.Count;
             var used = new bool[g.Count];
             foreach (var det in d)
@@ -77,13 +89,19 @@ public sealed record ClinicalMetrics(
                 }
                 if (best < 0)
                 {
-                    fps++;
+                    if (complete)
+                        fps++;
                     continue;
                 }
                 used[best] = true;
                 detected++;
                 ious.Add(bestIou);
                 dice.Add(2 * bestIou / (1 + bestIou)); // Dice from IoU: 2I/(A+B) = 2·IoU/(1 + IoU)
+            }
+            if (!complete)
+            {
+                incomplete++;
+                continue;
             }
             string truth = g.Count == 0 ? "normal" : Name(g.Max(x => x.CategoryId));
             string predicted = d.Count == 0 ? "normal" : Name(d.Max(x => x.CategoryId));
@@ -97,14 +115,17 @@ public sealed record ClinicalMetrics(
             lesions,
             detected,
             fps,
-            lesions == 0 ? 1 : (double)detected / lesions,
-            images.Count == 0 ? 0 : (double)fps / images.Count,
-            dice.Count == 0 ? 0 : dice.Average(),
-            ious.Count == 0 ? 0 : ious.Average(),
+            lesions == 0 ? null : (double)detected / lesions,
+            images.Count == incomplete ? null : (double)fps / (images.Count - incomplete),
+            dice.Count == 0 ? null : dice.Average(),
+            ious.Count == 0 ? null : ious.Average(),
             dice,
-            images.Count == 0 ? 0 : (double)correct / images.Count,
+            images.Count == incomplete ? null : (double)correct / (images.Count - incomplete),
             confusion
-        );
+        )
+        {
+            ImagesWithIncompleteTruth = incomplete,
+        };
 
         string Name(int categoryId) =>
             categoryId >= 1 && categoryId <= classNames.Count ? classNames[categoryId - 1] : $"class {categoryId}";
@@ -117,9 +138,10 @@ public sealed record ClinicalMetrics(
         IReadOnlyList<DtObject> dts,
         IReadOnlyList<long> imageIds,
         IReadOnlyList<string> classNames,
-        IEnumerable<double>? thresholds = null
+        IEnumerable<double>? thresholds = null,
+        IReadOnlySet<long>? incompleteImages = null
     ) =>
         (thresholds ?? Enumerable.Range(1, 19).Select(i => i * 0.05))
-            .Select(t => Compute(gts, dts, imageIds, classNames, Math.Round(t, 4)))
+            .Select(t => Compute(gts, dts, imageIds, classNames, Math.Round(t, 4), incompleteImages))
             .ToList();
 }

@@ -1,3 +1,4 @@
+using System.Text.Json;
 using System.Text.Json.Serialization;
 using MaskRcnn.Data;
 using MaskRcnn.Data.Coco;
@@ -7,28 +8,76 @@ using static TorchSharp.torch;
 
 namespace MaskRcnn.Evaluation;
 
-/// <summary>COCO numbers in the evaluate contract's shape.</summary>
-public sealed record CocoSummary(double AP, double AP50, double AP75, double APs, double APm, double APl, double AR100)
+/// <summary>
+/// COCO numbers in the evaluate contract's shape. A value pycocotools cannot compute (no ground truth of that kind:
+/// its −1) stays −1 here, as in pycocotools, and is written to JSON as null and printed as "undefined"
+/// (<see cref="Undefined"/>).
+/// </summary>
+public sealed record CocoSummary(
+    [property: JsonConverter(typeof(UndefinedAsNull))] double AP,
+    [property: JsonConverter(typeof(UndefinedAsNull))] double AP50,
+    [property: JsonConverter(typeof(UndefinedAsNull))] double AP75,
+    [property: JsonConverter(typeof(UndefinedAsNull))] double APs,
+    [property: JsonConverter(typeof(UndefinedAsNull))] double APm,
+    [property: JsonConverter(typeof(UndefinedAsNull))] double APl,
+    [property: JsonConverter(typeof(UndefinedAsNull))] double AR100
+)
 {
     public static CocoSummary From(CocoMetrics m) => new(m.AP, m.AP50, m.AP75, m.APs, m.APm, m.APl, m.AR100);
 }
 
+/// <summary>One class's AP; −1 (JSON null) where undefined: no ground truth of the class, or no masks.</summary>
 public sealed record ClassSummary(
-    [property: JsonPropertyName("bbox_AP50")] double BboxAP50,
-    [property: JsonPropertyName("segm_AP50")] double SegmAP50,
-    [property: JsonPropertyName("bbox_AP")] double BboxAP,
-    [property: JsonPropertyName("segm_AP")] double SegmAP
+    [property: JsonPropertyName("bbox_AP50"), JsonConverter(typeof(UndefinedAsNull))] double BboxAP50,
+    [property: JsonPropertyName("segm_AP50"), JsonConverter(typeof(UndefinedAsNull))] double SegmAP50,
+    [property: JsonPropertyName("bbox_AP"), JsonConverter(typeof(UndefinedAsNull))] double BboxAP,
+    [property: JsonPropertyName("segm_AP"), JsonConverter(typeof(UndefinedAsNull))] double SegmAP
 );
 
-/// <summary>What <c>maskrcnn evaluate</c> writes.</summary>
+/// <summary>
+/// A COCO value that pycocotools marks undefined with −1 (or NaN) is written as JSON null; a null read back is −1.
+/// </summary>
+public sealed class UndefinedAsNull : JsonConverter<double>
+{
+    public override double Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
+        reader.TokenType == JsonTokenType.Null ? -1 : reader.GetDouble();
+
+    public override void Write(Utf8JsonWriter writer, double value, JsonSerializerOptions options)
+    {
+        if (Undefined.IsUndefined(value))
+            writer.WriteNullValue();
+        else
+            writer.WriteNumberValue(value);
+    }
+
+    public override bool HandleNull => true;
+}
+
+/// <summary>How undefined metrics are told and printed.</summary>
+public static class Undefined
+{
+    /// <summary>True for pycocotools' −1 and for NaN.</summary>
+    public static bool IsUndefined(double value) => !(value >= 0) || double.IsInfinity(value);
+
+    /// <summary>The value with <paramref name="format"/> ("F3"), or "undefined" (null, −1, NaN).</summary>
+    public static string Format(double? value, string format = "F3") =>
+        value is double v && !IsUndefined(v)
+            ? v.ToString(format, System.Globalization.CultureInfo.InvariantCulture)
+            : "undefined";
+}
+
+/// <summary>
+/// What <c>maskrcnn evaluate</c> writes. The clinical metrics are null where they could not be measured (see
+/// <see cref="ClinicalMetrics"/>); <see cref="Evaluated"/> says whether anything was.
+/// </summary>
 public sealed record EvaluationReport(
     [property: JsonPropertyName("bbox")] CocoSummary Bbox,
     [property: JsonPropertyName("segm")] CocoSummary? Segm,
     [property: JsonPropertyName("per_class")] SortedDictionary<string, ClassSummary> PerClass,
-    [property: JsonPropertyName("dice")] double Dice,
-    [property: JsonPropertyName("sensitivity")] double Sensitivity,
-    [property: JsonPropertyName("fp_per_image")] double FpPerImage,
-    [property: JsonPropertyName("image_classification_accuracy")] double ImageClassificationAccuracy,
+    [property: JsonPropertyName("dice")] double? Dice,
+    [property: JsonPropertyName("sensitivity")] double? Sensitivity,
+    [property: JsonPropertyName("fp_per_image")] double? FpPerImage,
+    [property: JsonPropertyName("image_classification_accuracy")] double? ImageClassificationAccuracy,
     [property: JsonPropertyName("confusion")] SortedDictionary<string, SortedDictionary<string, int>> Confusion,
     [property: JsonPropertyName("score_threshold")] double ScoreThreshold,
     [property: JsonPropertyName("images")] int Images,
@@ -47,6 +96,41 @@ public sealed record EvaluationReport(
 
     [JsonIgnore]
     public ClinicalMetrics? Clinical { get; init; }
+
+    /// <summary>
+    /// What could not be scored when the ground truth and results came from COCO files: annotations and results
+    /// left out (unknown image or category, a short bbox, a mask of another size, an image of width 0), each with
+    /// its reason. Null for a data folder (see <see cref="Data"/>).
+    /// </summary>
+    [JsonPropertyName("inputs"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public ScoringReport? Inputs { get; init; }
+
+    /// <summary>
+    /// False when nothing could be evaluated: no image, or no lesion (no usable ground truth: every region left out,
+    /// for example because the model's classes are not the data's). The metrics are then undefined and
+    /// <c>maskrcnn evaluate</c> exits non-zero.
+    /// </summary>
+    [JsonPropertyName("evaluated")]
+    public bool Evaluated => Images > 0 && Lesions > 0;
+}
+
+/// <summary>
+/// The inputs of an evaluation from COCO files: ground-truth annotations and results listed and scored, and why each
+/// of the others was left out.
+/// </summary>
+public sealed record ScoringReport(
+    [property: JsonPropertyName("annotations_listed")] int AnnotationsListed,
+    [property: JsonPropertyName("annotations_scored")] int AnnotationsScored,
+    [property: JsonPropertyName("results_listed")] int ResultsListed,
+    [property: JsonPropertyName("results_scored")] int ResultsScored,
+    [property: JsonPropertyName("problems")] IReadOnlyList<ProblemEntry> Problems
+)
+{
+    /// <summary>One line: what was scored and left out.</summary>
+    public string Describe() =>
+        $"{AnnotationsScored} of {AnnotationsListed} ground-truth annotations and {ResultsScored} of {ResultsListed} "
+        + "results scored"
+        + (Problems.Count > 0 ? $"; {Problems.Count} problem{(Problems.Count == 1 ? "" : "s")}" : "");
 }
 
 /// <summary>Ground truth from datasets, detections from a model, and the full report.</summary>
@@ -74,12 +158,19 @@ public static class DatasetEvaluation
         return Rle.Encode(t);
     }
 
-    /// <summary>Runs the model on every image (one at a time, each in its own DisposeScope).</summary>
-    public static List<DtObject> Detect(MaskRCNN model, Dataset dataset, Action<int, int>? progress = null)
+    /// <summary>Runs the model on every image (one at a time, each in its own DisposeScope); <paramref name="cancel"/>
+    /// stops between images (an <see cref="OperationCanceledException"/>).</summary>
+    public static List<DtObject> Detect(
+        MaskRCNN model,
+        Dataset dataset,
+        Action<int, int>? progress = null,
+        CancellationToken cancel = default
+    )
     {
         var dts = new List<DtObject>();
         for (int i = 0; i < dataset.Count; i++)
         {
+            cancel.ThrowIfCancellationRequested();
             using var scope = NewDisposeScope();
             var image = ImageIO.ReadTensor(dataset.Images[i].Path);
             using var d = model.Predict(image);
@@ -106,14 +197,19 @@ public static class DatasetEvaluation
         }
     }
 
-    /// <summary>COCO bbox (and segm, when every object has a mask) metrics, per-class AP and clinical
-    /// metrics.</summary>
+    /// <summary>
+    /// COCO bbox (and segm, when every object has a mask) metrics, per-class AP and clinical metrics. When no lesion
+    /// could be evaluated (<see cref="EvaluationReport.Evaluated"/> false) every clinical metric of the report is
+    /// undefined (null); <see cref="EvaluationReport.Clinical"/> keeps what was counted.
+    /// </summary>
+    /// <param name="incompleteImages">images whose ground truth is incomplete (see <see cref="ClinicalMetrics"/>)</param>
     public static EvaluationReport Report(
         IReadOnlyList<GtObject> gts,
         IReadOnlyList<DtObject> dts,
         IReadOnlyList<long> imageIds,
         IReadOnlyList<string> classNames,
-        double clinicalThreshold
+        double clinicalThreshold,
+        IReadOnlySet<long>? incompleteImages = null
     )
     {
         var cats = Enumerable.Range(1, classNames.Count).ToArray();
@@ -128,15 +224,16 @@ public static class DatasetEvaluation
                 bbox.CategoryAP(k),
                 segm?.CategoryAP(k) ?? -1
             );
-        var clinical = ClinicalMetrics.Compute(gts, dts, imageIds, classNames, clinicalThreshold);
+        var clinical = ClinicalMetrics.Compute(gts, dts, imageIds, classNames, clinicalThreshold, incompleteImages);
+        bool evaluated = clinical.Images > 0 && clinical.Lesions > 0;
         return new EvaluationReport(
             CocoSummary.From(bbox),
             segm is null ? null : CocoSummary.From(segm),
             perClass,
-            clinical.Dice,
-            clinical.Sensitivity,
-            clinical.FpPerImage,
-            clinical.ImageAccuracy,
+            evaluated ? clinical.Dice : null,
+            evaluated ? clinical.Sensitivity : null,
+            evaluated ? clinical.FpPerImage : null,
+            evaluated ? clinical.ImageAccuracy : null,
             clinical.Confusion,
             clinicalThreshold,
             clinical.Images,
@@ -154,12 +251,18 @@ public static class DatasetEvaluation
         MaskRCNN model,
         Dataset dataset,
         double clinicalThreshold,
-        Action<int, int>? progress = null
+        Action<int, int>? progress = null,
+        CancellationToken cancel = default
     )
     {
         var gts = GroundTruth(dataset);
-        var dts = Detect(model, dataset, progress);
+        var dts = Detect(model, dataset, progress, cancel);
         var ids = Enumerable.Range(1, dataset.Count).Select(i => (long)i).ToList();
-        return Report(gts, dts, ids, dataset.Classes, clinicalThreshold) with { Data = dataset.Report() };
+        var incomplete = Enumerable
+            .Range(0, dataset.Count)
+            .Where(i => dataset.Images[i].HasSkippedRegions)
+            .Select(i => (long)i + 1)
+            .ToHashSet();
+        return Report(gts, dts, ids, dataset.Classes, clinicalThreshold, incomplete) with { Data = dataset.Report() };
     }
 }

@@ -21,30 +21,13 @@ public sealed record Detections(
     Tensor? MaskProbs,
     Tensor? Masks,
     (long H, long W) ImageSize
-) : IDisposable
+) : IOwnsTensors, IDisposable
 {
     public int Count => (int)Boxes.shape[0];
 
-    public void Dispose()
-    {
-        Boxes.Dispose();
-        Labels.Dispose();
-        Scores.Dispose();
-        MaskProbs?.Dispose();
-        Masks?.Dispose();
-    }
+    public IEnumerable<Tensor> OwnedTensors => TensorRecords.Present(Boxes, Labels, Scores, MaskProbs, Masks);
 
-    /// <summary>Moves every tensor to the outer dispose scope (they must belong to the current one); returns
-    /// this.</summary>
-    public Detections MoveToOuterDisposeScope()
-    {
-        Boxes.MoveToOuterDisposeScope();
-        Labels.MoveToOuterDisposeScope();
-        Scores.MoveToOuterDisposeScope();
-        MaskProbs?.MoveToOuterDisposeScope();
-        Masks?.MoveToOuterDisposeScope();
-        return this;
-    }
+    public void Dispose() => this.DisposeTensors();
 
     /// <summary>Host copies: boxes as [D][4], labels, scores.</summary>
     public (float[][] Boxes, long[] Labels, float[] Scores) ToArrays()

@@ -36,7 +36,6 @@ public sealed class MaskRCNN : Module
     public MaskRCNN(MaskRcnnConfig config)
         : base(nameof(MaskRCNN))
     {
-        TorchEnvironment.Initialize();
         config.Validate();
         Config = config;
         // The parts in torchvision's order (their random initialisation draws in this order); settings: ConfigMapping.
@@ -64,25 +63,24 @@ public sealed class MaskRCNN : Module
 
     /// <summary>
     /// The number format <see cref="Predict(IReadOnlyList{Tensor})"/> computes in: <see
-    /// cref="ComputePrecision.Float32"/>
-    /// (default, torchvision's results) or <see cref="ComputePrecision.BFloat16"/> (convolutions and fully connected
-    /// layers in bfloat16 through libtorch's autocast; faster on CPUs with native BF16, see
-    /// <see cref="Autocast.Describe"/>). Training's precision is <see cref="TrainingSettings.Precision"/>.
+    /// cref="ComputePrecision.Float32"/> (default, torchvision's results) or <see cref="ComputePrecision.BFloat16"/>
+    /// (convolutions and fully connected layers in bfloat16; the last layers of the RPN and the heads, RoIAlign, box
+    /// arithmetic and mask pasting stay float32). Training's precision is <see cref="TrainingSettings.Precision"/>.
     /// </summary>
     public ComputePrecision Precision { get; set; } = ComputePrecision.Float32;
 
     /// <summary>
-    /// An autocast scope for <see cref="Precision"/> on the parameters' device (a no-op scope for float32): wrap the
-    /// stages in it to run them as <see cref="Predict(IReadOnlyList{Tensor})"/> does.
+    /// The number format of <see cref="Precision"/> for the network's stages until disposed (nothing changes for
+    /// float32): wrap <see cref="Preprocess"/> … <see cref="DetectInRois"/> in it to run them as <see
+    /// cref="Predict(IReadOnlyList{Tensor})"/> does; <see cref="Postprocess"/> runs after it.
     /// </summary>
-    public Autocast.Scope PrecisionScope() => PrecisionScope(Precision);
+    public IDisposable PrecisionScope() => PrecisionScope(Precision);
 
     /// <summary>
-    /// An autocast scope for <paramref name="precision"/> on the parameters' device (no-op for float32). Training
-    /// wraps the forward pass (<see cref="Losses"/>) in it and runs backward outside, as with torch.autocast.
+    /// The number format <paramref name="precision"/> for the network's stages until disposed. Training wraps the
+    /// forward pass (<see cref="Losses"/>) in it and runs backward outside, as PyTorch's mixed-precision training does.
     /// </summary>
-    public Autocast.Scope PrecisionScope(ComputePrecision precision) =>
-        precision == ComputePrecision.BFloat16 ? Autocast.Enter(Device.type, ScalarType.BFloat16) : default;
+    public IDisposable PrecisionScope(ComputePrecision precision) => ModelCalls.Precision(Device, precision);
 
     /// <summary>The device the parameters live on.</summary>
     public Device Device => parameters().First().device;
@@ -119,11 +117,13 @@ public sealed class MaskRCNN : Module
         IReadOnlyList<TargetTensors>? targets = null
     ) => roi_heads.Forward(features[..PooledLevels], proposals, images.ImageSizes, targets);
 
-    /// <summary>Stage 5: boxes back to the original size, masks pasted and binarised.</summary>
+    /// <summary>
+    /// Stage 5: boxes back to the original size, masks pasted and binarised. Runs outside <see
+    /// cref="PrecisionScope()"/>: its products stay float32.
+    /// </summary>
     public Detections Postprocess(RoiDetections d, (long H, long W) resizedSize, (long H, long W) originalSize)
     {
         using var scope = NewDisposeScope();
-        using var fullPrecision = Autocast.Suspend(d.Boxes.device_type); // pasting's products stay float32
         var boxes = BoxOps.ResizeBoxes(d.Boxes, resizedSize, originalSize);
         Tensor? probs = null,
             masks = null;
@@ -149,16 +149,20 @@ public sealed class MaskRCNN : Module
         bool wasTraining = training;
         if (wasTraining)
             eval();
-        using var gcPause = GcPause.Enter();
+        using var call = ModelCalls.Inference();
         try
         {
             using var noGrad = no_grad();
             using var scope = NewDisposeScope();
-            using var precision = PrecisionScope();
-            var (list, _) = Preprocess(images);
-            var features = Features(list.Tensors);
-            var rpnOut = ProposeRegions(list, features);
-            var heads = DetectInRois(list, features, rpnOut.Proposals);
+            ImageList list;
+            RoiHeadsOutput heads;
+            using (PrecisionScope())
+            {
+                (list, _) = Preprocess(images);
+                var features = Features(list.Tensors);
+                var rpnOut = ProposeRegions(list, features);
+                heads = DetectInRois(list, features, rpnOut.Proposals);
+            }
             var results = new List<Detections>();
             for (int i = 0; i < images.Count; i++)
             {
@@ -171,7 +175,6 @@ public sealed class MaskRCNN : Module
         {
             if (wasTraining)
                 train();
-            ProcessHooks.EndInferenceCall(); // per-call work the host process hooked in
         }
     }
 
@@ -189,7 +192,7 @@ public sealed class MaskRCNN : Module
             throw new InvalidOperationException("Losses needs training mode: call model.train() first");
         if (images.Count != targets.Count)
             throw new ArgumentException($"{images.Count} images but {targets.Count} targets");
-        using var gcPause = GcPause.Enter();
+        using var step = ModelCalls.Step();
         using var scope = NewDisposeScope();
         var (list, resizedTargets) = Preprocess(images, targets);
         var features = Features(list.Tensors);

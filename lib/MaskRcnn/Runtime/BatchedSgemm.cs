@@ -5,7 +5,7 @@ namespace MaskRcnn.Runtime;
 /// <summary>
 /// oneMKL's <c>cblas_sgemm_batch</c>, which libtorch_cpu.so (Linux x86-64 builds) links in and exports: a batch of
 /// float32 matrix products written into memory the caller owns. libtorch's <c>bmm</c> allocates its result every
-/// call; on this path (<see cref="Modeling.Ops.Winograd"/>) those blocks, interleaved with oneMKL's own, fragmented
+/// call; on this path (<see cref="Modeling.Kernels.Winograd"/>) those blocks, interleaved with oneMKL's own, fragmented
 /// glibc's heap until resident memory grew by gigabytes. Not available (null) elsewhere: callers fall back to bmm.
 /// </summary>
 internal static unsafe class BatchedSgemm

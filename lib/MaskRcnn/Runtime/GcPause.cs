@@ -3,7 +3,8 @@ using System.Runtime;
 namespace MaskRcnn.Runtime;
 
 /// <summary>
-/// Keeps the .NET garbage collector from running during a block of TorchSharp work.
+/// Keeps the .NET garbage collector from running during a block of TorchSharp work (the model's blocks enter it through
+/// <see cref="ModelCalls"/>).
 /// <para>
 /// Why: TorchSharp 0.107 turns numbers passed to tensor operations (<c>x.add_(1)</c>, <c>x * 0.5f</c>, and many
 /// calls inside TorchSharp itself) into <c>Scalar</c> objects that are neither disposed nor kept alive while
@@ -22,9 +23,11 @@ public static class GcPause
     static int _depth;
     static long _budget = 200L << 20;
 
-    /// <summary>Default true; <see cref="RuntimeOptions.GcPauseEnabled"/> (MASKRCNN_GC_PAUSE=0) disables it, for
-    /// diagnosis.</summary>
-    public static bool Enabled { get; set; } = RuntimeOptions.GcPauseEnabled;
+    /// <summary>
+    /// True unless the process started with MASKRCNN_GC_PAUSE=0 (<see cref="RuntimeOptions.GcPauseEnabled"/>, for
+    /// diagnosis): set once, at start-up.
+    /// </summary>
+    public static bool Enabled { get; } = RuntimeOptions.GcPauseEnabled;
 
     public static Scope Enter()
     {

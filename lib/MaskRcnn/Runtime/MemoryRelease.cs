@@ -43,7 +43,6 @@ public static unsafe class MemoryRelease
         if (Interlocked.Exchange(ref _tuned, 1) == 1)
             return;
         LimitArenas();
-        ProcessHooks.InferenceCallEnded += AfterInferenceCall;
         if (MallocMode == "keep")
             KeepLargeBlocksInHeap();
         else
@@ -62,7 +61,7 @@ public static unsafe class MemoryRelease
     /// <returns>whether the limit was applied by this call</returns>
     public static bool LimitArenas(int arenas = 2)
     {
-        if (MallOpt == null || Environment.GetEnvironmentVariable("MALLOC_ARENA_MAX") is not null)
+        if (MallOpt == null || RuntimeOptions.MallocArenaMaxSet)
             return false;
         if (Interlocked.Exchange(ref _arenasLimited, 1) == 1)
             return false;
@@ -110,7 +109,7 @@ public static unsafe class MemoryRelease
     }
 
     /// <summary>
-    /// Run after every inference call in a tuned process (<see cref="ProcessHooks.InferenceCallEnded"/>): under the
+    /// Run after every inference call in a tuned process (<see cref="ModelCalls.Inference"/>): under the
     /// steady limits and outside any <see cref="KeepLargeBlocksInHeap"/> scope, every <see cref="TrimEveryCalls"/>th
     /// call trims glibc's heap (<c>malloc_trim(0)</c>), handing back the free holes that calls of different sizes leave
     /// between live blocks; the next call pays one round of page faults.
@@ -177,12 +176,7 @@ public static unsafe class MemoryRelease
 
     static string? MallocMode => RuntimeOptions.GlibcMalloc;
 
-    static bool UserTunedMalloc() =>
-        new[] { "MALLOC_MMAP_MAX_", "MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_" }.Any(v =>
-            Environment.GetEnvironmentVariable(v) is not null
-        )
-        || (Environment.GetEnvironmentVariable("GLIBC_TUNABLES") ?? "").Contains("glibc.malloc.")
-        || MallocMode == "default";
+    static bool UserTunedMalloc() => RuntimeOptions.MallocTunedByUser || MallocMode == "default";
 
     sealed class KeepScope : IDisposable
     {

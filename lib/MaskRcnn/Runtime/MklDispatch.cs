@@ -38,7 +38,7 @@ public static class MklDispatch
 
     /// <summary>
     /// True when oneMKL's SGEMM runs the kernels made for this CPU (an Intel CPU, or the shim applied). Where it
-    /// does not, <see cref="MaskRcnn.Modeling.Ops.FlattenedLinear"/> runs fc6 as a oneDNN convolution instead.
+    /// does not, <see cref="MaskRcnn.Modeling.Kernels.FlattenedLinear"/> runs fc6 as a oneDNN convolution instead.
     /// </summary>
     public static bool FeatureKernels => _report?.Status is "applied" or "intel";
 

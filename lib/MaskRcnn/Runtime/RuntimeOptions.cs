@@ -14,9 +14,11 @@ public enum WinogradMode
 }
 
 /// <summary>
-/// Every MASKRCNN_* environment switch of the library, the CLI and the notebooks, read here and nowhere else. Each is
-/// for diagnosis, comparison or the environment a process runs in; none changes a model's results beyond float
-/// rounding. A switch is read when its property is asked for; the components that read it once say so.
+/// Every environment variable the library, the CLI, the notebooks' set-up and the tests read, read here and nowhere
+/// else: the MASKRCNN_* switches (each for diagnosis, comparison or the environment a process runs in; none changes a
+/// model's results beyond float rounding), the tests' own switches, and the standard variables that say where things
+/// are (caches, NuGet packages, PATH) or how glibc's malloc was tuned. A variable is read when its property is asked
+/// for; the components that read it once, at start-up, say so.
 /// </summary>
 public static class RuntimeOptions
 {
@@ -41,8 +43,8 @@ public static class RuntimeOptions
     /// <summary>
     /// MASKRCNN_WINOGRAD: 0 turns the Winograd 3×3 convolutions off (the direct convolution everywhere, e.g. to
     /// compare), inference keeps training on the direct convolution; unset, both paths run where they pay. Read once,
-    /// as the defaults of <see cref="Modeling.Ops.WinogradConv2d.Enabled"/> and
-    /// <see cref="Modeling.Ops.WinogradConv2d.InTraining"/>.
+    /// as <see cref="Modeling.Kernels.WinogradConv2d.DefaultMode"/> (a model's layers can be set otherwise with
+    /// <see cref="Modeling.Layers.UseWinograd"/>).
     /// </summary>
     public static WinogradMode Winograd =>
         Read("MASKRCNN_WINOGRAD")?.Trim().ToLowerInvariant() switch
@@ -60,8 +62,8 @@ public static class RuntimeOptions
     public static string? GlibcMalloc => Read("MASKRCNN_GLIBC_MALLOC")?.Trim().ToLowerInvariant();
 
     /// <summary>
-    /// MASKRCNN_GC_PAUSE=0 turns off <see cref="Runtime.GcPause"/>'s no-GC regions (for diagnosis). Read once, as the
-    /// default of <see cref="GcPause.Enabled"/>.
+    /// MASKRCNN_GC_PAUSE=0 turns off <see cref="Runtime.GcPause"/>'s no-GC regions (for diagnosis). Read once, as
+    /// <see cref="GcPause.Enabled"/>.
     /// </summary>
     public static bool GcPauseEnabled => Read("MASKRCNN_GC_PAUSE") != "0";
 
@@ -82,6 +84,59 @@ public static class RuntimeOptions
 
     /// <summary>MASKRCNN_QUICK=1 (environment/run-notebooks.sh --quick, CI): the notebooks shrink their work.</summary>
     public static bool Quick => Read("MASKRCNN_QUICK") == "1";
+
+    // ---- the tests' switches ----------------------------------------------------------------------------------------
+
+    /// <summary>
+    /// MASKRCNN_REQUIRE_BROWSER=1 (CI): the rendered-notebook tests fail, instead of being skipped, where no headless
+    /// browser or nbconvert is installed.
+    /// </summary>
+    public static bool RequireBrowser => Read("MASKRCNN_REQUIRE_BROWSER") == "1";
+
+    /// <summary>
+    /// MASKRCNN_REQUIRE_EXECUTED_NOTEBOOKS=1 (CI, after environment/run-notebooks.sh): the executed-notebook tests fail,
+    /// instead of being skipped, where notebooks/out/ lacks a fresh executed copy.
+    /// </summary>
+    public static bool RequireExecutedNotebooks => Read("MASKRCNN_REQUIRE_EXECUTED_NOTEBOOKS") == "1";
+
+    /// <summary>MASKRCNN_REAL_VIA: a folder of real VIA files the VIA reader's tests also read (skipped when unset).</summary>
+    public static string? RealViaFolder => Read("MASKRCNN_REAL_VIA");
+
+    // ---- where things are -------------------------------------------------------------------------------------------
+
+    /// <summary>XDG_CACHE_HOME: the user's cache root (default ~/.cache), where our weights cache lives.</summary>
+    public static string? XdgCacheHome => Read("XDG_CACHE_HOME");
+
+    /// <summary>TORCH_HOME: torch.hub's root (default ~/.cache/torch), where torchvision keeps downloaded weights.</summary>
+    public static string? TorchHome => Read("TORCH_HOME");
+
+    /// <summary>NUGET_PACKAGES: the NuGet packages folder (default ~/.nuget/packages).</summary>
+    public static string? NuGetPackages => Read("NUGET_PACKAGES");
+
+    /// <summary>The NuGet packages folder: NUGET_PACKAGES, else ~/.nuget/packages.</summary>
+    public static string NuGetPackagesFolder =>
+        NuGetPackages
+        ?? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages");
+
+    /// <summary>PATH's folders, where programs are looked up.</summary>
+    public static IReadOnlyList<string> ExecutableSearchPath =>
+        (Read("PATH") ?? "").Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries);
+
+    // ---- glibc's malloc, as the user tuned it ---------------------------------------------------------------------
+
+    /// <summary>MALLOC_ARENA_MAX is set (glibc applies it itself; <see cref="MemoryRelease.LimitArenas"/> then does
+    /// nothing).</summary>
+    public static bool MallocArenaMaxSet => Environment.GetEnvironmentVariable("MALLOC_ARENA_MAX") is not null;
+
+    /// <summary>
+    /// glibc's malloc was tuned through its own variables (MALLOC_MMAP_MAX_, MALLOC_MMAP_THRESHOLD_,
+    /// MALLOC_TRIM_THRESHOLD_, or a glibc.malloc.* tunable in GLIBC_TUNABLES): <see cref="MemoryRelease"/> leaves
+    /// those limits alone.
+    /// </summary>
+    public static bool MallocTunedByUser =>
+        new[] { "MALLOC_MMAP_MAX_", "MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_" }.Any(v =>
+            Environment.GetEnvironmentVariable(v) is not null
+        ) || (Environment.GetEnvironmentVariable("GLIBC_TUNABLES") ?? "").Contains("glibc.malloc.");
 
     /// <summary>The value, or null when unset or empty.</summary>
     static string? Read(string name) =>

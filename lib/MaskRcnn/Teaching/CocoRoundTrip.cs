@@ -1,7 +1,6 @@
 using MaskRcnn.Data;
 using MaskRcnn.Data.Coco;
 using MaskRcnn.Evaluation;
-using MaskRcnn.Inference;
 using MaskRcnn.Modeling;
 
 namespace MaskRcnn.Teaching;

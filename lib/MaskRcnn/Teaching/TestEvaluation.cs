@@ -79,8 +79,11 @@ public sealed class TestEvaluation
 
     /// <summary>The clinical numbers at the threshold, one line.</summary>
     public string Clinical() =>
-        $"at {Threshold}: sensitivity {Report.Sensitivity:F3}, false positives per image {Report.FpPerImage:F3}, "
-        + $"mean Dice {Report.Dice:F3}, image accuracy {Report.ImageClassificationAccuracy:F3}";
+        $"at {Threshold}: sensitivity {Show(Report.Sensitivity)}, false positives per image {Show(Report.FpPerImage)}, "
+        + $"mean Dice {Show(Report.Dice)}, image accuracy {Show(Report.ImageClassificationAccuracy)}";
+
+    /// <summary>A metric with three decimals, or "undefined" when it could not be measured.</summary>
+    public static string Show(double? value) => value is double v ? v.ToString("F3") : "undefined";
 
     /// <summary>Sensitivity, false positives and image accuracy at thresholds 0.05 … 0.95.</summary>
     public IReadOnlyList<ClinicalMetrics> Sweep() => ClinicalMetrics.Sweep(Truth, Detections, ImageIds, Classes);

@@ -23,12 +23,14 @@ public static class ThresholdChoice
             return $"✘ {exercise}: not yet — a threshold lies between 0 and 1.";
         var sweep = validation.Sweep();
         var reaching = sweep.Where(s => s.Sensitivity >= target).Select(s => s.ScoreThreshold).ToList();
-        double mine = validation.At(t).Sensitivity;
-        string measured = $"validation sensitivity at {t:0.###}: {mine:F3}";
+        double? mine = validation.At(t).Sensitivity;
+        if (mine is not double sensitivity)
+            return $"… {exercise}: the validation split has no lesion to measure sensitivity on (undefined).";
+        string measured = $"validation sensitivity at {t:0.###}: {sensitivity:F3}";
         if (reaching.Count == 0)
             return $"✔ {exercise}: {measured} — and no threshold from 0.05 to 0.95 reaches {target} with this model "
                 + "on this split: the model, not the threshold, must improve.";
-        if (mine < target)
+        if (sensitivity < target)
             return $"✘ {exercise}: not yet ({measured}, below {target}). Hint: a lower threshold keeps more detections.";
         if (reaching.Max() > t + 1e-9)
             return $"✘ {exercise}: not yet ({measured}) — a higher threshold reaches {target} too, with fewer false "

@@ -74,7 +74,7 @@ public static class Runs
         if (Directory.Exists(incoming))
             Directory.Delete(incoming, recursive: true);
         Directory.CreateDirectory(incoming);
-        foreach (var file in Directory.GetFiles(run))
+        foreach (var file in Directory.GetFiles(run).Where(f => Path.GetFileName(f) != ".lock"))
             File.Copy(file, Path.Combine(incoming, Path.GetFileName(file)));
         string previous = target + ".previous";
         bool kept = Directory.Exists(target);

@@ -26,21 +26,34 @@ public static class StageSchedule
             {
                 if (
                     !double.TryParse(rest[(at + 1)..], NumberStyles.Float, CultureInfo.InvariantCulture, out lr)
-                    || !(lr > 0)
+                    || !(lr > 0 && lr <= Config.TrainingSettings.MaxLearningRate)
                 )
-                    throw new MaskRcnnException($"training.stages: '{part}' has an invalid learning rate");
+                    throw new MaskRcnnException(
+                        $"training.stages: '{part}' has an invalid learning rate (a number in "
+                            + $"(0, {Config.TrainingSettings.MaxLearningRate}])"
+                    );
                 rest = rest[..at];
             }
             if (!LayerGroups.IsKnown(group))
                 throw new MaskRcnnException(
                     $"training.stages: unknown layer group '{group}' (use {string.Join(", ", LayerGroups.Names)})"
                 );
-            if (!int.TryParse(rest, NumberStyles.Integer, CultureInfo.InvariantCulture, out var epochs) || epochs < 1)
-                throw new MaskRcnnException($"training.stages: '{part}' needs a positive whole number of epochs");
+            if (
+                !int.TryParse(rest, NumberStyles.Integer, CultureInfo.InvariantCulture, out var epochs)
+                || epochs is < 1 or > Config.TrainingSettings.MaxEpochs
+            )
+                throw new MaskRcnnException(
+                    $"training.stages: '{part}' needs a whole number of epochs in 1..{Config.TrainingSettings.MaxEpochs}"
+                );
             stages.Add(new Stage(group, epochs, lr));
         }
         if (stages.Count == 0)
             throw new MaskRcnnException("training.stages: empty schedule");
+        long total = stages.Sum(x => (long)x.Epochs);
+        if (total > Config.TrainingSettings.MaxEpochs)
+            throw new MaskRcnnException(
+                $"training.stages: {total} epochs in all exceeds {Config.TrainingSettings.MaxEpochs}"
+            );
         return stages;
     }
 

@@ -4,6 +4,7 @@ using MaskRcnn.Config;
 using MaskRcnn.Data;
 using MaskRcnn.Data.Phantoms;
 using MaskRcnn.Evaluation;
+using MaskRcnn.IO;
 using MaskRcnn.Modeling;
 using MaskRcnn.Modeling.RoiHeads;
 using MaskRcnn.Modeling.Transform;
@@ -82,14 +83,29 @@ public sealed class Trainer(MaskRCNN model, Dataset train, Dataset? val, string 
     /// <param name="resume">continue from checkpoint_last.safetensors in the run folder</param>
     /// <param name="cancel">stops after the current step, saving checkpoint_last at that step</param>
     /// <param name="stopAfterIteration">stop (and checkpoint) once this many iterations are done</param>
+    /// <remarks>
+    /// The run folder is locked for the whole run (<see cref="RunLock"/>): a second process training, resuming or
+    /// overwriting there is refused with the holder's PID. A run whose every step had a non-finite loss is a
+    /// <see cref="TrainingDivergedException"/>, not a finished model.
+    /// </remarks>
     public TrainingResult Run(bool resume = false, CancellationToken cancel = default, long? stopAfterIteration = null)
     {
+        CheckBeforeTouchingTheFolder(resume);
+        using var folderLock = RunLock.Acquire(RunDir);
         var stages = PrepareRunFolder(resume);
-        using var heap = MemoryRelease.KeepLargeBlocksInHeap(); // in a tuned process: steps reuse each other's pages
+        using var training = ModelCalls.TrainingRun(); // in a tuned process: steps reuse each other's pages
         var optimizer = new Sgd(Model.named_parameters(), Settings.Momentum, Settings.WeightDecay);
-        var state = resume ? Resume(optimizer) : StartAfresh();
+        var state = resume ? Resume(optimizer, stages) : StartAfresh();
         if (state.Finished)
-            return new TrainingResult(RunDir, state, [], File.Exists(FinalModel) ? FinalModel : null, false);
+        {
+            // A run killed (or stopped) between its last checkpoint and the final model: the checkpoint is the model.
+            if (!File.Exists(FinalModel))
+            {
+                Checkpoint.Save(FinalModel, Model, optimizer: null, state: state, includeRng: false);
+                Message?.Invoke($"the run had finished; wrote its final model {FinalModel}");
+            }
+            return new TrainingResult(RunDir, state, [], FinalModel, false);
+        }
 
         var run = new RunProgress(
             stages,
@@ -103,8 +119,15 @@ public sealed class Trainer(MaskRCNN model, Dataset train, Dataset? val, string 
         {
             if (!TrainEpoch(run, epoch, cancel, stopAfterIteration))
                 return new TrainingResult(RunDir, run.State, run.Validations, null, true);
-            EndEpoch(run, epoch);
+            if (!EndEpoch(run, epoch, cancel))
+                return new TrainingResult(RunDir, run.State, run.Validations, null, true);
         }
+        if (NothingLearned(run))
+            throw new TrainingDivergedException(
+                $"every one of the run's {run.State.Iteration} steps had a non-finite loss and was skipped: nothing "
+                    + "was learned, and no final model is written. Check the configuration (image_std, learning rate) "
+                    + "and the data."
+            );
 
         var final = run.State with { Finished = true };
         Checkpoint.Save(FinalModel, Model, optimizer: null, state: final, includeRng: false);
@@ -139,6 +162,7 @@ public sealed class Trainer(MaskRCNN model, Dataset train, Dataset? val, string 
         /// <summary>Validation time, left out of the training time that recipes are compared by.</summary>
         public Stopwatch Validating { get; } = new();
         public long IterationsThisRun { get; set; }
+
         public string? CurrentGroup { get; set; }
         public int ConsecutiveNonFinite { get; set; } = state.ConsecutiveNonFinite;
 
@@ -186,35 +210,86 @@ public sealed class Trainer(MaskRCNN model, Dataset train, Dataset? val, string 
     /// <returns>the run's stages</returns>
     IReadOnlyList<Stage> PrepareRunFolder(bool resume)
     {
+        var stages = StageSchedule.Parse(Settings.Stages, Settings.Epochs, Settings.LearningRate);
+        Directory.CreateDirectory(RunDir);
+        foreach (var (name, bytes) in RemoveStaleTemporaries())
+            Message?.Invoke($"removed {name} ({bytes / 1e6:F1} MB), left by a write that was interrupted");
+        AtomicFile.WriteAllText(Path.Combine(RunDir, "config.json"), Model.Config.ToJson());
+        return stages;
+    }
+
+    /// <summary>
+    /// What makes a run impossible, found before the folder is created or locked: no usable image or region, a
+    /// resume without its checkpoint, an image the model's resize cannot take, class ids the model does not have.
+    /// </summary>
+    void CheckBeforeTouchingTheFolder(bool resume)
+    {
         if (train.Count == 0)
             throw new MaskRcnnException($"training set '{train.Name}' has no usable images");
-        var stages = StageSchedule.Parse(Settings.Stages, Settings.Epochs, Settings.LearningRate);
+        if (train.RegionsUsed == 0)
+            throw new MaskRcnnException(
+                $"training set '{train.Name}' has no usable region (of {train.RegionsListed} listed): there is "
+                    + "nothing to learn"
+                    + (train.Problems.Count > 0 ? $"; first problem: {train.Problems[0]}" : "")
+            );
         if (resume && !Directory.Exists(RunDir))
             throw new MaskRcnnException($"cannot resume: run folder {RunDir} does not exist");
         if (resume && !File.Exists(LastCheckpoint))
             throw new MaskRcnnException($"cannot resume: {LastCheckpoint} does not exist");
+        CheckClasses(train);
         CheckImageSizes(train);
         if (val is not null)
+        {
+            CheckClasses(val);
             CheckImageSizes(val);
-        Directory.CreateDirectory(RunDir);
-        foreach (var (name, bytes) in RemoveStaleTemporaries())
-            Message?.Invoke($"removed {name} ({bytes / 1e6:F1} MB), left by a checkpoint write that was interrupted");
-        File.WriteAllText(Path.Combine(RunDir, "config.json"), Model.Config.ToJson());
-        return stages;
+        }
+    }
+
+    /// <summary>
+    /// Every class id of the data must be one of the model's (1 … num_classes − 1), and a model with class names
+    /// must be trained on data of the same classes, in the same order: otherwise the heads learn labels that mean
+    /// something else, or libtorch fails in the middle of an epoch.
+    /// </summary>
+    void CheckClasses(Dataset data)
+    {
+        var config = Model.Config;
+        int classes = config.NumClasses - 1;
+        if (data.Classes.Count != classes)
+            throw new MaskRcnnException(
+                $"the model has {classes} classes (num_classes {config.NumClasses} with the background) but "
+                    + $"'{data.Name}' has {data.Classes.Count} ({string.Join(", ", data.Classes)}): set num_classes "
+                    + "and class_names in the configuration to the data's classes"
+            );
+        if (config.ClassNames.Length == config.NumClasses)
+        {
+            var names = config.ClassNames.Skip(1).ToArray();
+            if (!names.SequenceEqual(data.Classes, StringComparer.OrdinalIgnoreCase))
+                throw new MaskRcnnException(
+                    $"the model's classes ({string.Join(", ", names)}) are not the classes of '{data.Name}' "
+                        + $"({string.Join(", ", data.Classes)})"
+                );
+        }
     }
 
     /// <summary>
     /// Loads checkpoint_last (model, optimizer, random state) and drops the metrics rows written after it, which the
     /// resumed run logs again.
     /// </summary>
-    TrainingState Resume(Sgd optimizer)
+    TrainingState Resume(Sgd optimizer, IReadOnlyList<Stage> stages)
     {
         var c = Checkpoint.Read(LastCheckpoint);
+        var state = c.State ?? new TrainingState(0, 0, 0, null, null);
+        int epochs = stages.Sum(x => x.Epochs);
+        if (state.Epoch > epochs || state.StepInEpoch > StepsPerEpoch || state.Iteration > (long)epochs * StepsPerEpoch)
+            throw new MaskRcnnException(
+                $"{LastCheckpoint}: its training state (epoch {state.Epoch + 1}, step {state.StepInEpoch}, iteration "
+                    + $"{state.Iteration}) lies beyond this run's schedule ({epochs} epochs of {StepsPerEpoch} steps); "
+                    + "refused"
+            );
         StateDicts.Load(Model, c.Model, strict: true, sourceName: LastCheckpoint);
         optimizer.LoadState(c.Optimizer);
         if (c.RngState is not null)
             torch.set_rng_state(c.RngState);
-        var state = c.State ?? new TrainingState(0, 0, 0, null, null);
         Message?.Invoke(
             $"resumed from {LastCheckpoint}: epoch {state.Epoch + 1}, step {state.StepInEpoch}, "
                 + $"iteration {state.Iteration}"
@@ -304,7 +379,7 @@ public sealed class Trainer(MaskRCNN model, Dataset train, Dataset? val, string 
                 run.TotalIterations,
                 stage.Group,
                 losses,
-                losses.Values.Where(double.IsFinite).Sum(),
+                losses.Values.Sum(), // NaN or ∞ when the step was skipped: never a loss of 0 that was not measured
                 run.Optimizer.LearningRate,
                 imagesPerSecond,
                 run.Clock.Elapsed,
@@ -322,6 +397,10 @@ public sealed class Trainer(MaskRCNN model, Dataset train, Dataset? val, string 
         }
         return true;
     }
+
+    /// <summary>True when every step of the run so far (resumed parts included) had a non-finite loss.</summary>
+    static bool NothingLearned(RunProgress run) =>
+        run.State.Iteration > 0 && run.ConsecutiveNonFinite >= run.State.Iteration;
 
     /// <summary>Counts consecutive non-finite losses (their steps were skipped); too many stop the run.</summary>
     void CountNonFinite(RunProgress run, Dictionary<string, double> losses, bool finite, int epoch, int step)
@@ -351,15 +430,35 @@ public sealed class Trainer(MaskRCNN model, Dataset train, Dataset? val, string 
     /// The end of an epoch: validation when due (loss, COCO and clinical report, TensorBoard histograms and images; a
     /// better metric saves checkpoint_best), checkpoint_last, the memory release and the epoch's metrics row.
     /// </summary>
-    void EndEpoch(RunProgress run, int epoch)
+    /// <returns>
+    /// false when <paramref name="cancel"/> stopped the run: during validation, checkpoint_last is saved at the
+    /// epoch's last step, so that a resume validates the epoch again; after it, the epoch's checkpoint stands
+    /// </returns>
+    bool EndEpoch(RunProgress run, int epoch, CancellationToken cancel)
     {
         var s = Settings;
+        var trained = run.State with { Epoch = epoch, StepInEpoch = run.Steps };
         run.State = run.State with { Epoch = epoch + 1, StepInEpoch = 0 };
         bool due = s.ValidateEvery > 0 && ((epoch + 1) % s.ValidateEvery == 0 || epoch + 1 == run.Epochs);
         if (val is not null && val.Count > 0 && due)
         {
             run.Validating.Start();
-            var v = Validate(epoch);
+            ValidationResult v;
+            try
+            {
+                v = Validate(epoch, cancel);
+            }
+            catch (OperationCanceledException) when (cancel.IsCancellationRequested)
+            {
+                run.Validating.Stop();
+                run.State = trained;
+                Checkpoint.Save(LastCheckpoint, Model, run.Optimizer, trained);
+                Message?.Invoke(
+                    $"stopped during epoch {epoch + 1}'s validation; checkpoint {LastCheckpoint} at the epoch's last "
+                        + "step (resume with --resume: the epoch is validated again)"
+                );
+                return false;
+            }
             run.TensorBoard.WeightHistograms(run.State.Iteration, Model);
             run.TensorBoard.Predictions(run.State.Iteration, Model, val);
             run.Validating.Stop();
@@ -367,8 +466,9 @@ public sealed class Trainer(MaskRCNN model, Dataset train, Dataset? val, string 
             var elapsed = run.Clock.Elapsed;
             LogValidation(v, run.State.Iteration, elapsed, elapsed - run.Validating.Elapsed, run.TensorBoard);
             Validated?.Invoke(v);
+            // pycocotools' −1 is "undefined" (no ground truth): never a best model.
             double? metric = v.Report?.Segm?.AP ?? v.Report?.Bbox.AP;
-            if (metric is double m && (run.State.BestMetric is null || m > run.State.BestMetric))
+            if (metric is double m && m >= 0 && (run.State.BestMetric is null || m > run.State.BestMetric))
             {
                 string name = v.Report?.Segm is not null ? "val segm AP" : "val bbox AP";
                 run.State = run.State with { BestMetric = m, BestMetricName = name };
@@ -376,9 +476,22 @@ public sealed class Trainer(MaskRCNN model, Dataset train, Dataset? val, string 
                 Message?.Invoke($"epoch {epoch + 1}: new best {run.State.BestMetricName} = {m:F4} → {BestCheckpoint}");
             }
         }
-        Checkpoint.Save(LastCheckpoint, Model, run.Optimizer, run.State with { Finished = epoch + 1 == run.Epochs });
-        MemoryRelease.AfterTrainingEpoch();
+        // A run that learned nothing is never "finished": a resume must not turn it into a final model.
+        bool finished = epoch + 1 == run.Epochs && !NothingLearned(run);
+        Checkpoint.Save(LastCheckpoint, Model, run.Optimizer, run.State with { Finished = finished });
+        ModelCalls.EndTrainingEpoch();
         LogEpoch(epoch, run.State.Iteration, run.Clock.Elapsed, run.Clock.Elapsed - run.Validating.Elapsed);
+        if (!cancel.IsCancellationRequested)
+            return true;
+        Message?.Invoke(
+            $"stopped after epoch {epoch + 1}; checkpoint {LastCheckpoint}"
+                + (
+                    epoch + 1 == run.Epochs
+                        ? " (the run's last epoch: resume with --resume writes the final model)"
+                        : ""
+                )
+        );
+        return false;
     }
 
     /// <summary>
@@ -398,21 +511,38 @@ public sealed class Trainer(MaskRCNN model, Dataset train, Dataset? val, string 
     }
 
     static bool IsRunFile(string name) =>
-        name is "config.json" or "metrics.jsonl" or DataProblemsFile or "model_final.safetensors"
-        || name.StartsWith("checkpoint_", StringComparison.Ordinal) && name.EndsWith(".safetensors")
+        IsRunOutput(name)
         || name.StartsWith("events.out.tfevents.", StringComparison.Ordinal)
         || IsCheckpointTemporary(name);
+
+    /// <summary>The files of a run that are written whole (<see cref="AtomicFile"/>), by name.</summary>
+    static bool IsRunOutput(string name) =>
+        name is "config.json" or "metrics.jsonl" or DataProblemsFile or "model_final.safetensors"
+        || name.StartsWith("checkpoint_", StringComparison.Ordinal)
+            && name.EndsWith(".safetensors", StringComparison.Ordinal)
+            && !name.EndsWith(".tmp", StringComparison.Ordinal);
 
     /// <summary>The skipped data of a run, as <c>train</c> writes it into the run folder.</summary>
     public const string DataProblemsFile = "data_problems.json";
 
     /// <summary>
-    /// A temporary that a checkpoint write leaves when the process is killed before its rename
-    /// (<see cref="SafetensorsFile.Write"/>: PATH.PID.tmp), or a metrics rewrite's.
+    /// A temporary that a write of one of the run's files leaves when the process is killed before its rename
+    /// (<see cref="AtomicFile"/>: NAME.PID.RANDOM.tmp; checkpoints of earlier versions: NAME.PID.tmp), or an earlier
+    /// version's metrics rewrite (metrics.jsonl.tmp).
     /// </summary>
-    static bool IsCheckpointTemporary(string name) =>
-        name == "metrics.jsonl.tmp"
-        || System.Text.RegularExpressions.Regex.IsMatch(name, @"^(checkpoint_\w+|model_final)\.safetensors\.\d+\.tmp$");
+    static bool IsCheckpointTemporary(string name)
+    {
+        if (name == "metrics.jsonl.tmp")
+            return true;
+        int dot = name.IndexOf(".safetensors.", StringComparison.Ordinal);
+        string target =
+            dot > 0 ? name[..(dot + ".safetensors".Length)]
+            : name.StartsWith("config.json.", StringComparison.Ordinal) ? "config.json"
+            : name.StartsWith("metrics.jsonl.", StringComparison.Ordinal) ? "metrics.jsonl"
+            : name.StartsWith(DataProblemsFile + ".", StringComparison.Ordinal) ? DataProblemsFile
+            : "";
+        return target.Length > 0 && IsRunOutput(target) && AtomicFile.IsTemporary(name, target);
+    }
 
     /// <summary>
     /// Deletes the temporaries of interrupted checkpoint writes in the run folder (up to a checkpoint's size each:
@@ -471,9 +601,7 @@ public sealed class Trainer(MaskRCNN model, Dataset train, Dataset? val, string 
         }
         if (dropped == 0)
             return 0;
-        string tmp = MetricsFile + ".tmp";
-        File.WriteAllLines(tmp, kept);
-        File.Move(tmp, MetricsFile, overwrite: true);
+        AtomicFile.WriteAllText(MetricsFile, string.Concat(kept.Select(line => line + "\n")));
         return dropped;
     }
 
@@ -525,7 +653,7 @@ public sealed class Trainer(MaskRCNN model, Dataset train, Dataset? val, string 
         out bool finite
     )
     {
-        using var gcPause = GcPause.Enter();
+        using var call = ModelCalls.Step();
         using var scope = NewDisposeScope();
         var s = Settings;
         var images = new List<Tensor>();
@@ -560,7 +688,7 @@ public sealed class Trainer(MaskRCNN model, Dataset train, Dataset? val, string 
 
     /// <summary>Validation loss (training-mode losses, BatchNorm statistics untouched, no gradients) and the
     /// COCO/clinical report.</summary>
-    ValidationResult Validate(int epoch)
+    ValidationResult Validate(int epoch, CancellationToken cancel)
     {
         double? loss = null;
         using (var noGrad = no_grad())
@@ -570,7 +698,8 @@ public sealed class Trainer(MaskRCNN model, Dataset train, Dataset? val, string 
             var totals = new List<double>();
             for (int i = 0; i + 1 <= val!.Count; i += Settings.ImagesPerBatch)
             {
-                using var gcPause = GcPause.Enter();
+                cancel.ThrowIfCancellationRequested();
+                using var call = ModelCalls.Step();
                 using var scope = NewDisposeScope();
                 var batch = Enumerable
                     .Range(i, Math.Min(Settings.ImagesPerBatch, val.Count - i))
@@ -586,8 +715,15 @@ public sealed class Trainer(MaskRCNN model, Dataset train, Dataset? val, string 
             loss = totals.Count > 0 ? totals.Average() : null;
         }
         Model.eval();
-        var report = DatasetEvaluation.Evaluate(Model, val!, Settings.ClinicalScoreThreshold);
-        Model.train();
+        EvaluationReport report;
+        try
+        {
+            report = DatasetEvaluation.Evaluate(Model, val!, Settings.ClinicalScoreThreshold, cancel: cancel);
+        }
+        finally
+        {
+            Model.train();
+        }
         return new ValidationResult(epoch, loss, report);
     }
 
@@ -673,14 +809,19 @@ public sealed class Trainer(MaskRCNN model, Dataset train, Dataset? val, string 
             line["sensitivity"] = r.Sensitivity;
             line["fp_per_image"] = r.FpPerImage;
             line["image_classification_accuracy"] = r.ImageClassificationAccuracy;
-            scalars.AddRange([
+            // Undefined metrics (no ground truth: pycocotools' −1, or null) are left out of TensorBoard's curves.
+            (string, double?)[] values =
+            [
                 ("val/bbox_AP", r.Bbox.AP),
                 ("val/bbox_AP50", r.Bbox.AP50),
                 ("val/dice", r.Dice),
                 ("val/sensitivity", r.Sensitivity),
-            ]);
-            if (r.Segm is { } sg)
-                scalars.AddRange([("val/segm_AP", sg.AP), ("val/segm_AP50", sg.AP50)]);
+                ("val/segm_AP", r.Segm?.AP),
+                ("val/segm_AP50", r.Segm?.AP50),
+            ];
+            foreach (var (tag, value) in values)
+                if (value is double x && x >= 0)
+                    scalars.Add((tag, x));
         }
         AppendMetrics(line);
         tb.Scalars(iteration, scalars);

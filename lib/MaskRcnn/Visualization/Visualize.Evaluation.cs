@@ -114,9 +114,13 @@ public static partial class Visualize
                 "Effect of the confidence threshold",
                 "confidence threshold",
                 "value (fraction; false positives per image)",
-                new ChartSeries("sensitivity", X: t, Y: sweep.Select(s => s.Sensitivity).ToArray()),
-                new ChartSeries("false positives / image", X: t, Y: sweep.Select(s => s.FpPerImage).ToArray()),
-                new ChartSeries("image accuracy", X: t, Y: sweep.Select(s => s.ImageAccuracy).ToArray())
+                new ChartSeries("sensitivity", X: t, Y: sweep.Select(s => s.Sensitivity ?? double.NaN).ToArray()),
+                new ChartSeries(
+                    "false positives / image",
+                    X: t,
+                    Y: sweep.Select(s => s.FpPerImage ?? double.NaN).ToArray()
+                ),
+                new ChartSeries("image accuracy", X: t, Y: sweep.Select(s => s.ImageAccuracy ?? double.NaN).ToArray())
             ) with
             {
                 XMarks = [new ChartMark(evaluation.Threshold, $"{evaluation.Threshold}")],
@@ -133,8 +137,8 @@ public static partial class Visualize
                 "sensitivity (share of lesions found)",
                 new ChartSeries(
                     "operating points (thresholds 0.05 … 0.95)",
-                    X: sweep.Select(s => s.FpPerImage).ToArray(),
-                    Y: sweep.Select(s => s.Sensitivity).ToArray()
+                    X: sweep.Select(s => s.FpPerImage ?? double.NaN).ToArray(),
+                    Y: sweep.Select(s => s.Sensitivity ?? double.NaN).ToArray()
                 )
             )
         );

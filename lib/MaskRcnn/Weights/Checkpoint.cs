@@ -45,7 +45,7 @@ public static class Checkpoint
     public const int Version = 1;
 
     public static bool IsCheckpoint(string path) =>
-        File.Exists(path) && SafetensorsFile.ReadMetadata(path).TryGetValue("format", out var f) && f == Format;
+        SafetensorsFile.ReadMetadata(path).TryGetValue("format", out var f) && f == Format;
 
     public static void Save(
         string path,
@@ -78,10 +78,43 @@ public static class Checkpoint
         rng?.Dispose();
     }
 
+    /// <summary>
+    /// The training state a checkpoint holds, checked: JSON of the right shape, counts that are not negative, a best
+    /// metric that is a number. A state out of range would resume at epoch −4 with a negative learning rate.
+    /// </summary>
+    static TrainingState ReadState(string json, string path)
+    {
+        TrainingState? state;
+        try
+        {
+            state = JsonSerializer.Deserialize<TrainingState>(json, MaskRcnnConfig.JsonOptions);
+        }
+        catch (JsonException e)
+        {
+            throw new MaskRcnnException($"{path}: its training_state is not valid ({e.Message}); refused", e);
+        }
+        if (state is null)
+            throw new MaskRcnnException($"{path}: its training_state is null; refused");
+        var problems = new List<string>();
+        if (state.Epoch < 0)
+            problems.Add($"epoch {state.Epoch}");
+        if (state.StepInEpoch < 0)
+            problems.Add($"step_in_epoch {state.StepInEpoch}");
+        if (state.Iteration < 0)
+            problems.Add($"iteration {state.Iteration}");
+        if (state.ConsecutiveNonFinite < 0)
+            problems.Add($"consecutive_non_finite {state.ConsecutiveNonFinite}");
+        if (state.BestMetric is double best && !double.IsFinite(best))
+            problems.Add($"best_metric {best}");
+        if (problems.Count > 0)
+            throw new MaskRcnnException(
+                $"{path}: its training_state is out of range ({string.Join(", ", problems)}); refused"
+            );
+        return state;
+    }
+
     public static CheckpointContents Read(string path)
     {
-        if (!File.Exists(path))
-            throw new MaskRcnnException($"checkpoint not found: {path}");
         var (tensors, meta) = SafetensorsFile.Read(path);
         if (!meta.TryGetValue("format", out var format) || format != Format)
             throw new MaskRcnnException(
@@ -93,13 +126,22 @@ public static class Checkpoint
             throw new MaskRcnnException(
                 $"{path}: checkpoint version {version} was written by a newer maskrcnn (this one reads up to {Version})"
             );
-        var config = MaskRcnnConfig.FromJson(
-            meta.GetValueOrDefault("config") ?? throw new MaskRcnnException($"{path}: checkpoint without a config"),
-            $"{path} (config)"
-        );
-        TrainingState? state = meta.TryGetValue("training_state", out var s)
-            ? JsonSerializer.Deserialize<TrainingState>(s, MaskRcnnConfig.JsonOptions)
-            : null;
+        MaskRcnnConfig config;
+        TrainingState? state;
+        try
+        {
+            config = MaskRcnnConfig.FromJson(
+                meta.GetValueOrDefault("config") ?? throw new MaskRcnnException($"{path}: checkpoint without a config"),
+                $"{path} (config)"
+            );
+            state = meta.TryGetValue("training_state", out var s) ? ReadState(s, path) : null;
+        }
+        catch
+        {
+            foreach (var t in tensors.Values)
+                t.Dispose();
+            throw;
+        }
         var model = tensors
             .Where(kv => kv.Key.StartsWith("model."))
             .ToDictionary(kv => kv.Key["model.".Length..], kv => kv.Value);

@@ -24,9 +24,8 @@ public static class CocoWeights
         RuntimeOptions.Cache is { } c
             ? Path.Combine(c, "weights")
             : Path.Combine(
-                Environment.GetEnvironmentVariable("XDG_CACHE_HOME") is { Length: > 0 } x
-                    ? x
-                    : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache"),
+                RuntimeOptions.XdgCacheHome
+                    ?? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache"),
                 "maskrcnn",
                 "weights"
             );
@@ -34,9 +33,8 @@ public static class CocoWeights
     /// <summary>Where torchvision keeps the same file (so Python users' downloads are reused).</summary>
     public static string TorchHubPath =>
         Path.Combine(
-            Environment.GetEnvironmentVariable("TORCH_HOME") is { Length: > 0 } t
-                ? t
-                : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache", "torch"),
+            RuntimeOptions.TorchHome
+                ?? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache", "torch"),
             "hub",
             "checkpoints",
             FileName
@@ -64,43 +62,49 @@ public static class CocoWeights
     }
 
     /// <summary>Downloads to a temporary file (hashing what it writes), checks the SHA-256 prefix, then renames into
-    /// place.</summary>
+    /// place (<see cref="IO.AtomicFile"/>: concurrent downloads do not share a temporary).</summary>
     public static string Download(string url, string target, string sha256Prefix, Action<long, long?>? progress = null)
     {
-        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(target))!);
-        string tmp = target + ".part";
         try
         {
-            using var sha256 = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-            using (var output = File.Create(tmp))
-            {
-                var uri = new Uri(url);
-                if (uri.IsFile)
-                    Copy(File.OpenRead(uri.LocalPath), output, sha256, new FileInfo(uri.LocalPath).Length, progress);
-                else
+            IO.AtomicFile.Write(
+                target,
+                output =>
                 {
-                    using var http = new HttpClient { Timeout = TimeSpan.FromMinutes(30) };
-                    using var response = http.GetAsync(uri, HttpCompletionOption.ResponseHeadersRead)
-                        .GetAwaiter()
-                        .GetResult();
-                    response.EnsureSuccessStatusCode();
-                    Copy(
-                        response.Content.ReadAsStream(),
-                        output,
-                        sha256,
-                        response.Content.Headers.ContentLength,
-                        progress
-                    );
+                    using var sha256 = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+                    var uri = new Uri(url);
+                    if (uri.IsFile)
+                        Copy(
+                            File.OpenRead(uri.LocalPath),
+                            output,
+                            sha256,
+                            new FileInfo(uri.LocalPath).Length,
+                            progress
+                        );
+                    else
+                    {
+                        using var http = new HttpClient { Timeout = TimeSpan.FromMinutes(30) };
+                        using var response = http.GetAsync(uri, HttpCompletionOption.ResponseHeadersRead)
+                            .GetAwaiter()
+                            .GetResult();
+                        response.EnsureSuccessStatusCode();
+                        Copy(
+                            response.Content.ReadAsStream(),
+                            output,
+                            sha256,
+                            response.Content.Headers.ContentLength,
+                            progress
+                        );
+                    }
+                    // hashed while copying: no second pass
+                    string hash = Convert.ToHexString(sha256.GetHashAndReset()).ToLowerInvariant();
+                    if (!hash.StartsWith(sha256Prefix, StringComparison.OrdinalIgnoreCase))
+                        throw new MaskRcnnException(
+                            $"downloaded {url} but its SHA-256 {hash[..16]}… does not start with {sha256Prefix}; the "
+                                + "file was discarded"
+                        );
                 }
-            }
-            // hashed while copying: no second pass
-            string hash = Convert.ToHexString(sha256.GetHashAndReset()).ToLowerInvariant();
-            if (!hash.StartsWith(sha256Prefix, StringComparison.OrdinalIgnoreCase))
-                throw new MaskRcnnException(
-                    $"downloaded {url} but its SHA-256 {hash[..16]}… does not start with {sha256Prefix}; the file "
-                        + "was discarded"
-                );
-            File.Move(tmp, target, overwrite: true);
+            );
             return target;
         }
         catch (Exception e)
@@ -118,11 +122,6 @@ public static class CocoWeights
                     + "--weights none.",
                 e
             );
-        }
-        finally
-        {
-            if (File.Exists(tmp))
-                File.Delete(tmp);
         }
     }
 

@@ -1,4 +1,5 @@
 using MaskRcnn.Modeling;
+using MaskRcnn.Runtime;
 using Onnx;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -42,7 +43,7 @@ public static class ImageNetWeights
         string id = PackageId.ToLowerInvariant();
         var roots = new List<string?>
         {
-            Environment.GetEnvironmentVariable("NUGET_PACKAGES"),
+            RuntimeOptions.NuGetPackages,
             Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages"),
         };
         return roots

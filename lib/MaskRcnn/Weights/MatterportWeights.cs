@@ -57,8 +57,7 @@ public static class MatterportWeights
     /// shape).</summary>
     public static Dictionary<string, (float[] Data, long[] Shape)> Read(string path)
     {
-        if (!File.Exists(path))
-            throw new MaskRcnnException($"matterport weights not found: {path}");
+        IO.InputFile.Check(path, "matterport weights file", IO.InputFile.MaxWeightsBytes);
         var result = new Dictionary<string, (float[], long[])>();
         try
         {

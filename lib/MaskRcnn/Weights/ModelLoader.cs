@@ -74,8 +74,7 @@ public static class ModelLoader
     {
         if (Directory.Exists(path))
             path = ResolveRunDir(path);
-        if (!File.Exists(path))
-            throw new MaskRcnnException($"weights not found: {path}");
+        IO.InputFile.Check(path, "weights file", IO.InputFile.MaxWeightsBytes); // not a FIFO or device: its reading would never end
         if (Checkpoint.IsCheckpoint(path))
         {
             var c = Checkpoint.Read(path);

@@ -13,7 +13,8 @@ namespace MaskRcnn.Weights;
 /// change)</param>
 /// <param name="Missing">model keys the source lacks (left as initialised)</param>
 /// <param name="Unexpected">source keys the model does not have</param>
-/// <param name="ShapeMismatches">keys whose shapes differ: "key: source [..] vs model [..]"</param>
+/// <param name="ShapeMismatches">keys whose shapes or dtypes differ: "key: source [..] vs model [..]", "key: source
+/// Int32 vs model Float32"</param>
 public sealed record LoadReport(
     IReadOnlyList<string> Loaded,
     IReadOnlyList<(string Old, string New)> Renamed,
@@ -37,12 +38,11 @@ public static class StateDicts
     /// <summary>Reads a .pth/.pt (torch.save) or .safetensors file.</summary>
     public static Dictionary<string, Tensor> Read(string path)
     {
-        if (!File.Exists(path))
-            throw new MaskRcnnException($"weights file not found: {path}");
+        IO.InputFile.Check(path, "weights file", IO.InputFile.MaxWeightsBytes);
         try
         {
             if (IsSafetensors(path))
-                return Safetensors.LoadStateDict(path);
+                return SafetensorsFile.Read(path).Tensors; // checked offsets and shapes, errors naming the tensor
             if (!IsZip(path))
                 throw new MaskRcnnException(NotAnArchive(path));
             var table = PyTorchUnpickler.UnpickleStateDict(path);
@@ -107,14 +107,14 @@ public static class StateDicts
         return null;
     }
 
-    /// <summary>Writes safetensors (by extension .safetensors) or a torch.save-compatible .pth.</summary>
+    /// <summary>Writes safetensors (by extension .safetensors) or a torch.save-compatible .pth, atomically.</summary>
     public static void Write(string path, IReadOnlyDictionary<string, Tensor> stateDict)
     {
         var dict = stateDict.ToDictionary(kv => kv.Key, kv => kv.Value.detach().cpu().contiguous());
         if (path.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase))
-            Safetensors.SaveStateDict(path, dict);
+            SafetensorsFile.Write(path, dict);
         else
-            PyTorchPickler.PickleStateDict(path, new Hashtable(dict));
+            IO.AtomicFile.Write(path, stream => PyTorchPickler.PickleStateDict(stream, new Hashtable(dict), true));
     }
 
     static bool IsSafetensors(string path)
@@ -216,6 +216,13 @@ public static class StateDicts
                 );
                 continue;
             }
+            // A tensor of another dtype is not the model's: its bytes mean other numbers (a float32 tensor relabelled
+            // int32 loads as nonsense and predicts nothing). Refused, naming it, even without strict.
+            if (value.dtype != dest.dtype)
+                throw new MaskRcnnException(
+                    $"{sourceName}: tensor '{key}' is {value.dtype}, the model's is {dest.dtype}; refused (convert the "
+                        + "weights to the model's dtype)"
+                );
             pending.Add((key, dest, value));
             loaded.Add(key);
         }
@@ -227,9 +234,9 @@ public static class StateDicts
             static string List(string title, IReadOnlyCollection<string> keys) =>
                 keys.Count == 0
                     ? ""
-                    : $"\n  {title} ({keys.Count}): {string.Join(", ", keys.Take(20))}{(keys.Count > 20 ? ", …" : "")}";
+                    : $"; {title} ({keys.Count}): {string.Join(", ", keys.Take(20))}{(keys.Count > 20 ? ", …" : "")}";
             throw new MaskRcnnException(
-                $"{sourceName} does not fit the model:"
+                $"{sourceName} does not fit the model"
                     + List("missing", report.Missing)
                     + List("unexpected", report.Unexpected)
                     + List("wrong shape", report.ShapeMismatches)

@@ -1,5 +1,6 @@
 using MaskRcnn.Data;
 using MaskRcnn.Data.Via;
+using MaskRcnn.Runtime;
 
 namespace MaskRcnn.Tests.Data;
 
@@ -13,7 +14,7 @@ public class RealViaTests
     {
         string?[] candidates =
         [
-            Environment.GetEnvironmentVariable("MASKRCNN_REAL_VIA"),
+            RuntimeOptions.RealViaFolder,
             Path.Combine(TestSupport.RepoRoot, "..", "shared", "reference", "real-via"),
             "/work/shared/reference/real-via",
         ];

@@ -151,12 +151,12 @@ public class CocoEvaluatorTests
             Dt(3, 40, 40, 10, 10, 0.5, cat: 1), // below the 0.9 threshold: ignored
         };
         var c = ClinicalMetrics.Compute(gt, dt, [1, 2, 3], ["benign", "malignant"], 0.9);
-        Assert.Equal(0.5, c.Sensitivity, 12);
-        Assert.Equal(1.0 / 3, c.FpPerImage, 12);
-        Assert.Equal(1.0, c.Dice, 12);
+        Assert.Equal(0.5, c.Sensitivity!.Value, 12);
+        Assert.Equal(1.0 / 3, c.FpPerImage!.Value, 12);
+        Assert.Equal(1.0, c.Dice!.Value, 12);
         Assert.Equal(1, c.Confusion["malignant"]["malignant"]);
         Assert.Equal(1, c.Confusion["benign"]["benign"]); // image 2: the false positive is "benign" too
         Assert.Equal(1, c.Confusion["normal"]["normal"]);
-        Assert.Equal(1.0, c.ImageAccuracy, 12);
+        Assert.Equal(1.0, c.ImageAccuracy!.Value, 12);
     }
 }

@@ -1,3 +1,4 @@
+using MaskRcnn.Modeling.Kernels;
 using MaskRcnn.Modeling.Ops;
 using TorchSharp;
 using static MaskRcnn.Tests.Fixtures;
@@ -92,15 +93,21 @@ public class OpsTests
         var pooler = new MultiScaleRoIAlign(7, 2);
         var (_, mapper) = pooler.SetupScales(features, imageSizes);
         AssertEqual(Get(F, "msroi.levels"), mapper.Map(cat(boxes, 0)), "levels");
-        AssertClose(Get(F, "msroi.out"), pooler.Forward(features, boxes, imageSizes), 1e-5, "pooled");
+        var contiguous = pooler.Forward(features, boxes, imageSizes);
+        Assert.True(contiguous.is_contiguous(), "torchvision's layout");
+        AssertClose(Get(F, "msroi.out"), contiguous, 1e-5, "pooled");
 
-        var contiguous = new MultiScaleRoIAlign(7, 2) { ChannelsLastOutput = false }.Forward(
+        // As the model pools for its mask head (Layers.RoIAlign): channels-last, the same values.
+        var channelsLast = new FullPrecisionRoIAlign(7, 2).Forward(features, boxes, imageSizes);
+        Assert.True(channelsLast.IsChannelsLast());
+        AssertClose(Get(F, "msroi.out"), channelsLast, 1e-5, "pooled, channels-last layout");
+        var forLinear = new FullPrecisionRoIAlign(7, 2) { ChannelsLastOutput = false }.Forward(
             features,
             boxes,
             imageSizes
         );
-        Assert.True(contiguous.is_contiguous());
-        AssertClose(Get(F, "msroi.out"), contiguous, 1e-5, "pooled, contiguous layout");
+        Assert.True(forLinear.is_contiguous());
+        AssertClose(Get(F, "msroi.out"), forLinear, 1e-5, "pooled, contiguous layout");
     }
 
     [Theory]

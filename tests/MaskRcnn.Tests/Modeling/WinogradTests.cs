@@ -1,16 +1,13 @@
 using MaskRcnn.Config;
 using MaskRcnn.Modeling;
+using MaskRcnn.Modeling.Kernels;
 using MaskRcnn.Modeling.Ops;
+using MaskRcnn.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
 
 namespace MaskRcnn.Tests.Modeling;
 
-/// <summary>Runs alone: one test switches Winograd on for the whole process.</summary>
-[CollectionDefinition(nameof(WinogradCollection), DisableParallelization = true)]
-public sealed class WinogradCollection;
-
-[Collection(nameof(WinogradCollection))]
 public class WinogradTests
 {
     /// <summary>Max |Winograd − float64 reference| / max |reference|; a direct float32 convolution gets ~1e-6
@@ -65,12 +62,33 @@ public class WinogradTests
         Assert.True(error < 2e-5, $"relative error {error:E2}");
     }
 
+    [SkippableFact]
+    public void Step_buffers_are_kept_between_calls_and_released_when_asked()
+    {
+        Skip.IfNot(
+            System.Numerics.Vector.IsHardwareAccelerated && 16 % System.Numerics.Vector<float>.Count == 0,
+            "no vector loops for 16 channels on this CPU: the tensor path keeps no buffers"
+        );
+        using var scope = NewDisposeScope();
+        manual_seed(3);
+        var x = randn(1, 16, 12, 12);
+        var weight = randn(16, 16, 3, 3) * 0.2;
+        var filter = Winograd.TransformFilter(weight);
+        Winograd.ReleaseScratch();
+        Winograd.Convolve(x, filter, null);
+        Winograd.Convolve(x, filter, null); // one call at a time: the second reuses the first's pair
+        Assert.Equal(1, Winograd.ReleaseScratch());
+        Assert.Equal(0, Winograd.ReleaseScratch());
+        var again = Winograd.Convolve(x, filter, null); // allocated afresh after a release
+        Assert.True(RelativeError(again, x, weight, null) < 2e-5);
+    }
+
     [Fact]
     public void Layer_uses_winograd_only_in_inference_and_follows_weight_changes()
     {
         using var scope = NewDisposeScope();
         manual_seed(4);
-        using var conv = new WinogradConv2d(128, 128) { UseWinograd = true };
+        using var conv = new WinogradConv2d(128, 128) { Mode = WinogradMode.On };
         var x = randn(2, 128, 24, 30); // 1440 output positions ≥ MinPositions
 
         // While gradients are recorded: the plain convolution, identical to nn.Conv2d's.
@@ -95,18 +113,18 @@ public class WinogradTests
                 "recomputed filters after a flip"
             );
 
-            conv.UseWinograd = false;
+            conv.Mode = WinogradMode.Off;
             Assert.False(conv.TakesWinogradPath(x));
             Assert.False(
-                new WinogradConv2d(64, 64) { UseWinograd = true }.TakesWinogradPath(randn(1, 64, 40, 40)),
+                new WinogradConv2d(64, 64) { Mode = WinogradMode.On }.TakesWinogradPath(randn(1, 64, 40, 40)),
                 "too few channels"
             );
             Assert.False(
-                new WinogradConv2d(128, 128, stride: 2) { UseWinograd = true }.TakesWinogradPath(x),
+                new WinogradConv2d(128, 128, stride: 2) { Mode = WinogradMode.On }.TakesWinogradPath(x),
                 "stride 2"
             );
             Assert.False(
-                new WinogradConv2d(128, 128) { UseWinograd = true }.TakesWinogradPath(randn(1, 128, 16, 16)),
+                new WinogradConv2d(128, 128) { Mode = WinogradMode.On }.TakesWinogradPath(randn(1, 128, 16, 16)),
                 "fewer positions than MinPositions"
             );
         }
@@ -150,7 +168,7 @@ public class WinogradTests
     {
         using var scope = NewDisposeScope();
         manual_seed(6);
-        using var conv = new WinogradConv2d(256, 256, hasBias: withBias) { UseWinograd = true };
+        using var conv = new WinogradConv2d(256, 256, hasBias: withBias) { Mode = WinogradMode.On };
         var x = randn(2, 256, 45, 93).ChannelsLast(); // 8370 positions ≥ MinTrainingPositions; no whole tiles
         if (inputNeedsGradient)
             x.requires_grad_();
@@ -179,18 +197,10 @@ public class WinogradTests
 
         // Fewer positions or channels, or the training path switched off: the direct convolution.
         Assert.Equal(WinogradConv2d.Path.Direct, conv.PathFor(randn(1, 256, 64, 64).requires_grad_()));
-        using (var narrow = new WinogradConv2d(128, 128) { UseWinograd = true })
+        using (var narrow = new WinogradConv2d(128, 128) { Mode = WinogradMode.On })
             Assert.Equal(WinogradConv2d.Path.Direct, narrow.PathFor(randn(2, 128, 64, 64).requires_grad_()));
-        bool was = WinogradConv2d.InTraining;
-        try
-        {
-            WinogradConv2d.InTraining = false;
-            Assert.Equal(WinogradConv2d.Path.Direct, conv.PathFor(x));
-        }
-        finally
-        {
-            WinogradConv2d.InTraining = was;
-        }
+        conv.Mode = WinogradMode.InferenceOnly;
+        Assert.Equal(WinogradConv2d.Path.Direct, conv.PathFor(x));
         using (no_grad())
             Assert.Equal(WinogradConv2d.Path.Inference, conv.PathFor(x));
     }
@@ -209,12 +219,10 @@ public class WinogradTests
         using var model = new MaskRCNN(config);
         model.eval();
         using var image = rand(3, 256, 256);
-        bool was = WinogradConv2d.Enabled;
-        try
+        Layers.UseWinograd(model, WinogradMode.Off);
+        using var direct = model.Predict(image);
+        Layers.UseWinograd(model, WinogradMode.On);
         {
-            WinogradConv2d.Enabled = false;
-            using var direct = model.Predict(image);
-            WinogradConv2d.Enabled = true;
             long before = WinogradConv2d.WinogradCalls;
             using var winograd = model.Predict(image);
             // layer2 (3 of its 4 convolutions at 32×32), the FPN's and RPN's 64×64 and 32×32 levels, the mask head (4)
@@ -248,10 +256,6 @@ public class WinogradTests
                 );
                 used.Add(match);
             }
-        }
-        finally
-        {
-            WinogradConv2d.Enabled = was;
         }
     }
 }

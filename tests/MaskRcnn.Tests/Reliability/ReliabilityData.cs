@@ -21,33 +21,9 @@ namespace MaskRcnn.Tests.Reliability;
 /// </summary>
 static class ReliabilityData
 {
-    /// <summary>A small model at 64 px: a training step or a prediction takes well under a second on 2 cores.</summary>
-    public static MaskRcnnConfig SmallConfig() =>
-        Presets.CpuQuick() with
-        {
-            FpnOutChannels = 32,
-            RepresentationSize = 64,
-            MaskLayers = [32, 32],
-            MinSize = [64],
-            MaxSize = 64,
-            RpnPreNmsTopNTrain = 100,
-            RpnPostNmsTopNTrain = 50,
-            RpnPreNmsTopNTest = 50,
-            RpnPostNmsTopNTest = 20,
-            BoxBatchSizePerImage = 16,
-            RpnBatchSizePerImage = 32,
-            BoxScoreThresh = 0.0,
-            BoxDetectionsPerImg = 5,
-            Training = Presets.CpuQuick().Training with
-            {
-                Epochs = 1,
-                StepsPerEpoch = 1,
-                WarmupIters = 1,
-                ValidateEvery = 0,
-                LogEvery = 1,
-                Seed = 3,
-            },
-        };
+    /// <summary>The tests' small model at 64 px, one step: a training step or a prediction takes well under a second
+    /// on 2 cores.</summary>
+    public static MaskRcnnConfig SmallConfig() => TinyTraining.Config(side: 64, warmup: 1);
 
     /// <summary>DIR/data with train/, val/, test/ of 64-px phantoms; returns the data folder.</summary>
     public static string DataFolder(TestSupport.TempDir tmp, int train = 3, int val = 0, int test = 3)
@@ -296,38 +272,97 @@ static class ReliabilityData
     [DllImport("libc", SetLastError = true)]
     static extern int kill(int pid, int sig);
 
+    [DllImport("libc", SetLastError = true)]
+    static extern int mkfifo(string path, uint mode);
+
+    /// <summary>A FIFO (named pipe) at <paramref name="path"/>: opening it to read waits for a writer, for ever.</summary>
+    public static void Fifo(string path) => Assert.Equal(0, mkfifo(path, 0x1B6)); // 0666
+
+    /// <summary>
+    /// A refusal as the CLI promises it: exit 1, exactly one line on stderr, starting "error:" and holding every one of
+    /// <paramref name="names"/>, and no stack trace.
+    /// </summary>
+    public static void AssertOneError((int Code, string Out, string Err) run, params string[] names)
+    {
+        Assert.True(run.Code == 1, $"exit {run.Code}\n{run.Out}\n{run.Err}");
+        var lines = Lines(run.Err);
+        Assert.True(lines.Length == 1, $"{lines.Length} lines on stderr:\n{run.Err}");
+        Assert.StartsWith("error:", lines[0]);
+        foreach (var name in names)
+            Assert.Contains(name, lines[0]);
+        NoTrace(run.Err);
+    }
+
+    /// <summary>A small configuration file with changes, for train --config.</summary>
+    public static string ConfigFile(TestSupport.TempDir tmp, Func<MaskRcnnConfig, MaskRcnnConfig> change)
+    {
+        string path = tmp[$"config-{Guid.NewGuid():N}.json"];
+        File.WriteAllText(path, change(SmallConfig()).ToJson());
+        return path;
+    }
+
     public const int SIGINT = 2,
         SIGTERM = 15;
 
     /// <summary>
     /// Starts the CLI, sends <paramref name="signal"/> once a stdout line contains <paramref name="when"/>, and
-    /// returns the exit code and both outputs.
+    /// returns the exit code and both outputs. <paramref name="interruptIgnored"/>: started as a background job of a
+    /// non-interactive shell starts it, with SIGINT ignored. A CLI that has not exited a minute after the signal is
+    /// killed and the test fails saying so (with the signals it ignored), instead of waiting for a run without end.
     /// </summary>
-    public static (int Code, string Out, string Err) RunCliAndSignal(string when, int signal, params string[] args)
+    public static (int Code, string Out, string Err) RunCliAndSignal(
+        string when,
+        int signal,
+        string[] args,
+        bool interruptIgnored = false
+    )
     {
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        var psi = new ProcessStartInfo(interruptIgnored ? "/bin/sh" : "dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        if (interruptIgnored)
+            foreach (var a in new[] { "-c", "trap '' INT; exec \"$0\" \"$@\"", "dotnet" })
+                psi.ArgumentList.Add(a);
         psi.ArgumentList.Add(TestSupport.CliDll);
         foreach (var a in args)
             psi.ArgumentList.Add(a);
         using var p = Process.Start(psi)!;
         var stdout = new StringBuilder();
         var stderr = p.StandardError.ReadToEndAsync();
-        bool sent = false;
-        while (p.StandardOutput.ReadLine() is string line)
+        var sent = new TaskCompletionSource();
+        var reading = Task.Run(() =>
         {
-            stdout.AppendLine(line);
-            if (!sent && line.Contains(when))
+            while (p.StandardOutput.ReadLine() is string line)
             {
-                sent = true;
-                kill(p.Id, signal);
+                lock (stdout)
+                    stdout.AppendLine(line);
+                if (!sent.Task.IsCompleted && line.Contains(when))
+                {
+                    kill(p.Id, signal);
+                    sent.TrySetResult();
+                }
             }
-        }
-        if (!p.WaitForExit(TimeSpan.FromMinutes(5)))
+        });
+        Task.WaitAny([sent.Task, reading], TimeSpan.FromMinutes(5));
+        string Output()
         {
-            p.Kill(true);
-            throw new TimeoutException($"maskrcnn {string.Join(' ', args)}");
+            lock (stdout)
+                return stdout.ToString();
         }
-        Assert.True(sent, $"'{when}' never appeared:\n{stdout}\n{stderr.Result}");
-        return (p.ExitCode, stdout.ToString(), stderr.Result);
+        if (!p.WaitForExit(TimeSpan.FromMinutes(1)))
+        {
+            string ignored = File.ReadLines($"/proc/{p.Id}/status").FirstOrDefault(l => l.StartsWith("SigIgn")) ?? "";
+            p.Kill(true);
+            Assert.Fail(
+                $"maskrcnn {string.Join(' ', args)} still ran a minute after "
+                    + (sent.Task.IsCompleted ? $"signal {signal}" : $"'{when}' was expected")
+                    + $" ({ignored.Trim()}):\n{Output()}"
+            );
+        }
+        reading.Wait();
+        Assert.True(sent.Task.IsCompleted, $"'{when}' never appeared:\n{Output()}\n{stderr.Result}");
+        return (p.ExitCode, Output(), stderr.Result);
     }
 }

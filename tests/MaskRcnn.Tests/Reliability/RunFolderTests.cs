@@ -128,9 +128,15 @@ public class RunFolderTests
     }
 
     [Theory]
-    [InlineData(SIGTERM, 143)]
-    [InlineData(SIGINT, 130)]
-    public void A_signal_stops_training_with_a_resumable_checkpoint_and_a_non_zero_exit(int signal, int expected)
+    [InlineData(SIGTERM, 143, false)]
+    [InlineData(SIGINT, 130, false)]
+    // a background job of a non-interactive shell (nohup, `cmd &` in a script) starts with SIGINT ignored
+    [InlineData(SIGINT, 130, true)]
+    public void A_signal_stops_training_with_a_resumable_checkpoint_and_a_non_zero_exit(
+        int signal,
+        int expected,
+        bool interruptIgnored
+    )
     {
         using var tmp = new TestSupport.TempDir();
         string data = DataFolder(tmp),
@@ -139,7 +145,8 @@ public class RunFolderTests
         var (code, stdout, err) = RunCliAndSignal(
             "training layer group",
             signal,
-            TrainArgs(data, config, run, "--steps-per-epoch", "100000")
+            TrainArgs(data, config, run, "--steps-per-epoch", "100000"),
+            interruptIgnored
         );
         Assert.True(code == expected, $"exit {code}\n{stdout}\n{err}");
         Assert.Contains("--resume", stdout);

@@ -10,12 +10,11 @@ public class AutocastTests
 {
     static Tensor Conv(Tensor x, Tensor w) => nn.functional.conv2d(x, w, padding: [1, 1]);
 
-    [Fact]
+    [SkippableFact]
     public void Scopes_switch_libtorch_s_autocast_on_and_off_and_restore_it()
     {
         TorchEnvironment.Initialize();
-        if (!OperatingSystem.IsLinux())
-            return;
+        Skip.IfNot(OperatingSystem.IsLinux(), "libtorch's autocast switches are looked up in libtorch_cpu.so (Linux)");
         Assert.True(Autocast.IsAvailable, "libtorch_cpu.so exports at::autocast's switches");
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
@@ -61,12 +60,11 @@ public class AutocastTests
         Assert.Contains("'fp16'", e.Message);
     }
 
-    [Fact]
+    [SkippableFact]
     public void Bfloat16_inference_runs_the_layers_in_bfloat16_and_keeps_boxes_scores_and_masks_in_float32()
     {
         TorchEnvironment.Initialize();
-        if (!Autocast.IsAvailable)
-            return;
+        Skip.IfNot(Autocast.IsAvailable, "libtorch's autocast functions were not found");
         using var scope = NewDisposeScope();
         manual_seed(3);
         using var model = new MaskRCNN(

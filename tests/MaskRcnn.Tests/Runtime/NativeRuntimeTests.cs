@@ -7,10 +7,15 @@ public class NativeRuntimeTests
 {
     static string LibTorchSharpInPackage()
     {
-        string nuget =
-            Environment.GetEnvironmentVariable("NUGET_PACKAGES")
-            ?? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages");
-        return Path.Combine(nuget, "torchsharp", "0.107.0", "runtimes", "linux-x64", "native", "libLibTorchSharp.so");
+        return Path.Combine(
+            RuntimeOptions.NuGetPackagesFolder,
+            "torchsharp",
+            "0.107.0",
+            "runtimes",
+            "linux-x64",
+            "native",
+            "libLibTorchSharp.so"
+        );
     }
 
     [Fact]
@@ -23,19 +28,21 @@ public class NativeRuntimeTests
         Assert.Equal("2.10.0.0", torch.__version__);
     }
 
-    [Fact]
+    [SkippableFact]
     public void Mkl_dispatch_follows_the_cpu_and_changes_onemkl_s_branch()
     {
         TorchEnvironment.Initialize();
         var report = MklDispatch.Report!;
-        if (!OperatingSystem.IsLinux() || !System.Runtime.Intrinsics.X86.X86Base.IsSupported)
-            return;
+        Skip.IfNot(
+            OperatingSystem.IsLinux() && System.Runtime.Intrinsics.X86.X86Base.IsSupported,
+            "oneMKL's dispatch is steered on x86-64 Linux only"
+        );
         var (_, ebx, ecx, edx) = System.Runtime.Intrinsics.X86.X86Base.CpuId(0, 0);
         bool intel = (ebx, edx, ecx) == (0x756e6547, 0x49656e69, 0x6c65746e); // "Genu" "ineI" "ntel"
         bool avx2 = System.Runtime.Intrinsics.X86.Avx2.IsSupported && System.Runtime.Intrinsics.X86.Fma.IsSupported;
         string expected =
             intel ? "intel"
-            : Environment.GetEnvironmentVariable(MklDispatch.EnvironmentVariable) == "vendor" ? "vendor"
+            : RuntimeOptions.MklVendorDispatch ? "vendor"
             : avx2 ? "applied"
             : "no-avx2";
         Assert.Equal(expected, report.Status);
@@ -47,18 +54,24 @@ public class NativeRuntimeTests
         }
     }
 
-    [Fact]
-    public void Output_copy_is_patched_and_package_copy_is_untouched()
+    [SkippableFact]
+    public void Output_copy_is_patched()
     {
         var report = NativeRuntime.Initialize();
-        if (report.Status != "applied")
-            return; // libstdc++ already has GLIBCXX_3.4.32: nothing was patched
+        Skip.If(report.Status != "applied", "libstdc++ already has GLIBCXX_3.4.32: nothing was patched");
         var output = ElfVersionNeeds.Read(File.ReadAllBytes(report.LibTorchSharp!));
         Assert.Contains(output, r => r.File == "libstdc++.so.6" && r.Version == "GLIBCXX_3.4.32" && r.IsWeak);
+    }
 
+    [SkippableFact]
+    public void Package_copy_is_untouched()
+    {
+        NativeRuntime.Initialize();
         string package = LibTorchSharpInPackage();
-        if (!File.Exists(package))
-            return; // restored elsewhere
+        Skip.IfNot(
+            File.Exists(package),
+            $"TorchSharp's package is not restored in {RuntimeOptions.NuGetPackagesFolder}"
+        );
         var original = ElfVersionNeeds.Read(File.ReadAllBytes(package));
         Assert.Contains(original, r => r.Version == "GLIBCXX_3.4.32" && !r.IsWeak);
     }

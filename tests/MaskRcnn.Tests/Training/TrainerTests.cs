@@ -19,31 +19,7 @@ public class SequentialTraining;
 [Collection(nameof(SequentialTraining))]
 public class TrainerTests
 {
-    static MaskRcnnConfig Config(int epochs = 2, int steps = 2) =>
-        Presets.CpuQuick() with
-        {
-            FpnOutChannels = 32,
-            RepresentationSize = 64,
-            MaskLayers = [32, 32],
-            MinSize = [96],
-            MaxSize = 96,
-            RpnPreNmsTopNTrain = 200,
-            RpnPostNmsTopNTrain = 100,
-            RpnPreNmsTopNTest = 100,
-            RpnPostNmsTopNTest = 50,
-            BoxBatchSizePerImage = 32,
-            RpnBatchSizePerImage = 64,
-            BoxScoreThresh = 0.0,
-            Training = Presets.CpuQuick().Training with
-            {
-                Epochs = epochs,
-                StepsPerEpoch = steps,
-                WarmupIters = 2,
-                ValidateEvery = 0,
-                LogEvery = 1,
-                Seed = 3,
-            },
-        };
+    static MaskRcnnConfig Config(int epochs = 2, int steps = 2) => TinyTraining.Config(epochs: epochs, steps: steps);
 
     static (Dataset Train, Dataset Val) Data(TestSupport.TempDir tmp)
     {
@@ -186,11 +162,10 @@ public class TrainerTests
         Assert.All(summaries, v => Assert.InRange(v.WallTime, 1.6e9, 4e9)); // seconds since 1970
     }
 
-    [Fact]
+    [SkippableFact]
     public void Bfloat16_training_keeps_float32_weights_and_records_its_precision()
     {
-        if (!MaskRcnn.Runtime.Autocast.IsAvailable)
-            return;
+        Skip.IfNot(MaskRcnn.Runtime.Autocast.IsAvailable, "libtorch's autocast functions were not found");
         using var data = new TestSupport.TempDir();
         using var run = new TestSupport.TempDir();
         var (train, val) = Data(data);

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json;
+using MaskRcnn.Runtime;
 using MaskRcnn.Visualization;
 using static TorchSharp.torch;
 
@@ -20,9 +21,9 @@ public class RenderedNotebookTests
         bool present =
             File.Exists("/usr/bin/python3")
             && new[] { "chromium", "jupyter-nbconvert" }.All(tool =>
-                Environment.GetEnvironmentVariable("PATH")!.Split(':').Any(d => File.Exists(Path.Combine(d, tool)))
+                RuntimeOptions.ExecutableSearchPath.Any(d => File.Exists(Path.Combine(d, tool)))
             );
-        if (!present && Environment.GetEnvironmentVariable("MASKRCNN_REQUIRE_BROWSER") == "1")
+        if (!present && RuntimeOptions.RequireBrowser)
             Assert.Fail("chromium, jupyter-nbconvert or /usr/bin/python3 is missing (MASKRCNN_REQUIRE_BROWSER=1)");
         Skip.IfNot(present, "chromium / jupyter-nbconvert not installed");
     }

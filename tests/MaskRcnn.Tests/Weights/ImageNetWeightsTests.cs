@@ -1,7 +1,7 @@
 using MaskRcnn.Config;
 using MaskRcnn.Modeling;
 using MaskRcnn.Modeling.Backbone;
-using MaskRcnn.Modeling.Ops;
+using MaskRcnn.Runtime;
 using MaskRcnn.Weights;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
@@ -67,24 +67,14 @@ public class ImageNetWeightsTests
         var rgb = bgr.flip(1);
         foreach (bool winograd in new[] { false, true })
         {
-            WinogradConv2d.Enabled = winograd;
-            try
-            {
-                using var noGrad = no_grad();
-                var features = body.call(rgb)[3].mean([2, 3]).view(-1).data<float>().ToArray();
-                double scale = expected.Max(Math.Abs);
-                double worst = expected.Zip(features, (a, b) => Math.Abs(a - b)).Max() / scale;
-                // Direct convolutions: within float32 rounding of the graph's own (≤ 1e-4 of the largest feature);
-                // Winograd tiles (our CPU inference path) round differently, a little more.
-                Assert.True(
-                    worst <= (winograd ? 1e-3 : 1e-4),
-                    $"winograd={winograd}: max relative difference {worst:E2}"
-                );
-            }
-            finally
-            {
-                WinogradConv2d.Enabled = true;
-            }
+            Layers.UseWinograd(body, winograd ? WinogradMode.On : WinogradMode.Off);
+            using var noGrad = no_grad();
+            var features = body.call(rgb)[3].mean([2, 3]).view(-1).data<float>().ToArray();
+            double scale = expected.Max(Math.Abs);
+            double worst = expected.Zip(features, (a, b) => Math.Abs(a - b)).Max() / scale;
+            // Direct convolutions: within float32 rounding of the graph's own (≤ 1e-4 of the largest feature);
+            // Winograd tiles (our CPU inference path) round differently, a little more.
+            Assert.True(worst <= (winograd ? 1e-3 : 1e-4), $"winograd={winograd}: max relative difference {worst:E2}");
         }
     }
 

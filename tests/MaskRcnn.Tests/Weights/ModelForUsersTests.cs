@@ -11,13 +11,11 @@ namespace MaskRcnn.Tests.Weights;
 public class ModelForUsersTests
 {
     static MaskRcnnConfig Tiny(int classes = 3) =>
-        new()
+        TinyTraining.Config() with
         {
-            Arch = "resnet18-fpn",
             NumClasses = classes,
             MinSize = [64],
             MaxSize = 96,
-            BoxScoreThresh = 0,
             ClassNames = classes == 3 ? Presets.LesionClasses : [],
         };
 

@@ -8,14 +8,7 @@ namespace MaskRcnn.Tests.Weights;
 
 public class StateDictTests
 {
-    static MaskRcnnConfig Small =>
-        new()
-        {
-            Arch = "resnet18-fpn",
-            NumClasses = 3,
-            MinSize = [64],
-            MaxSize = 96,
-        };
+    static MaskRcnnConfig Small => TinyTraining.Config() with { MinSize = [64], MaxSize = 96 };
 
     [Theory]
     [InlineData("backbone.fpn.inner_blocks.2.weight", "backbone.fpn.inner_blocks.2.0.weight")]
@@ -59,13 +52,13 @@ public class StateDictTests
         using var model = new MaskRCNN(Small);
         var sd = model.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.clone());
         sd.Remove("rpn.head.cls_logits.bias");
-        sd["roi_heads.box_predictor.cls_score.weight"] = zeros(91, 1024);
+        sd["roi_heads.box_predictor.cls_score.weight"] = zeros(91, 64);
         sd["something.else"] = zeros(1);
         var e = Assert.Throws<MaskRcnnException>(() => StateDicts.Load(model, sd, sourceName: "test.pth"));
         Assert.Contains("test.pth", e.Message);
         Assert.Contains("missing (1): rpn.head.cls_logits.bias", e.Message);
         Assert.Contains("unexpected (1): something.else", e.Message);
-        Assert.Contains("roi_heads.box_predictor.cls_score.weight: source [91, 1024] vs model [3, 1024]", e.Message);
+        Assert.Contains("roi_heads.box_predictor.cls_score.weight: source [91, 64] vs model [3, 64]", e.Message);
     }
 
     [Fact]
@@ -74,7 +67,7 @@ public class StateDictTests
         using var scope = NewDisposeScope();
         using var model = new MaskRCNN(Small);
         var sd = model.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.clone());
-        sd["roi_heads.box_predictor.cls_score.weight"] = zeros(91, 1024);
+        sd["roi_heads.box_predictor.cls_score.weight"] = zeros(91, 64);
         var report = StateDicts.Load(model, sd, strict: false, skip: k => k.Contains("box_predictor.bbox_pred"));
         Assert.Single(report.ShapeMismatches);
         Assert.Equal(

@@ -172,7 +172,7 @@ public static class BusiImporter
         }
         Directory.CreateDirectory(splitDir);
         string target = Path.Combine(splitDir, name);
-        File.Copy(imagePath, target, overwrite: true);
+        IO.AtomicFile.Copy(imagePath, target);
         return new ViaWriter.Entry(name, new FileInfo(target).Length, regions);
     }
 

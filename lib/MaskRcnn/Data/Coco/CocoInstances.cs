@@ -96,13 +96,9 @@ public static class CocoInstances
         };
     }
 
-    public static void Write(string path, Dataset dataset, bool rle = false)
-    {
-        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
-        string tmp = path + ".tmp";
-        File.WriteAllText(tmp, Export(dataset, rle).ToJsonString());
-        File.Move(tmp, path, overwrite: true);
-    }
+    /// <summary>Writes <see cref="Export"/> atomically (<see cref="IO.AtomicFile"/>).</summary>
+    public static void Write(string path, Dataset dataset, bool rle = false) =>
+        IO.AtomicFile.WriteAllText(path, Export(dataset, rle).ToJsonString());
 
     /// <summary>
     /// Reads a COCO instances file: categories are matched to <paramref name="labels"/> by name (normalised);
@@ -113,19 +109,10 @@ public static class CocoInstances
     {
         labels ??= LabelOptions.Default;
         imagesDir ??= Path.GetDirectoryName(Path.GetFullPath(path))!;
-        if (!File.Exists(path))
-            throw new MaskRcnnException($"COCO file not found: {path}");
-        JsonObject root;
-        try
-        {
-            root =
-                JsonNode.Parse(File.ReadAllText(path)) as JsonObject
-                ?? throw new MaskRcnnException($"{path}: not a COCO instances file (top level is not an object)");
-        }
-        catch (JsonException e)
-        {
-            throw new MaskRcnnException($"{path}: not valid JSON ({e.Message})", e);
-        }
+        string text = IO.InputFile.ReadAllText(path, "COCO instances file", IO.InputFile.MaxJsonBytes);
+        var root =
+            IO.JsonInput.Parse(text, path) as JsonObject
+            ?? throw new MaskRcnnException($"{path}: not a COCO instances file (top level is not an object)");
         if (
             root["images"] is not JsonArray imgs
             || root["annotations"] is not JsonArray anns
@@ -175,6 +162,16 @@ public static class CocoInstances
                 var s = ImageIO.ReadSize(imagePath);
                 (w, h) = (s.Width, s.Height);
             }
+            if (w > ImageIO.DefaultMaxPixels / Math.Max(1, h))
+            {
+                problems.Add(new ViaProblem(file, null, $"{w}×{h} exceeds the pixel limit; skipped"));
+                continue;
+            }
+            if (InputBudget.RegionCountProblem(byImage.GetValueOrDefault(id, []).Count) is string tooMany)
+            {
+                problems.Add(new ViaProblem(file, null, tooMany));
+                continue;
+            }
             var instances = new List<Instance>();
             foreach (var (a, index) in byImage.GetValueOrDefault(id, []).Select((a, i) => (a, i)))
             {
@@ -209,21 +206,33 @@ public static class CocoInstances
                 var mask = new byte[(long)w * h];
                 foreach (var poly in polygons.OfType<JsonArray>())
                 {
+                    if (InputBudget.VertexProblem("polygon", poly.Count / 2) is string many)
+                    {
+                        problem = many;
+                        return null;
+                    }
                     var v = poly.Select(ViaReader.Number).ToArray();
                     if (v.Length < 6 || v.Length % 2 != 0 || v.Any(x => x is null || !double.IsFinite(x.Value)))
                     {
                         problem = "polygon with fewer than 3 numeric points";
                         return null;
                     }
-                    Rasterizer.Fill(
-                        new PolygonShape(
-                            v.Where((_, i) => i % 2 == 0).Select(x => x!.Value).ToArray(),
-                            v.Where((_, i) => i % 2 == 1).Select(x => x!.Value).ToArray()
-                        ),
-                        w,
-                        h,
-                        mask
+                    var points = v.Select(x => x!.Value).ToArray();
+                    if (InputBudget.CoordinateProblem("polygon", points) is string absurd)
+                    {
+                        problem = absurd;
+                        return null;
+                    }
+                    var shape = new PolygonShape(
+                        points.Where((_, i) => i % 2 == 0).ToArray(),
+                        points.Where((_, i) => i % 2 == 1).ToArray()
                     );
+                    if (Rasterizer.WorkProblem(shape, w, h) is string tooComplex)
+                    {
+                        problem = tooComplex;
+                        return null;
+                    }
+                    Rasterizer.Fill(shape, w, h, mask);
                 }
                 using var t = TorchSharp.torch.tensor(mask, new long[] { h, w });
                 return Rle.Encode(t);

@@ -36,26 +36,29 @@ public static class CocoResults
 
     public static JsonElement Id(long id) => JsonSerializer.SerializeToElement(id);
 
-    public static void Write(string path, IEnumerable<CocoDetectionResult> results)
-    {
-        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
-        string tmp = path + ".tmp";
-        File.WriteAllText(tmp, JsonSerializer.Serialize(results.ToList(), Options));
-        File.Move(tmp, path, overwrite: true);
-    }
+    /// <summary>Writes the results atomically (<see cref="IO.AtomicFile"/>).</summary>
+    public static void Write(string path, IEnumerable<CocoDetectionResult> results) =>
+        IO.AtomicFile.WriteAllText(path, JsonSerializer.Serialize(results.ToList(), Options));
 
+    static readonly JsonSerializerOptions ReadOptions = new(Options) { AllowDuplicateProperties = false };
+
+    /// <summary>
+    /// Reads a results list (a regular file within <see cref="IO.InputFile.MaxJsonBytes"/>); malformed JSON, a key
+    /// given twice or a field of the wrong type is one error naming the file. Rows are not checked here
+    /// (<c>CocoFiles.ReadResultsFile</c> scores what it can and says why it left each other row out).
+    /// </summary>
     public static List<CocoDetectionResult> Read(string path)
     {
-        if (!File.Exists(path))
-            throw new MaskRcnnException($"COCO results file not found: {path}");
+        string text = IO.InputFile.ReadAllText(path, "COCO results file", IO.InputFile.MaxJsonBytes);
         try
         {
-            return JsonSerializer.Deserialize<List<CocoDetectionResult>>(File.ReadAllText(path), Options)
-                ?? throw new MaskRcnnException($"{path}: empty COCO results file");
+            return JsonSerializer.Deserialize<List<CocoDetectionResult>>(text, ReadOptions)
+                ?? throw new MaskRcnnException($"{path}: empty COCO results file (null)");
         }
         catch (JsonException e)
         {
-            throw new MaskRcnnException($"{path}: not a COCO results list ({e.Message})", e);
+            throw IO.JsonInput.DuplicateKey(text, path, e)
+                ?? new MaskRcnnException($"{path}: not a COCO results list ({e.Message})", e);
         }
     }
 }

@@ -60,9 +60,7 @@ public static class BusiPhantomGenerator
                 if (placed.Any(p => Math.Sqrt((p.X - cx) * (p.X - cx) + (p.Y - cy) * (p.Y - cy)) < (p.R + r0) * 1.5))
                     continue;
                 var look = LesionLook.Draw(rng, imageClass);
-                var outline = look.Oval
-                    ? OvalOutline(rng, cx, cy, r0, look.Aspect)
-                    : IrregularOutline(rng, cx, cy, r0, look.Aspect, look.Spiculated);
+                var outline = Outline(rng, cx, cy, r0, look);
                 if (
                     outline.Xs.Min() < 3
                     || outline.Xs.Max() > w - 4
@@ -238,72 +236,33 @@ public static class BusiPhantomGenerator
         }
     }
 
-    /// <summary>An oval with gentle lobulation; <paramref name="aspect"/> = width / height.</summary>
-    static (double[] Xs, double[] Ys) OvalOutline(SplitMix rng, double cx, double cy, double r0, double aspect)
-    {
-        double rx = r0 * Math.Sqrt(aspect),
-            ry = r0 / Math.Sqrt(aspect),
-            tilt = rng.Uniform(-0.3, 0.3);
-        double lob = rng.NextDouble() < 0.4 ? rng.Uniform(0.03, 0.08) : rng.Uniform(0.0, 0.02);
-        double p2 = rng.Uniform(0, 6.3),
-            p3 = rng.Uniform(0, 6.3);
-        const int points = 64;
-        var xs = new double[points];
-        var ys = new double[points];
-        for (int i = 0; i < points; i++)
-        {
-            double t = 2 * Math.PI * i / points;
-            double r = 1 + lob * Math.Sin(3 * t + p3) + 0.02 * Math.Sin(2 * t + p2);
-            double a = rx * r * Math.Cos(t),
-                b = ry * r * Math.Sin(t);
-            xs[i] = cx + a * Math.Cos(tilt) - b * Math.Sin(tilt);
-            ys[i] = cy + a * Math.Sin(tilt) + b * Math.Cos(tilt);
-        }
-        return (xs, ys);
-    }
+    /// <summary>The BUSI-like set's ovals: tilted a little more, visibly lobulated in 40 %.</summary>
+    static readonly LesionOutlines.OvalStyle Oval = new(
+        MaxTilt: 0.3,
+        LobulatedShare: 0.4,
+        (0.03, 0.08),
+        MaxSmooth: 0.02
+    );
 
-    /// <summary>An irregular (microlobulated, angular) outline, spiculated when asked; <paramref name="aspect"/> =
-    /// width / height.</summary>
-    static (double[] Xs, double[] Ys) IrregularOutline(
-        SplitMix rng,
-        double cx,
-        double cy,
-        double r0,
-        double aspect,
-        bool spiculated
-    )
+    /// <summary>The BUSI-like set's irregular outlines: 7 stronger harmonics, fewer and finer spicules.</summary>
+    static readonly LesionOutlines.IrregularStyle Irregular = new(
+        Harmonics: 7,
+        Amplitude: 0.3,
+        Spikes: (5, 14),
+        SpikeWidth: (0.05, 0.14),
+        SpikeHeight: (0.15, 0.45),
+        MinRadius: 0.5
+    );
+
+    /// <summary>The lesion's outline as its look says: oval or irregular, <see cref="LesionLook.Aspect"/> = width /
+    /// height.</summary>
+    static (double[] Xs, double[] Ys) Outline(SplitMix rng, double cx, double cy, double r0, LesionLook look)
     {
-        double rx = r0 * Math.Sqrt(aspect),
-            ry = r0 / Math.Sqrt(aspect);
-        var harmonics = Enumerable
-            .Range(2, 7)
-            .Select(k => (K: k, A: rng.Uniform(0, 0.3 / k * 1.5), P: rng.Uniform(0, 6.3)))
-            .ToArray();
-        int spikes = spiculated ? rng.Int(5, 14) : 0;
-        var spikeList = Enumerable
-            .Range(0, spikes)
-            .Select(_ =>
-                (Angle: rng.Uniform(0, 2 * Math.PI), Width: rng.Uniform(0.05, 0.14), Height: rng.Uniform(0.15, 0.45))
-            )
-            .ToArray();
-        const int points = 160;
-        var xs = new double[points];
-        var ys = new double[points];
-        for (int i = 0; i < points; i++)
-        {
-            double t = 2 * Math.PI * i / points;
-            double r = 1 + harmonics.Sum(hm => hm.A * Math.Sin(hm.K * t + hm.P));
-            foreach (var s in spikeList)
-            {
-                double d = Math.Abs(Math.IEEERemainder(t - s.Angle, 2 * Math.PI));
-                if (d < s.Width)
-                    r += s.Height * (1 - d / s.Width);
-            }
-            r = Math.Max(0.5, r);
-            xs[i] = cx + rx * r * Math.Cos(t);
-            ys[i] = cy + ry * r * Math.Sin(t);
-        }
-        return (xs, ys);
+        double rx = r0 * Math.Sqrt(look.Aspect),
+            ry = r0 / Math.Sqrt(look.Aspect);
+        return look.Oval
+            ? LesionOutlines.Oval(rng, cx, cy, rx, ry, Oval)
+            : LesionOutlines.Irregular(rng, cx, cy, rx, ry, Irregular, spiculated: () => look.Spiculated);
     }
 
     static void DrawLesion(

@@ -7,6 +7,12 @@ namespace MaskRcnn.Data.Phantoms;
 /// <summary>Writes phantom data folders: DIR/{train,val,test}/ with PNGs and a VIA 2.x export.</summary>
 public static class PhantomDataset
 {
+    /// <summary>
+    /// The most pixels one data folder may hold, all images together (4.3 gigapixels: 65 000 images of 256 px): more is
+    /// refused before anything is generated, rather than found as a full disk.
+    /// </summary>
+    public const long MaxPixels = 1L << 32;
+
     /// <summary>Counts per split written, and per image class.</summary>
     public sealed record Summary(
         IReadOnlyDictionary<string, int> Images,
@@ -33,6 +39,14 @@ public static class PhantomDataset
     {
         if (difficulty is not ("easy" or "busi"))
             throw new MaskRcnnException($"--difficulty: '{difficulty}' (use easy or busi)");
+        // BUSI-like scans are at most 650 × 560 px.
+        long pixels = (long)(train + val + test) * (difficulty == "busi" ? 650 * 560 : (long)size * size);
+        if (train < 0 || val < 0 || test < 0 || pixels > MaxPixels)
+            throw new MaskRcnnException(
+                $"{train + val + test:N0} images of up to {pixels / Math.Max(1, train + val + test):N0} pixels exceed "
+                    + $"the budget of {MaxPixels:N0} pixels in all (about as many bytes of PNG); generate fewer or "
+                    + "smaller images"
+            );
         var images = new Dictionary<string, int>();
         var lesions = new Dictionary<string, int>();
         var classes = new Dictionary<string, int>();
@@ -44,23 +58,29 @@ public static class PhantomDataset
             Directory.CreateDirectory(dir);
             foreach (var stale in Directory.GetFiles(dir, "phantom_*.png"))
                 File.Delete(stale);
-            var phantoms = new Phantom[count];
-            Parallel.For(
-                0,
-                count,
-                i =>
-                {
-                    ulong imageSeed = SplitMix.Derive(seed, (ulong)s, (ulong)i);
-                    phantoms[i] =
-                        difficulty == "busi"
-                            ? BusiPhantomGenerator.Generate(imageSeed)
-                            : PhantomGenerator.Generate(size, imageSeed);
-                }
-            );
+            // Generated in parallel a chunk at a time (memory stays a chunk of images), written in order.
+            const int Chunk = 64;
+            var phantoms = new Phantom[Math.Min(Chunk, count)];
             var entries = new List<ViaWriter.Entry>();
             for (int i = 0; i < count; i++)
             {
-                var phantom = phantoms[i];
+                if (i % Chunk == 0)
+                {
+                    int first = i;
+                    Parallel.For(
+                        0,
+                        Math.Min(Chunk, count - first),
+                        k =>
+                        {
+                            ulong imageSeed = SplitMix.Derive(seed, (ulong)s, (ulong)(first + k));
+                            phantoms[k] =
+                                difficulty == "busi"
+                                    ? BusiPhantomGenerator.Generate(imageSeed)
+                                    : PhantomGenerator.Generate(size, imageSeed);
+                        }
+                    );
+                }
+                var phantom = phantoms[i % Chunk];
                 string file = $"phantom_{name}_{i:D4}.png";
                 long bytes = WriteGrayPng(Path.Combine(dir, file), phantom.Pixels, phantom.Width, phantom.Height);
                 entries.Add(

@@ -178,66 +178,44 @@ public static class PhantomGenerator
         return new Phantom(n, n, pixels, lesions);
     }
 
+    /// <summary>The easy set's ovals: visibly lobulated in 30 %.</summary>
+    static readonly LesionOutlines.OvalStyle Oval = new(
+        MaxTilt: 0.25,
+        LobulatedShare: 0.3,
+        (0.04, 0.08),
+        MaxSmooth: 0.025
+    );
+
+    /// <summary>The easy set's irregular outlines: 6 harmonics, 70 % spiculated.</summary>
+    static readonly LesionOutlines.IrregularStyle Irregular = new(
+        Harmonics: 6,
+        Amplitude: 0.22,
+        Spikes: (6, 15),
+        SpikeWidth: (0.06, 0.16),
+        SpikeHeight: (0.2, 0.55),
+        MinRadius: 0.45
+    );
+
     /// <summary>Oval, circumscribed, wider than tall (width/height 1.3–2), gently lobulated at most.</summary>
     static (double[] Xs, double[] Ys) BenignOutline(SplitMix rng, double cx, double cy, double r0)
     {
-        double aspect = rng.Uniform(1.3, 2.0),
-            rx = r0 * Math.Sqrt(aspect),
-            ry = r0 / Math.Sqrt(aspect);
-        double tilt = rng.Uniform(-0.25, 0.25);
-        double lob = rng.NextDouble() < 0.3 ? rng.Uniform(0.04, 0.08) : rng.Uniform(0.0, 0.025);
-        double p2 = rng.Uniform(0, 6.3),
-            p3 = rng.Uniform(0, 6.3);
-        const int points = 64;
-        var xs = new double[points];
-        var ys = new double[points];
-        for (int i = 0; i < points; i++)
-        {
-            double t = 2 * Math.PI * i / points;
-            double r = 1 + lob * Math.Sin(3 * t + p3) + 0.02 * Math.Sin(2 * t + p2);
-            double u = rx * r * Math.Cos(t),
-                v = ry * r * Math.Sin(t);
-            xs[i] = cx + u * Math.Cos(tilt) - v * Math.Sin(tilt);
-            ys[i] = cy + u * Math.Sin(tilt) + v * Math.Cos(tilt);
-        }
-        return (xs, ys);
+        double aspect = rng.Uniform(1.3, 2.0);
+        return LesionOutlines.Oval(rng, cx, cy, r0 * Math.Sqrt(aspect), r0 / Math.Sqrt(aspect), Oval);
     }
 
     /// <summary>Irregular or spiculated, taller than wide (height/width 1.1–1.6).</summary>
     static (double[] Xs, double[] Ys) MalignantOutline(SplitMix rng, double cx, double cy, double r0)
     {
-        double aspect = rng.Uniform(1.1, 1.6),
-            rx = r0 / Math.Sqrt(aspect),
-            ry = r0 * Math.Sqrt(aspect);
-        var harmonics = Enumerable
-            .Range(2, 6)
-            .Select(k => (K: k, A: rng.Uniform(0, 0.22 / k * 1.5), P: rng.Uniform(0, 6.3)))
-            .ToArray();
-        int spikes = rng.NextDouble() < 0.7 ? rng.Int(6, 15) : 0;
-        var spikeList = Enumerable
-            .Range(0, spikes)
-            .Select(_ =>
-                (Angle: rng.Uniform(0, 2 * Math.PI), Width: rng.Uniform(0.06, 0.16), Height: rng.Uniform(0.2, 0.55))
-            )
-            .ToArray();
-        const int points = 160;
-        var xs = new double[points];
-        var ys = new double[points];
-        for (int i = 0; i < points; i++)
-        {
-            double t = 2 * Math.PI * i / points;
-            double r = 1 + harmonics.Sum(h => h.A * Math.Sin(h.K * t + h.P));
-            foreach (var s in spikeList)
-            {
-                double d = Math.Abs(Math.IEEERemainder(t - s.Angle, 2 * Math.PI));
-                if (d < s.Width)
-                    r += s.Height * (1 - d / s.Width);
-            }
-            r = Math.Max(0.45, r);
-            xs[i] = cx + rx * r * Math.Cos(t);
-            ys[i] = cy + ry * r * Math.Sin(t);
-        }
-        return (xs, ys);
+        double aspect = rng.Uniform(1.1, 1.6);
+        return LesionOutlines.Irregular(
+            rng,
+            cx,
+            cy,
+            r0 / Math.Sqrt(aspect),
+            r0 * Math.Sqrt(aspect),
+            Irregular,
+            spiculated: () => rng.NextDouble() < 0.7
+        );
     }
 
     static void DrawLesion(

@@ -12,18 +12,20 @@ namespace MaskRcnn.Data.Via;
 /// </summary>
 public static class ViaReader
 {
+    /// <summary>
+    /// Reads a VIA file: a regular file within <see cref="IO.InputFile.MaxJsonBytes"/> (a FIFO, a device such as
+    /// /dev/zero or a larger file is refused before reading), JSON whose objects have unique keys.
+    /// </summary>
     public static ViaDocument Read(string path)
     {
-        if (!File.Exists(path))
-            throw new ViaFormatException($"annotation file not found: {path}");
         string text;
         try
         {
-            text = File.ReadAllText(path);
+            text = IO.InputFile.ReadAllText(path, "annotation file", IO.InputFile.MaxJsonBytes);
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        catch (MaskRcnnException e) when (e is not ViaFormatException)
         {
-            throw new ViaFormatException($"{path}: {e.Message}", e);
+            throw new ViaFormatException(e.Message, e);
         }
         return Parse(text, path);
     }
@@ -33,14 +35,11 @@ public static class ViaReader
         JsonNode? root;
         try
         {
-            root = JsonNode.Parse(
-                json,
-                documentOptions: new JsonDocumentOptions { AllowTrailingCommas = true, MaxDepth = 256 }
-            );
+            root = IO.JsonInput.Parse(json, source);
         }
-        catch (JsonException e)
+        catch (MaskRcnnException e)
         {
-            throw new ViaFormatException($"{source}: not valid JSON ({e.Message})", e);
+            throw new ViaFormatException(e.Message, e.InnerException);
         }
         if (root is not JsonObject obj)
             throw new ViaFormatException($"{source}: not a VIA file (the top level is not a JSON object)");
@@ -183,6 +182,11 @@ public static class ViaReader
                 problem($"{name}: \"{field}\" is not a finite number");
                 return null;
             }
+            if (InputBudget.CoordinateProblem($"{name}: \"{field}\"", [v.Value]) is string absurd)
+            {
+                problem(absurd);
+                return null;
+            }
             return v;
         }
         double[]? Points(string field)
@@ -192,13 +196,24 @@ public static class ViaReader
                 problem($"{name}: missing \"{field}\"");
                 return null;
             }
+            if (InputBudget.VertexProblem($"{name}: \"{field}\"", arr.Count) is string many)
+            {
+                problem(many);
+                return null;
+            }
             var values = arr.Select(Number).ToArray();
             if (values.Any(v => v is null || !double.IsFinite(v.Value)))
             {
                 problem($"{name}: \"{field}\" has non-numeric or non-finite values");
                 return null;
             }
-            return values.Select(v => v!.Value).ToArray();
+            var points = values.Select(v => v!.Value).ToArray();
+            if (InputBudget.CoordinateProblem($"{name}: \"{field}\"", points) is string absurd)
+            {
+                problem(absurd);
+                return null;
+            }
+            return points;
         }
         switch (name)
         {
@@ -353,12 +368,25 @@ public static class ViaReader
                     );
                 continue;
             }
-            var values = xy.Select(Number).ToArray();
-            int code = values[0] is double c ? (int)c : -1;
+            var values = xy.Count <= 2 * InputBudget.MaxVertices + 1 ? xy.Select(Number).ToArray() : [];
+            int code = values.Length > 0 && values[0] is double c && c is >= 0 and <= 100 ? (int)c : -1;
             string shapeName = Shape3Names.TryGetValue(code, out var sn) ? sn : $"(code {xy[0]})";
             ViaShape? shape = null;
-            if (values.Skip(1).Any(v => v is null || !double.IsFinite(v.Value)))
+            if (values.Length == 0)
+                problems.Add(
+                    new ViaProblem(
+                        fileName,
+                        index,
+                        InputBudget.VertexProblem($"{shapeName}: \"xy\"", (xy.Count - 1) / 2) ?? "too many coordinates"
+                    )
+                );
+            else if (values.Skip(1).Any(v => v is null || !double.IsFinite(v.Value)))
                 problems.Add(new ViaProblem(fileName, index, $"{shapeName}: non-numeric coordinates"));
+            else if (
+                InputBudget.CoordinateProblem($"{shapeName}: \"xy\"", values.Skip(1).Select(v => v!.Value))
+                is string absurd
+            )
+                problems.Add(new ViaProblem(fileName, index, absurd));
             else
                 shape = Shape3(
                     code,

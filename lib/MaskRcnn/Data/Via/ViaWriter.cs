@@ -38,14 +38,9 @@ public static class ViaWriter
         return root.ToJsonString(new JsonSerializerOptions { WriteIndented = false });
     }
 
-    /// <summary>Writes atomically (temporary file, then rename).</summary>
-    public static void Write(string path, IEnumerable<Entry> entries)
-    {
-        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
-        string tmp = path + ".tmp";
-        File.WriteAllText(tmp, ToJson(entries));
-        File.Move(tmp, path, overwrite: true);
-    }
+    /// <summary>Writes atomically (<see cref="IO.AtomicFile"/>): the file is whole or, on any failure, as it was.</summary>
+    public static void Write(string path, IEnumerable<Entry> entries) =>
+        IO.AtomicFile.WriteAllText(path, ToJson(entries));
 
     /// <summary>A parsed document back to 2.x export entries (invalid regions are dropped).</summary>
     public static IEnumerable<Entry> FromDocument(ViaDocument doc) =>

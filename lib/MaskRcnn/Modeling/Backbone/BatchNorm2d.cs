@@ -8,9 +8,9 @@ namespace MaskRcnn.Modeling.Backbone;
 /// <summary>
 /// Trainable BatchNorm2d with PyTorch's semantics and state-dict names (weight, bias, running_mean,
 /// running_var, num_batches_tracked; momentum 0.1, eps 1e-5). Our own rather than TorchSharp's because that
-/// one increments num_batches_tracked with an implicitly created Scalar that the garbage collector may finalize
-/// while libtorch still reads it (seen as "Unknown scalar type" during long training runs); here every Scalar
-/// lives as long as the module.
+/// one increments num_batches_tracked with an implicitly created Scalar that may be finalized while libtorch still
+/// reads it (seen as "Unknown scalar type" during long training runs; lib/README.md, "TorchSharp's implicit
+/// Scalars"); here every Scalar lives as long as the module.
 /// </summary>
 public sealed class BatchNorm2d : Module<Tensor, Tensor>
 {

@@ -126,7 +126,7 @@ public sealed record ResNetLayout(bool Bottleneck, int[] Blocks, bool PadTopLeft
 /// </summary>
 public sealed class ResNetBody : Module<Tensor, Tensor[]>
 {
-    readonly Conv2d conv1;
+    readonly Module<Tensor, Tensor> conv1;
     readonly Module<Tensor, Tensor> bn1;
     readonly Sequential layer1,
         layer2,
@@ -161,7 +161,7 @@ public sealed class ResNetBody : Module<Tensor, Tensor[]>
         Depth = depth;
         _padTopLeft = layout.PadTopLeft;
         int expansion = layout.Bottleneck ? Bottleneck.Expansion : BasicBlock.Expansion;
-        conv1 = Conv2d(3, 64, 7, stride: 2, padding: _padTopLeft ? 0 : 3, bias: false);
+        conv1 = Layers.StemConv(3, 64, 7, stride: 2, padding: _padTopLeft ? (3, 2) : (3, 3), bias: false);
         bn1 = ResNetBlocks.Norm(norm, 64);
         long inplanes = 64;
         Sequential MakeLayer(long planes, int blocks, long stride)
@@ -197,17 +197,11 @@ public sealed class ResNetBody : Module<Tensor, Tensor[]>
     public override Tensor[] forward(Tensor x)
     {
         using var scope = NewDisposeScope();
-        if (_padTopLeft)
-        {
-            x = bn1.call(conv1.call(functional.pad(x, [3, 2, 3, 2]))).relu_();
-            // After the ReLU every value is ≥ 0, so zero padding leaves the max-pool's maxima as -∞ padding would.
-            x = functional.max_pool2d(functional.pad(x, [1, 0, 1, 0]), 3, 2, 0);
-        }
-        else
-        {
-            x = bn1.call(conv1.call(x)).relu_();
-            x = functional.max_pool2d(x, 3, 2, 1);
-        }
+        x = bn1.call(conv1.call(x)).relu_();
+        // After the ReLU every value is ≥ 0, so zero padding leaves the max-pool's maxima as -∞ padding would.
+        x = _padTopLeft
+            ? functional.max_pool2d(functional.pad(x, [1, 0, 1, 0]), 3, 2, 0)
+            : functional.max_pool2d(x, 3, 2, 1);
         var c2 = layer1.call(x);
         var c3 = layer2.call(c2);
         var c4 = layer3.call(c3);

@@ -27,57 +27,36 @@ public sealed class LevelMapper(int kMin, int kMax, int canonicalScale = 224, in
 
 /// <summary>
 /// torchvision's MultiScaleRoIAlign: pools each RoI from the FPN level its size maps to. The level scales
-/// are inferred from the feature sizes and the largest image size, exactly as torchvision does.
+/// are inferred from the feature sizes and the largest image size, exactly as torchvision does. The model's poolers
+/// come from the layer factory (<see cref="Layers.RoIAlign"/>), which picks their number format and the layout of
+/// their result.
 /// </summary>
-public sealed class MultiScaleRoIAlign(
-    int outputSize,
-    int samplingRatio,
-    int canonicalScale = 224,
-    int canonicalLevel = 4
-)
+public class MultiScaleRoIAlign(int outputSize, int samplingRatio, int canonicalScale = 224, int canonicalLevel = 4)
 {
     public int OutputSize { get; } = outputSize;
     public int SamplingRatio { get; } = samplingRatio;
-
-    /// <summary>
-    /// True (default): the result is channels-last, what convolutions (the mask head) read fastest. False: plain
-    /// contiguous [K, C, S, S], so that a fully connected head flattens it without a copy (the transposition happens
-    /// in the copies below instead of in a separate pass).
-    /// </summary>
-    public bool ChannelsLastOutput { get; init; } = true;
 
     /// <param name="features">the pooled levels, finest first (FPN '0'..'3'), each [B, C, h, w]</param>
     /// <param name="boxes">per image [N_i, 4] in resized-image pixels</param>
     /// <param name="imageSizes">per image (height, width) after resizing, before padding</param>
     /// <returns>[ΣN_i, C, S, S]</returns>
-    public Tensor Forward(
+    public virtual Tensor Forward(
         IReadOnlyList<Tensor> features,
         IReadOnlyList<Tensor> boxes,
         IReadOnlyList<(long H, long W)> imageSizes
     )
     {
         using var scope = NewDisposeScope();
-        // RoIAlign computes in float32 even under bfloat16 autocast (sampling positions in bfloat16 would be off by
-        // up to half a pixel at 128 px), as torchvision registers roi_align for autocast.
-        using var fullPrecision = MaskRcnn.Runtime.Autocast.Suspend(features[0].device_type);
-        features = features.Select(f => f.FullPrecision()).ToArray();
         var rois = ToRoiFormat(boxes);
         var (scales, mapper) = SetupScales(features, imageSizes);
         if (features.Count == 1)
         {
             var single = RoIAlign.Apply(features[0], rois, (OutputSize, OutputSize), scales[0], SamplingRatio);
-            return (ChannelsLastOutput ? single : single.contiguous()).MoveToOuterDisposeScope();
+            return SingleLevelResult(single).MoveToOuterDisposeScope();
         }
 
         var levels = mapper.Map(rois[.., 1..]);
-        var first = features[0];
-        // Channels-last like the pooled blocks, so the copies below keep the layout (or contiguous: they transpose).
-        long k = rois.shape[0],
-            c = first.shape[1];
-        var result = ChannelsLastOutput
-            ? zeros(new long[] { k, OutputSize, OutputSize, c }, dtype: first.dtype, device: first.device)
-                .permute(0, 3, 1, 2)
-            : zeros(new long[] { k, c, OutputSize, OutputSize }, dtype: first.dtype, device: first.device);
+        var result = NewResult(rois.shape[0], features[0]);
         for (int level = 0; level < features.Count; level++)
         {
             var idx = nonzero(levels.eq(level)).view(-1);
@@ -94,6 +73,18 @@ public sealed class MultiScaleRoIAlign(
         }
         return result.MoveToOuterDisposeScope();
     }
+
+    /// <summary>
+    /// The zeros [K, C, S, S] that the levels' pooled RoIs are copied into, in place (the copies keep its layout):
+    /// contiguous, as torchvision's.
+    /// </summary>
+    /// <param name="rois">K</param>
+    /// <param name="like">a feature level [B, C, h, w]: channels, type and device</param>
+    protected virtual Tensor NewResult(long rois, Tensor like) =>
+        zeros(new long[] { rois, like.shape[1], OutputSize, OutputSize }, dtype: like.dtype, device: like.device);
+
+    /// <summary>The result when there is one level: RoIAlign's own output [K, C, S, S].</summary>
+    protected virtual Tensor SingleLevelResult(Tensor pooled) => pooled;
 
     /// <summary>[ΣN_i, 5] rows of (image index, x1, y1, x2, y2).</summary>
     public static Tensor ToRoiFormat(IReadOnlyList<Tensor> boxes)

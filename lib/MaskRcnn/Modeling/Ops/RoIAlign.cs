@@ -39,8 +39,8 @@ public static class RoIAlign
             : ApplyGather(input, rois, outputSize, spatialScale, samplingRatio, aligned);
 
     /// <summary>
-    /// RoIAlign by gathering the four bilinear neighbours of every sample from a channels-last view of the
-    /// features and averaging bins with a reshape. Best for few channels (e.g. the 1-channel mask targets).
+    /// RoIAlign by gathering the four bilinear neighbours of every sample from the features viewed as rows of C
+    /// values, one per feature cell [B·H·W, C], and averaging bins with a reshape. Best for few channels (e.g. the 1-channel mask targets).
     /// </summary>
     public static Tensor ApplyGather(
         Tensor input,
@@ -96,9 +96,9 @@ public static class RoIAlign
 
     /// <summary>
     /// RoIAlign as a sparse × dense matrix product: row (RoI, bin) of a sparse matrix holds the bilinear weights
-    /// (÷ sample count) of every feature cell its samples touch, so output = S · F with F the channels-last
-    /// features [B·H·W, C]. No per-corner [K, samples, C] temporaries, hence far less memory traffic when C is
-    /// large. The output is channels-last (what the heads' convolutions prefer). libtorch's sparse × dense
+    /// (÷ sample count) of every feature cell its samples touch, so output = S · F with F the features as rows of C
+    /// values [B·H·W, C]. No per-corner [K, samples, C] temporaries, hence far less memory traffic when C is
+    /// large. The output [K, C, S, S] is a view of the product's rows [K, S, S, C]. libtorch's sparse × dense
     /// product runs on one thread, so the RoIs are split into one block per libtorch thread and the blocks are
     /// pooled concurrently (grad and inference mode carried over to the workers).
     /// </summary>
@@ -116,7 +116,7 @@ public static class RoIAlign
         if (k == 0)
             return EmptyOutput(input, c, outputSize);
         int blocks = (int)Math.Clamp(k / MinRoisPerBlock, 1, get_num_threads());
-        using var flat = input.permute(0, 2, 3, 1).reshape(-1, c); // [B·H·W, C]; a view for channels-last input
+        using var flat = input.permute(0, 2, 3, 1).reshape(-1, c); // [B·H·W, C]; a view when C varies fastest
         if (blocks == 1)
             return SparseBlock(input.shape, flat, rois, outputSize, spatialScale, samplingRatio, aligned);
 
@@ -156,7 +156,7 @@ public static class RoIAlign
     const long MinRoisPerBlock = 64;
 
     /// <param name="shape">the features' [B, C, H, W]</param>
-    /// <param name="flat">the features channels-last, [B·H·W, C]</param>
+    /// <param name="flat">the features as rows of C values, [B·H·W, C]</param>
     static Tensor SparseBlock(
         long[] shape,
         Tensor flat,
@@ -211,7 +211,6 @@ public static class RoIAlign
             new long[] { k * outputSize.H * outputSize.W, shape[0] * h * w }
         );
         var pooled = matrix.mm(flat); // [K·PH·PW, C]
-        // channels-last
         return pooled.view(k, outputSize.H, outputSize.W, c).permute(0, 3, 1, 2).MoveToOuterDisposeScope();
     }
 

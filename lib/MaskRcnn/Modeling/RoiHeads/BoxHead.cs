@@ -9,15 +9,15 @@ namespace MaskRcnn.Modeling.RoiHeads;
 /// fc7).</summary>
 public sealed class TwoMLPHead : Module<Tensor, Tensor>
 {
-    readonly Module<Tensor, Tensor> fc6;
-    readonly Linear fc7;
+    readonly Module<Tensor, Tensor> fc6,
+        fc7;
 
     /// <param name="inChannels">C·7·7 of the pooled RoI features [R, C, 7, 7]</param>
     public TwoMLPHead(long inChannels, long representationSize)
         : base(nameof(TwoMLPHead))
     {
         fc6 = Layers.Linear(inChannels, representationSize); // flattens the pooled features itself
-        fc7 = Linear(representationSize, representationSize);
+        fc7 = Layers.FeatureLinear(representationSize, representationSize); // what the predictor reads
         RegisterComponents();
     }
 
@@ -33,22 +33,21 @@ public sealed class TwoMLPHead : Module<Tensor, Tensor>
 /// <summary>Class scores (cls_score, K logits incl. background) and per-class box deltas (bbox_pred, 4K).</summary>
 public sealed class FastRCNNPredictor : Module<Tensor, (Tensor ClassLogits, Tensor BoxRegression)>
 {
-    readonly Linear cls_score,
+    readonly Module<Tensor, Tensor> cls_score,
         bbox_pred;
 
     public FastRCNNPredictor(long inChannels, long numClasses)
         : base(nameof(FastRCNNPredictor))
     {
-        cls_score = Linear(inChannels, numClasses);
-        bbox_pred = Linear(inChannels, numClasses * 4);
+        cls_score = Layers.OutputLinear(inChannels, numClasses);
+        bbox_pred = Layers.OutputLinear(inChannels, numClasses * 4);
         RegisterComponents();
     }
 
     public override (Tensor ClassLogits, Tensor BoxRegression) forward(Tensor x)
     {
-        // Scores and box deltas decide the detections: float32 even under bfloat16 autocast (two small products).
-        using var fullPrecision = MaskRcnn.Runtime.Autocast.Suspend(x.device_type);
-        x = x.flatten(1).FullPrecision();
-        return (cls_score.call(x), bbox_pred.call(x));
+        using var scope = NewDisposeScope();
+        x = x.flatten(1);
+        return (cls_score.call(x).MoveToOuterDisposeScope(), bbox_pred.call(x).MoveToOuterDisposeScope());
     }
 }

@@ -47,13 +47,13 @@ public sealed class MaskRCNNHeads : Sequential
 public sealed class MaskRCNNPredictor : Module<Tensor, Tensor>
 {
     readonly ConvTranspose2d conv5_mask;
-    readonly Conv2d mask_fcn_logits;
+    readonly Module<Tensor, Tensor> mask_fcn_logits;
 
     public MaskRCNNPredictor(long inChannels, long dimReduced, long numClasses)
         : base(nameof(MaskRCNNPredictor))
     {
         conv5_mask = ConvTranspose2d(inChannels, dimReduced, 2, stride: 2);
-        mask_fcn_logits = Conv2d(dimReduced, numClasses, 1);
+        mask_fcn_logits = Layers.OutputConv1x1(dimReduced, numClasses);
         RegisterComponents();
         using var noGrad = no_grad();
         foreach (var (name, p) in named_parameters())
@@ -69,6 +69,6 @@ public sealed class MaskRCNNPredictor : Module<Tensor, Tensor>
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();
-        return mask_fcn_logits.call(functional.relu(conv5_mask.call(x))).FullPrecision().MoveToOuterDisposeScope();
+        return mask_fcn_logits.call(functional.relu(conv5_mask.call(x))).MoveToOuterDisposeScope();
     }
 }

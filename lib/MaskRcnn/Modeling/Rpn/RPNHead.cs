@@ -12,15 +12,15 @@ namespace MaskRcnn.Modeling.Rpn;
 public sealed class RPNHead : Module<Tensor[], (Tensor[] Objectness, Tensor[] Deltas)>
 {
     readonly Sequential conv;
-    readonly Conv2d cls_logits,
+    readonly Module<Tensor, Tensor> cls_logits,
         bbox_pred;
 
     public RPNHead(long inChannels, long numAnchors)
         : base(nameof(RPNHead))
     {
         conv = Sequential(Sequential(Layers.Conv3x3(inChannels, inChannels), ReLU()));
-        cls_logits = Conv2d(inChannels, numAnchors, 1);
-        bbox_pred = Conv2d(inChannels, numAnchors * 4, 1);
+        cls_logits = Layers.OutputConv1x1(inChannels, numAnchors);
+        bbox_pred = Layers.OutputConv1x1(inChannels, numAnchors * 4);
         RegisterComponents();
         using var noGrad = no_grad();
         foreach (var (name, p) in named_parameters())
@@ -41,8 +41,8 @@ public sealed class RPNHead : Module<Tensor[], (Tensor[] Objectness, Tensor[] De
         {
             using var scope = NewDisposeScope();
             var t = conv.call(features[i]);
-            logits[i] = cls_logits.call(t).FullPrecision().MoveToOuterDisposeScope(); // float32 under bfloat16 autocast
-            deltas[i] = bbox_pred.call(t).FullPrecision().MoveToOuterDisposeScope();
+            logits[i] = cls_logits.call(t).MoveToOuterDisposeScope();
+            deltas[i] = bbox_pred.call(t).MoveToOuterDisposeScope();
         }
         return (logits, deltas);
     }

@@ -38,20 +38,10 @@ public sealed record RpnOutput(
     IReadOnlyList<Tensor> Proposals,
     IReadOnlyList<Tensor> ProposalScores,
     IReadOnlyDictionary<string, Tensor> Losses
-)
+) : IOwnsTensors
 {
-    /// <summary>Moves every tensor to the outer dispose scope (they must belong to the current one); returns
-    /// this.</summary>
-    public RpnOutput MoveToOuterDisposeScope()
-    {
-        Anchors.MoveToOuterDisposeScope();
-        Objectness.MoveToOuterDisposeScope();
-        Deltas.MoveToOuterDisposeScope();
-        Proposals.MoveToOuterDisposeScope();
-        ProposalScores.MoveToOuterDisposeScope();
-        Losses.Values.MoveToOuterDisposeScope();
-        return this;
-    }
+    public IEnumerable<Tensor> OwnedTensors =>
+        [Anchors, Objectness, Deltas, .. Proposals, .. ProposalScores, .. Losses.Values];
 }
 
 /// <summary>Anchor labels for training: 1 positive, 0 negative, −1 ignored; and each anchor's matched GT box.</summary>
@@ -103,7 +93,7 @@ public sealed class RegionProposalNetwork : Module
         var (anchors, perLevel) = AnchorGenerator.Forward(
             (images.shape[2], images.shape[3]),
             features.Select(f => (f.shape[2], f.shape[3])).ToArray(),
-            features[0].dtype.FullPrecision(),
+            deltaLevels[0].dtype, // the type of the deltas decoded against them
             features[0].device
         );
         long numImages = images.shape[0];
@@ -139,18 +129,9 @@ public sealed class RegionProposalNetwork : Module
         Tensor CandidateLevels,
         Tensor Boxes,
         Tensor Scores
-    )
+    ) : IOwnsTensors
     {
-        /// <summary>Moves every tensor to the outer dispose scope; returns this.</summary>
-        public ProposalSet MoveToOuterDisposeScope()
-        {
-            Candidates.MoveToOuterDisposeScope();
-            CandidateScores.MoveToOuterDisposeScope();
-            CandidateLevels.MoveToOuterDisposeScope();
-            Boxes.MoveToOuterDisposeScope();
-            Scores.MoveToOuterDisposeScope();
-            return this;
-        }
+        public IEnumerable<Tensor> OwnedTensors => [Candidates, CandidateScores, CandidateLevels, Boxes, Scores];
     }
 
     /// <summary>Per image: top-n per level, sigmoid, clip, remove small, score threshold, NMS per level, post

@@ -12,10 +12,11 @@ namespace MaskRcnn.Modeling.Transform;
 public sealed record ImageList(Tensor Tensors, IReadOnlyList<(long H, long W)> ImageSizes);
 
 /// <summary>
-/// Input/output transform of torchvision's detection models (GeneralizedRCNNTransform):
-/// normalise with ImageNet mean/std, resize so the short side is min_size unless the long side would exceed
-/// max_size (scale = min(min_size / short, max_size / long), computed in float32 as torchvision does), pad the
-/// batch to a multiple of 32 at the bottom/right, and map detections back to the original image size.
+/// The input half of torchvision's GeneralizedRCNNTransform: normalise with ImageNet mean/std, resize so the short
+/// side is min_size unless the long side would exceed max_size (scale = min(min_size / short, max_size / long),
+/// computed in float32 as torchvision does), and pad the batch to a multiple of 32 at the bottom/right. Its output
+/// half, detections mapped back to the original image (torchvision's transform.postprocess), is the model's last stage,
+/// <see cref="MaskRCNN.Postprocess"/>.
 /// </summary>
 public sealed class GeneralizedRCNNTransform(
     int[] minSize,

@@ -3,7 +3,7 @@ using MaskRcnn.Modeling;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace MaskRcnn.Inference;
+namespace MaskRcnn.Evaluation;
 
 /// <summary>Detections → COCO detection results (boxes as [x, y, w, h], masks as compressed RLE).</summary>
 public static class CocoExport

@@ -1,7 +1,7 @@
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace MaskRcnn.Modeling.Ops;
+namespace MaskRcnn.Modeling.Kernels;
 
 /// <summary>
 /// The Winograd 3×3 convolution (stride 1, padding 1) with its gradients, for training steps

@@ -1,4 +1,4 @@
-namespace MaskRcnn.Inference;
+namespace MaskRcnn.Profiling;
 
 /// <summary>Small summaries the benchmarks share.</summary>
 public static class Statistics

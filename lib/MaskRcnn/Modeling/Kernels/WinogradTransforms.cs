@@ -3,7 +3,7 @@ using System.Runtime.CompilerServices;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace MaskRcnn.Modeling.Ops;
+namespace MaskRcnn.Modeling.Kernels;
 
 /// <summary>
 /// The tile transforms of <see cref="Winograd"/> as CPU loops over channel vectors (System.Numerics.Vector):

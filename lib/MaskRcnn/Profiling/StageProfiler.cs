@@ -1,13 +1,15 @@
 using System.Diagnostics;
 using MaskRcnn.Modeling;
+using MaskRcnn.Modeling.Kernels;
 using MaskRcnn.Modeling.Ops;
 using MaskRcnn.Modeling.RoiHeads;
+using MaskRcnn.Modeling.Transform;
 using MaskRcnn.Runtime;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
-namespace MaskRcnn.Inference;
+namespace MaskRcnn.Profiling;
 
 /// <summary>One stage of inference: wall time and floating-point operations (multiply + add counted as 2).</summary>
 public sealed record StageTime(string Stage, double Seconds, double Flops);
@@ -30,12 +32,11 @@ public static class StageProfiler
         model.eval();
         double flops = 0;
         var hooks = HookLayers(model, f => flops += f);
-        using var gcPause = GcPause.Enter();
+        using var call = ModelCalls.Step();
         try
         {
             using var noGrad = no_grad();
             using var scope = NewDisposeScope();
-            using var precision = model.PrecisionScope();
             var stages = new List<StageTime>();
             var device = model.Device;
             void Synchronize()
@@ -92,35 +93,45 @@ public static class StageProfiler
                 }
             }
 
-            var heads = model.RoiHeads;
-            var (list, _) = Time("preprocess (normalise, resize, pad)", () => model.Preprocess([image]));
-            var features = Time("backbone + FPN", () => model.Features(list.Tensors));
-            var pooledLevels = features[..MaskRCNN.PooledLevels];
-            var rpn = Time("RPN (head, decode, NMS)", () => model.ProposeRegions(list, features));
-            var boxes = TimePooledHead(
-                "box RoIAlign",
-                "box head (2 FC + predictor)",
-                heads.BoxHead,
-                heads.BoxRoiPool.SamplingRatio,
-                () => heads.ClassifyBoxes(pooledLevels, rpn.Proposals, list.ImageSizes)
-            );
-            var detections = Time(
-                "box postprocess (decode, NMS)",
-                () =>
-                    heads
-                        .PostprocessDetections(boxes.ClassLogits, boxes.BoxRegression, rpn.Proposals, list.ImageSizes)
-                        .Detections
-            );
-            if (heads.HasMask)
+            ImageList list;
+            List<RoiDetections> detections;
+            using (model.PrecisionScope()) // the network's stages, as Predict runs them
             {
-                var masks = TimePooledHead(
-                    "mask RoIAlign",
-                    "mask head (4 conv + deconv + predictor)",
-                    heads.MaskHead!,
-                    heads.MaskRoiPool.SamplingRatio,
-                    () => heads.PredictMasks(pooledLevels, detections, list.ImageSizes)
+                var heads = model.RoiHeads;
+                (list, _) = Time("preprocess (normalise, resize, pad)", () => model.Preprocess([image]));
+                var features = Time("backbone + FPN", () => model.Features(list.Tensors));
+                var pooledLevels = features[..MaskRCNN.PooledLevels];
+                var rpn = Time("RPN (head, decode, NMS)", () => model.ProposeRegions(list, features));
+                var boxes = TimePooledHead(
+                    "box RoIAlign",
+                    "box head (2 FC + predictor)",
+                    heads.BoxHead,
+                    heads.BoxRoiPool.SamplingRatio,
+                    () => heads.ClassifyBoxes(pooledLevels, rpn.Proposals, list.ImageSizes)
                 );
-                detections = masks.Detections.ToList();
+                detections = Time(
+                    "box postprocess (decode, NMS)",
+                    () =>
+                        heads
+                            .PostprocessDetections(
+                                boxes.ClassLogits,
+                                boxes.BoxRegression,
+                                rpn.Proposals,
+                                list.ImageSizes
+                            )
+                            .Detections
+                );
+                if (heads.HasMask)
+                {
+                    var masks = TimePooledHead(
+                        "mask RoIAlign",
+                        "mask head (4 conv + deconv + predictor)",
+                        heads.MaskHead!,
+                        heads.MaskRoiPool.SamplingRatio,
+                        () => heads.PredictMasks(pooledLevels, detections, list.ImageSizes)
+                    );
+                    detections = masks.Detections.ToList();
+                }
             }
             var original = (image.shape[^2], image.shape[^1]);
             Time("paste masks into the image", () => model.Postprocess(detections[0], list.ImageSizes[0], original));
@@ -160,7 +171,11 @@ public static class StageProfiler
                     var w = deconv.weight!.shape;
                     return 2.0 * input.numel() * w[1] * w[2] * w[3];
                 },
+                ChannelsLastConv2d conv => (input, output) => ConvolutionFlops(conv.weight, output),
+                FullPrecisionOutputConv2d conv => (input, output) => ConvolutionFlops(conv.weight, output),
                 FlattenedLinear flattened => (input, output) => 2.0 * output.numel() * flattened.InFeatures,
+                FullPrecisionLinear linear => (input, output) => 2.0 * output.numel() * linear.InFeatures,
+                FullPrecisionOutputLinear linear => (input, output) => 2.0 * output.numel() * linear.InFeatures,
                 Linear linear => (input, output) => 2.0 * output.numel() * linear.weight!.shape[1],
                 _ => null,
             };

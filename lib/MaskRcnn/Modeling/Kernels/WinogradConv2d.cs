@@ -4,7 +4,7 @@ using TorchSharp.Modules;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
 
-namespace MaskRcnn.Modeling.Ops;
+namespace MaskRcnn.Modeling.Kernels;
 
 /// <summary>
 /// A 3×3 convolution with nn.Conv2d's keys (weight, bias), initialisation and results, computed by Winograd
@@ -33,6 +33,7 @@ public sealed class WinogradConv2d : Module<Tensor, Tensor>
         _padding,
         _dilation;
     Tensor? _filter;
+    bool _disposed;
     readonly object _filterLock = new();
     (IntPtr Weight, double Fingerprint) _filterOf;
 
@@ -40,16 +41,11 @@ public sealed class WinogradConv2d : Module<Tensor, Tensor>
     public const long MinChannels = 128;
 
     /// <summary>
-    /// Whether WinogradConv2d layers may take a Winograd path at all (default true; the environment variable
-    /// MASKRCNN_WINOGRAD=0 turns it off for the process, e.g. to compare with the direct convolution).
+    /// The mode a new layer starts with, set once at start-up from MASKRCNN_WINOGRAD (<see
+    /// cref="RuntimeOptions.Winograd"/>): <see cref="WinogradMode.On"/> unless the process asks otherwise (0: off, e.g.
+    /// to compare with the direct convolution; inference: training keeps the direct convolution).
     /// </summary>
-    public static bool Enabled { get; set; } = RuntimeOptions.Winograd != WinogradMode.Off;
-
-    /// <summary>
-    /// Whether they may also take it while gradients are recorded (<see cref="WinogradTraining"/>; default true,
-    /// MASKRCNN_WINOGRAD=inference keeps training on the direct convolution).
-    /// </summary>
-    public static bool InTraining { get; set; } = RuntimeOptions.Winograd != WinogradMode.InferenceOnly;
+    public static WinogradMode DefaultMode { get; } = RuntimeOptions.Winograd;
 
     /// <summary>
     /// Fewer output positions, or channels in or out, than these while gradients are recorded: the direct
@@ -66,8 +62,11 @@ public sealed class WinogradConv2d : Module<Tensor, Tensor>
     /// </summary>
     public const long MinPositions = 1024;
 
-    /// <summary>This layer's own choice, overriding <see cref="Enabled"/> when set (null: follow it).</summary>
-    public bool? UseWinograd { get; set; }
+    /// <summary>
+    /// Whether this layer may take a Winograd path: in inference and training (<see cref="WinogradMode.On"/>), in
+    /// inference only, or never (<see cref="Layers.UseWinograd"/> sets it for a whole model).
+    /// </summary>
+    public WinogradMode Mode { get; set; } = DefaultMode;
 
     /// <summary>Calls that took the inference path in this process (for tests and reports).</summary>
     public static long WinogradCalls => Interlocked.Read(ref _winogradCalls);
@@ -115,7 +114,11 @@ public sealed class WinogradConv2d : Module<Tensor, Tensor>
         }
         (_stride, _padding, _dilation) = (stride, padding, dilation);
         RegisterComponents();
+        Interlocked.Increment(ref _liveLayers);
     }
+
+    /// <summary>Layers made and not yet disposed: when the last one goes, so do Winograd's kept step buffers.</summary>
+    static long _liveLayers;
 
     public long InChannels => weight.shape[1];
     public long OutChannels => weight.shape[0];
@@ -147,7 +150,7 @@ public sealed class WinogradConv2d : Module<Tensor, Tensor>
     {
         if (
             !(
-                (UseWinograd ?? Enabled)
+                Mode != WinogradMode.Off
                 && _stride == 1
                 && _padding == 1
                 && _dilation == 1
@@ -168,7 +171,7 @@ public sealed class WinogradConv2d : Module<Tensor, Tensor>
         if (!recordsGradient)
             return positions >= MinPositions ? Path.Inference : Path.Direct;
         return
-            InTraining
+            Mode == WinogradMode.On
             && positions >= MinTrainingPositions
             && InChannels >= MinTrainingChannels
             && OutChannels >= MinTrainingChannels
@@ -233,6 +236,9 @@ public sealed class WinogradConv2d : Module<Tensor, Tensor>
         {
             _filter?.Dispose();
             _filter = null;
+            if (!_disposed && Interlocked.Decrement(ref _liveLayers) == 0)
+                Winograd.ReleaseScratch();
+            _disposed = true;
         }
         base.Dispose(disposing);
     }

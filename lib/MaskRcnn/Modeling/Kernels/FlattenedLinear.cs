@@ -4,7 +4,7 @@ using TorchSharp.Modules;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
 
-namespace MaskRcnn.Modeling.Ops;
+namespace MaskRcnn.Modeling.Kernels;
 
 /// <summary>
 /// nn.Linear on flattened input (<c>x.flatten(1)</c>), with nn.Linear's parameters (weight [out, in], bias),

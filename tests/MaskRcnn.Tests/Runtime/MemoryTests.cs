@@ -2,14 +2,14 @@ using System.Text.Json;
 using MaskRcnn.Config;
 using MaskRcnn.Data;
 using MaskRcnn.Data.Phantoms;
-using MaskRcnn.Inference;
 using MaskRcnn.Modeling;
+using MaskRcnn.Profiling;
 using MaskRcnn.Runtime;
 using MaskRcnn.Training;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace MaskRcnn.Tests.Inference;
+namespace MaskRcnn.Tests.Runtime;
 
 /// <summary>Runs alone: other tests allocating in the same process would blur the resident-memory curve.</summary>
 [CollectionDefinition(nameof(MemoryCollection), DisableParallelization = true)]
@@ -25,17 +25,8 @@ public class MemoryTests
         // RSS (glibc's arenas and the test host take a few hundred calls to settle), so the check is on what a
         // release leaves behind over the last 100 calls: leaked tensors survive MemoryRelease, cached free memory
         // does not. The R50 figure (raw RSS over 500 calls) is `benchmark --memory-calls 500` (PERFORMANCE.md).
-        var config = new MaskRcnnConfig
-        {
-            Arch = "resnet18-fpn",
-            NumClasses = 3,
-            MinSize = [64],
-            MaxSize = 64,
-            RpnPostNmsTopNTest = 50,
-            BoxDetectionsPerImg = 10,
-        };
         manual_seed(5);
-        using var model = new MaskRCNN(config);
+        using var model = new MaskRCNN(TinyTraining.Config(side: 64));
         model.eval();
         using var image = rand(3, 64, 64);
         int detections = 0;
@@ -65,25 +56,16 @@ public class MemoryTests
         );
     }
 
-    [Fact]
+    [SkippableFact]
     public void Inference_trims_the_heap_every_tenth_call()
     {
         // Calls reuse each other's large blocks (MemoryRelease.ReuseBlocksBetweenCalls); a trim every
         // TrimEveryCalls calls hands back the free holes in between, which otherwise creep up RSS over a long batch.
-        if (!OperatingSystem.IsLinux() || RuntimeOptions.GlibcMalloc is not null)
-            return;
+        Skip.IfNot(OperatingSystem.IsLinux(), "glibc's heap trim is Linux's");
+        Skip.If(RuntimeOptions.GlibcMalloc is not null, "MASKRCNN_GLIBC_MALLOC is set: not the steady limits");
         TorchEnvironment.Initialize();
         MemoryRelease.TuneAllocator(); // as the CLI and the notebooks opt in
-        var config = new MaskRcnnConfig
-        {
-            Arch = "resnet18-fpn",
-            NumClasses = 3,
-            MinSize = [32],
-            MaxSize = 32,
-            RpnPostNmsTopNTest = 10,
-            BoxDetectionsPerImg = 2,
-        };
-        using var model = new MaskRCNN(config);
+        using var model = new MaskRCNN(TinyTraining.Config(side: 32));
         model.eval();
         using var image = rand(3, 32, 32);
         long before = MemoryRelease.InferenceTrims;
@@ -96,11 +78,10 @@ public class MemoryTests
         Assert.Equal(before + 1, MemoryRelease.InferenceTrims);
     }
 
-    [Fact]
+    [SkippableFact]
     public void Glibc_trim_is_found_on_linux()
     {
-        if (!OperatingSystem.IsLinux())
-            return;
+        Skip.IfNot(OperatingSystem.IsLinux(), "glibc's malloc_trim is Linux's");
         Assert.True(MemoryRelease.Release(), "malloc_trim not found in libc.so.6");
     }
 
@@ -112,27 +93,7 @@ public class MemoryTests
         using var data = new TestSupport.TempDir();
         using var run = new TestSupport.TempDir();
         PhantomDataset.Write(data.Path, seed: 8, train: 6, val: 0, test: 0, size: 96);
-        var quick = Presets.CpuQuick();
-        var config = quick with
-        {
-            FpnOutChannels = 32,
-            RepresentationSize = 64,
-            MaskLayers = [32, 32],
-            MinSize = [96],
-            MaxSize = 96,
-            RpnPreNmsTopNTrain = 200,
-            RpnPostNmsTopNTrain = 100,
-            BoxBatchSizePerImage = 32,
-            RpnBatchSizePerImage = 64,
-            Training = quick.Training with
-            {
-                Epochs = 10,
-                StepsPerEpoch = 6,
-                WarmupIters = 2,
-                ValidateEvery = 0,
-                Seed = 4,
-            },
-        };
+        var config = TinyTraining.Config(side: 96, epochs: 10, steps: 6, seed: 4);
         manual_seed(4);
         using var model = new MaskRCNN(config);
         var trainer = new Trainer(model, DatasetLoader.LoadSplit(data.Path, "train"), null, run.Path);

@@ -1,7 +1,7 @@
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace MaskRcnn.Modeling.Ops;
+namespace MaskRcnn.Modeling.Kernels;
 
 /// <summary>
 /// 3×3 convolution (stride 1, padding 1) by Winograd's minimal filtering F(4×4, 3×3) (Lavin &amp; Gray, "Fast
@@ -97,31 +97,72 @@ public static class Winograd
     /// </summary>
     public const long TilesPerStep = 128;
 
-    [ThreadStatic]
-    static Tensor? _inputScratch,
-        _productScratch;
+    /// <summary>
+    /// Two buffers a convolution's steps write into — the transformed tiles and their products — grown as needed and
+    /// kept between calls, so that the steps do not take fresh blocks of glibc's heap. A call takes a pair from the pool
+    /// and gives it back (<see cref="Scratch.Rent"/>): there are as many pairs as calls ever ran at once, and
+    /// <see cref="ReleaseScratch"/> frees them.
+    /// </summary>
+    sealed class Scratch : IDisposable
+    {
+        static readonly System.Collections.Concurrent.ConcurrentBag<Scratch> Pool = [];
+        Tensor? _input,
+            _product;
+
+        public static Scratch Rent() => Pool.TryTake(out var s) ? s : new Scratch();
+
+        public void Return() => Pool.Add(this);
+
+        /// <summary>The first <paramref name="count"/> floats of the tile buffer.</summary>
+        public Tensor Input(long count) => Take(ref _input, count);
+
+        /// <summary>The first <paramref name="count"/> floats of the product buffer.</summary>
+        public Tensor Product(long count) => Take(ref _product, count);
+
+        static Tensor Take(ref Tensor? buffer, long count)
+        {
+            if (buffer is null || buffer.numel() < count)
+            {
+                buffer?.Dispose();
+                buffer = empty(count, dtype: float32).DetachFromDisposeScope();
+            }
+            return buffer.narrow(0, 0, count);
+        }
+
+        /// <summary>Frees the buffers of every pair in the pool (those in use are freed when returned later).</summary>
+        public static int ReleasePool()
+        {
+            int released = 0;
+            while (Pool.TryTake(out var s))
+            {
+                s.Dispose();
+                released++;
+            }
+            return released;
+        }
+
+        public void Dispose()
+        {
+            _input?.Dispose();
+            _product?.Dispose();
+            (_input, _product) = (null, null);
+        }
+    }
 
     /// <summary>
-    /// The first <paramref name="count"/> floats of one of this thread's buffers, grown as needed and kept: the
-    /// steps' transformed tiles and their products live there instead of in fresh blocks of glibc's heap.
+    /// Frees the kept step buffers (a few MB per convolution that ran at the same time as another). The last
+    /// <see cref="WinogradConv2d"/> disposed calls it; a later call allocates them again.
     /// </summary>
-    static Tensor Scratch(ref Tensor? buffer, long count)
-    {
-        if (buffer is null || buffer.numel() < count)
-        {
-            buffer?.Dispose();
-            buffer = empty(count, dtype: float32).DetachFromDisposeScope();
-        }
-        return buffer.narrow(0, 0, count);
-    }
+    /// <returns>how many buffer pairs were freed</returns>
+    public static int ReleaseScratch() => Scratch.ReleasePool();
 
     /// <summary>m[36, tiles, C_out] = v[36, tiles, C] · u[36, C, C_out], by oneMKL into a kept buffer where it
     /// can.</summary>
-    static unsafe Tensor Products(Tensor v, Tensor u, long tiles, long c, long cout)
+    static unsafe Tensor Products(Scratch scratch, Tensor v, Tensor u, long tiles, long c, long cout)
     {
         if (!MaskRcnn.Runtime.BatchedSgemm.IsAvailable || !u.is_contiguous())
             return v.bmm(u);
-        var m = Scratch(ref _productScratch, Points * tiles * cout).view(Points, tiles, cout);
+        var m = scratch.Product(Points * tiles * cout).view(Points, tiles, cout);
         MaskRcnn.Runtime.BatchedSgemm.Multiply(
             WinogradTransforms.Pointer(v),
             tiles * c,
@@ -192,12 +233,20 @@ public static class Winograd
         var input = x.permute(0, 2, 3, 1).contiguous(); // a view when x is channels-last
         var output = empty(new long[] { n, h, w, cout }, dtype: x.dtype, device: x.device);
         using var b = bias?.detach().contiguous();
-        foreach (var step in steps)
+        var scratch = Scratch.Rent();
+        try
         {
-            using var v = Scratch(ref _inputScratch, Points * step.Tiles * c).view(Points, step.Tiles, c);
-            WinogradTransforms.Input(input, v, step);
-            using var m = Products(v, transformedFilter, step.Tiles, c, cout);
-            WinogradTransforms.Output(m, b, output, step);
+            foreach (var step in steps)
+            {
+                using var v = scratch.Input(Points * step.Tiles * c).view(Points, step.Tiles, c);
+                WinogradTransforms.Input(input, v, step);
+                using var m = Products(scratch, v, transformedFilter, step.Tiles, c, cout);
+                WinogradTransforms.Output(m, b, output, step);
+            }
+        }
+        finally
+        {
+            scratch.Return();
         }
         return output.permute(0, 3, 1, 2);
     }

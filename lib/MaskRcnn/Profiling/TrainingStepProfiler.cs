@@ -1,12 +1,11 @@
 using System.Diagnostics;
-using MaskRcnn.Inference;
 using MaskRcnn.Modeling;
 using MaskRcnn.Modeling.RoiHeads;
 using MaskRcnn.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace MaskRcnn.Training;
+namespace MaskRcnn.Profiling;
 
 /// <summary>
 /// Times one training step phase by phase: the forward stages (the same public stage methods
@@ -29,7 +28,7 @@ public static class TrainingStepProfiler
             throw new InvalidOperationException(
                 "profiling a training step needs training mode: call model.train() first"
             );
-        using var gcPause = GcPause.Enter();
+        using var call = ModelCalls.Step();
         using var scope = NewDisposeScope();
         var stages = new List<StageTime>();
         var device = model.Device;

@@ -2,7 +2,7 @@ using System.Diagnostics;
 using MaskRcnn.Runtime;
 using static TorchSharp.torch;
 
-namespace MaskRcnn.Inference;
+namespace MaskRcnn.Profiling;
 
 /// <summary>
 /// Resident memory over repeated calls, measured two ways.
