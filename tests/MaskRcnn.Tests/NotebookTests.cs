@@ -109,7 +109,7 @@ public class NotebookTests
         // CI runs the quick main job on a clean clone (no runs/): the notebooks that need 04_train's model must run
         // after it (run-notebooks.sh orders them by their metadata) and show a trained model, as the committed do.
         string executed = Path.Combine(Folder, "out", name);
-        bool required = Environment.GetEnvironmentVariable("MASKRCNN_REQUIRE_EXECUTED_NOTEBOOKS") == "1";
+        bool required = RuntimeOptions.RequireExecutedNotebooks;
         if (!File.Exists(executed))
         {
             Assert.False(required, $"{executed} is missing: run environment/run-notebooks.sh");
