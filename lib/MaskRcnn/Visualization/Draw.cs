@@ -421,7 +421,7 @@ public static class Draw
             m = m.flatten(0, 1);
         int n = (int)m.shape[0],
             rows = Math.Max(1, (n + columns - 1) / columns);
-        int titleH = titles is null ? 0 : 14;
+        int titleH = titles is null ? 0 : 16;
         int gridH = rows * (cell + 2 + titleH);
         int barH = n == 0 ? 0 : ColorBarHeight;
         string low = range is null ? "min" : StaticChart.FormatValue(range.Value.Low);
@@ -445,7 +445,7 @@ public static class Draw
                 new SKPaint { IsAntialias = false }
             );
             if (titles is not null && i < titles.Count)
-                Text(canvas, titles[i], x, y + 11, SKColors.Black, 10);
+                Text(canvas, titles[i], x, y + 12, SKColors.Black, 12);
         }
         if (n == 0)
             Text(canvas, "(none)", 4, titleH + cell / 2 + 4, SKColors.Gray, 12);
@@ -521,12 +521,15 @@ public static class Draw
     const int ColorBarMinWidth = 170;
     const int ColorBarRampWidth = 120;
 
+    /// <summary>The colour bar's text size: 11 px, the smallest a reader sees comfortably.</summary>
+    const float BarText = 11;
+
     /// <summary>The width a colour bar needs with these end labels (at least <see cref="ColorBarMinWidth"/>), so
     /// that a long value such as "-0.0412" is never cut at the figure's edge.</summary>
     static int ColorBarWidth(string low, string high) =>
         Math.Max(
             ColorBarMinWidth,
-            (int)Math.Ceiling(4 + TextWidth(low, 10) + 4 + ColorBarRampWidth + 4 + TextWidth(high, 10) + 4)
+            (int)Math.Ceiling(4 + TextWidth(low, BarText) + 4 + ColorBarRampWidth + 4 + TextWidth(high, BarText) + 4)
         );
 
     /// <summary>A horizontal colour bar (the heat or gray scale) with its end values and what it measures.</summary>
@@ -540,8 +543,8 @@ public static class Draw
             float t = i / (float)(barWidth - 1);
             ramp.SetPixel(i, 0, heat ? HeatColor(t) : new SKColor((byte)(t * 255), (byte)(t * 255), (byte)(t * 255)));
         }
-        float left = x + 4 + TextWidth(low, 10) + 4;
-        Text(canvas, low, x + 4, y + 13, SKColors.Black, 10);
+        float left = x + 4 + TextWidth(low, BarText) + 4;
+        Text(canvas, low, x + 4, y + 13, SKColors.Black, BarText);
         canvas.DrawBitmap(ramp, new SKRect(left, y + 4, left + barWidth, y + 4 + barHeight));
         using var edge = new SKPaint
         {
@@ -550,8 +553,8 @@ public static class Draw
             StrokeWidth = 1,
         };
         canvas.DrawRect(new SKRect(left, y + 4, left + barWidth, y + 4 + barHeight), edge);
-        Text(canvas, high, left + barWidth + 4, y + 13, SKColors.Black, 10);
-        Text(canvas, label, x + 4, y + 29, SKColors.DimGray, 10);
+        Text(canvas, high, left + barWidth + 4, y + 13, SKColors.Black, BarText);
+        Text(canvas, label, x + 4, y + 29, SKColors.DimGray, BarText);
     }
 
     static float TextWidth(string text, float size)

@@ -38,11 +38,13 @@ public static class SelectiveSearch
 
     /// <summary>
     /// The proposals of one image: boxes [N, 4] (x1, y1, x2, y2 in its pixels, best ranked first), the initial
-    /// regions of the first scale (for drawing), how many regions each scale started from, and the time taken.
+    /// regions of the first scale (for drawing), the scales and how many regions each started from, and the time
+    /// taken.
     /// </summary>
     public sealed record Result(
         Tensor Boxes,
         GraphSegmentation.Result FirstSegmentation,
+        IReadOnlyList<int> Scales,
         IReadOnlyList<int> InitialRegions,
         double Seconds
     );
@@ -73,7 +75,7 @@ public static class SelectiveSearch
         var unique = ranked.OrderBy(r => r.Value).Select(r => r.Box).Distinct().Take(max).ToList();
         var flat = unique.SelectMany(b => new float[] { b.X1, b.Y1, b.X2, b.Y2 }).ToArray();
         var tensorBoxes = flat.Length == 0 ? zeros(0, 4) : tensor(flat).view(-1, 4);
-        return new Result(tensorBoxes, first!, initial, watch.Elapsed.TotalSeconds);
+        return new Result(tensorBoxes, first!, options.Scales, initial, watch.Elapsed.TotalSeconds);
     }
 
     /// <summary>A region's box in pixels (x2, y2 exclusive).</summary>
