@@ -31,13 +31,7 @@ public static class PaperResults
         ),
         new("R-CNN", "VGG16", "66.0 VOC07 mAP", "47.0 (K40 GPU), proposals excluded", "Fast R-CNN, Table 4"),
         new("SPPnet", "VGG16", "63.1 VOC07 mAP", "2.3 (K40 GPU), proposals excluded", "Fast R-CNN, Table 4"),
-        new(
-            "Fast R-CNN",
-            "VGG16",
-            "66.9 VOC07 mAP",
-            "0.32 (K40 GPU), proposals excluded",
-            "Fast R-CNN, Table 4"
-        ),
+        new("Fast R-CNN", "VGG16", "66.9 VOC07 mAP", "0.32 (K40 GPU), proposals excluded", "Fast R-CNN, Table 4"),
         new(
             "selective search + Fast R-CNN",
             "VGG16",

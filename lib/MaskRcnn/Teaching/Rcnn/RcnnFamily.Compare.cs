@@ -40,10 +40,10 @@ public static partial class RcnnFamily
     {
         /// <summary>Where each generation's time goes: a stacked bar per generation (<see
         /// cref="ComparisonCharts.Time"/>).</summary>
-        public Figure TimeChart() => ComparisonCharts.Time(this);
+        public Figure TimeChart(string caption = "") => ComparisonCharts.Time(this, caption);
 
         /// <summary>Box AP50 with its interval per generation (<see cref="ComparisonCharts.Accuracy"/>).</summary>
-        public Figure AccuracyChart() => ComparisonCharts.Accuracy(this);
+        public Figure AccuracyChart(string caption = "") => ComparisonCharts.Accuracy(this, caption);
 
         /// <summary>Accuracy: box AP50 and its 95 % interval, mask AP50, regions per image.</summary>
         public Table AccuracyTable() =>
@@ -83,7 +83,10 @@ public static partial class RcnnFamily
                     ("step", s => $"{s.From.Name} → {s.To.Name}"),
                     ("what changed", s => s.To.Change),
                     ("box AP50 change", s => s.ApChange.Estimate.ToString("+0.000;−0.000;0.000")),
-                    ("95 % interval", s => $"{s.ApChange.Low:+0.000;−0.000;0.000} – {s.ApChange.High:+0.000;−0.000;0.000}"),
+                    (
+                        "95 % interval",
+                        s => $"{s.ApChange.Low:+0.000;−0.000;0.000} – {s.ApChange.High:+0.000;−0.000;0.000}"
+                    ),
                     ("shown by these images?", s => s.Shown ? "yes" : "no: the interval holds 0"),
                     ("speed-up", s => $"{s.SpeedUp:F1}×")
                 )
@@ -96,8 +99,8 @@ public static partial class RcnnFamily
     /// R-CNN) with a 95 % percentile-bootstrap interval over the images (<paramref name="resamples"/> resamples, the
     /// same for every pipeline, so that the steps' differences get intervals too), and the mean time per image by
     /// component. Selective search runs once per image (at most <paramref name="maxRegions"/> boxes, as many as the
-    /// RPN's proposals) and its time is charged to each pipeline that uses it. Each pipeline first runs once on the
-    /// first image untimed (warm-up).
+    /// RPN's proposals) and its time is charged to each pipeline that uses it. (<see cref="Detect"/> runs each
+    /// pipeline once untimed the first time it is asked for it.)
     /// </summary>
     public static Comparison Compare(
         MaskRCNN model,
@@ -116,17 +119,15 @@ public static partial class RcnnFamily
         var seconds = runs.Select(_ => ComponentSeconds.Zero).ToArray();
         var regions = new double[runs.Count];
         bool classicalNeeded = runs.Any(p => UsesSelectiveSearch(p.Generation));
-        for (int i = -1; i < subset.Count; i++) // -1: the warm-up on the first image
+        for (int i = 0; i < subset.Count; i++)
         {
             using var scope = NewDisposeScope();
-            var image = Data.ImageIO.ReadTensor(subset.Images[Math.Max(i, 0)].Path);
+            var image = Data.ImageIO.ReadTensor(subset.Images[i].Path);
             var classical = classicalNeeded ? ClassicalProposals(image, maxRegions) : null;
             for (int p = 0; p < runs.Count; p++)
             {
                 var run = Detect(model, image, runs[p].Generation, classical, runs[p].OneLevel);
                 using var detections = run.Detections;
-                if (i < 0)
-                    continue;
                 seconds[p] = seconds[p].Plus(run.Seconds);
                 regions[p] += run.Regions;
                 dts[p].AddRange(DatasetEvaluation.ToObjects(detections, i + 1));
@@ -157,14 +158,12 @@ public static partial class RcnnFamily
             .ToList();
         var steps = Enumerable
             .Range(1, scores.Count - 1)
-            .Select(s =>
-                new Step(
-                    runs[s - 1],
-                    runs[s],
-                    intervals[runs.Count + s - 1],
-                    scores[s - 1].SecondsPerImage.Total / scores[s].SecondsPerImage.Total
-                )
-            )
+            .Select(s => new Step(
+                runs[s - 1],
+                runs[s],
+                intervals[runs.Count + s - 1],
+                scores[s - 1].SecondsPerImage.Total / scores[s].SecondsPerImage.Total
+            ))
             .ToList();
         return new Comparison(scores, steps, subset.Count, gts.Count, resamples);
     }

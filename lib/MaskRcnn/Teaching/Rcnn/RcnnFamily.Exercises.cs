@@ -39,7 +39,10 @@ public static partial class RcnnFamily
             using var sample = subset.Load(i);
             if (sample.Boxes.shape[0] == 0)
                 continue;
-            var flat = ClassicalBoxes.GetOrAdd(subset.Images[i].Path, _ => SelectiveSearch.Run(sample.Image).Boxes.ToFloatArray());
+            var flat = ClassicalBoxes.GetOrAdd(
+                subset.Images[i].Path,
+                _ => SelectiveSearch.Run(sample.Image).Boxes.ToFloatArray()
+            );
             var boxes = flat.Length == 0 ? zeros(0, 4) : tensor(flat).view(-1, 4);
             var hits = BoxOps.BoxIou(boxes, sample.Boxes).ge(iou); // [N, G]
             foreach (var lesion in Enumerable.Range(0, (int)sample.Boxes.shape[0]))
@@ -51,12 +54,59 @@ public static partial class RcnnFamily
         return ranks;
     }
 
-    /// <summary>Letters of the boxes that survive non-maximum suppression at <paramref name="threshold"/>, in
-    /// alphabetical order (box i is letter 'A' + i).</summary>
-    public static string NmsSurvivors(float[,] boxes, float[] scores, double threshold)
+    /// <summary>Four boxes A–D with scores, for doing non-maximum suppression by hand.</summary>
+    public static class NmsExample
+    {
+        /// <summary>x1, y1, x2, y2 of A, B, C, D.</summary>
+        public static readonly float[][] Boxes =
+        [
+            [10, 10, 50, 50],
+            [14, 12, 54, 52],
+            [40, 40, 80, 80],
+            [30, 10, 70, 50],
+        ];
+
+        public static readonly float[] Scores = [0.9f, 0.8f, 0.7f, 0.6f];
+
+        /// <summary>The boxes as a table: letter, corners, score.</summary>
+        public static Visualization.Table Table() =>
+            Visualization.Table.Of(
+                Enumerable.Range(0, Boxes.Length),
+                ("box", i => ((char)('A' + i)).ToString()),
+                ("x1, y1, x2, y2 (px)", i => string.Join(", ", Boxes[i])),
+                ("score", i => Scores[i].ToString("0.0", System.Globalization.CultureInfo.InvariantCulture))
+            );
+
+        /// <summary>The letters of the boxes that survive NMS at <paramref name="threshold"/>, alphabetically.</summary>
+        public static string Survivors(double threshold)
+        {
+            using var scope = NewDisposeScope();
+            var boxes = tensor(Boxes.SelectMany(b => b).ToArray()).view(-1, 4);
+            var kept = Nms.Apply(boxes, tensor(Scores), threshold).ToLongArray();
+            return string.Concat(kept.Order().Select(i => (char)('A' + i)));
+        }
+    }
+
+    /// <summary>The box deltas (tx, ty, tw, th) of <paramref name="box"/> relative to <paramref name="anchor"/>
+    /// (both x1, y1, x2, y2), without the box coder's weights.</summary>
+    public static double[] Deltas(float[] box, float[] anchor)
     {
         using var scope = NewDisposeScope();
-        var kept = Nms.Apply(tensor(boxes), tensor(scores), threshold).ToLongArray();
-        return string.Concat(kept.Order().Select(i => (char)('A' + i)));
+        var coder = new Modeling.Utils.BoxCoder([1, 1, 1, 1]);
+        var deltas = coder.Encode(tensor(box).view(1, 4), tensor(anchor).view(1, 4));
+        return deltas.to(float64).data<double>().ToArray();
+    }
+
+    /// <summary>The backbone time R-CNN's run would take for <paramref name="regions"/> regions, at the time per
+    /// region it measured.</summary>
+    public static double RcnnBackboneSeconds(GenerationRun rcnn, int regions) =>
+        rcnn.Seconds.Backbone / Math.Max(1, rcnn.Regions) * regions;
+
+    /// <summary>The fewest best-ranked selective-search boxes that give every lesion of the first <paramref
+    /// name="images"/> images a box with IoU ≥ <paramref name="iou"/> (int.MaxValue when some lesion has none).</summary>
+    public static int ProposalsNeeded(Data.Dataset dataset, int images, double iou)
+    {
+        var ranks = BestRanks(dataset, images, iou);
+        return ranks.Count == 0 || ranks.Max() == int.MaxValue ? int.MaxValue : ranks.Max() + 1;
     }
 }

@@ -26,8 +26,49 @@ public static partial class RcnnFamily
         var blend = gray * 0.45f + painted * 0.55f;
         int shown = Math.Min(top, (int)result.Boxes.shape[0]);
         var regions = Draw.Image(blend, $"{segments.Count} initial regions (k = {result.Scales[0]})", scale: 2);
-        var boxes = Draw.Boxes(image, result.Boxes[..shown], SKColors.Cyan, caption: $"the {shown} best-ranked boxes", scale: 2);
+        var boxes = Draw.Boxes(
+            image,
+            result.Boxes[..shown],
+            SKColors.Cyan,
+            caption: $"the {shown} best-ranked boxes",
+            scale: 2
+        );
         return Draw.Grid([Fit(regions, 460), Fit(boxes, 460)], columns: 2);
+    }
+
+    /// <summary>Selective search's and the RPN's best-ranked <paramref name="count"/> boxes, side by side.</summary>
+    public static Figure ProposalsFigure(Tensor image, SelectiveSearch.Result classical, Tensor rpn, int count = 30)
+    {
+        int a = Math.Min(count, (int)classical.Boxes.shape[0]),
+            b = Math.Min(count, (int)rpn.shape[0]);
+        var left = Draw.Boxes(
+            image,
+            classical.Boxes[..a],
+            SKColors.Cyan,
+            caption: $"selective search: best {a}",
+            scale: 2
+        );
+        var right = Draw.Boxes(image, rpn[..b], SKColors.Orange, caption: $"RPN: best {b}", scale: 2);
+        return Draw.Grid([Fit(left, 460), Fit(right, 460)], columns: 2);
+    }
+
+    /// <summary>
+    /// How far RoIPool's rounding moves the bins of each box at this stride, against the box's size: a point per box
+    /// for the largest bin-edge shift and one for the largest corner shift (image pixels).
+    /// </summary>
+    public static ChartHtml MisalignmentChart(Tensor boxes, int stride = 16)
+    {
+        var (corner, worst) = RoiPoolMisalignment(boxes, stride);
+        var side = BoxOps.BoxArea(boxes).sqrt().to(float64).data<double>().ToArray();
+        return Charts.Render(
+            ChartSpec.Points(
+                $"RoIPool at stride {stride}: how far rounding moves each box",
+                "box size √(wh) (image pixels)",
+                "largest shift (image pixels)",
+                new ChartSeries("a bin edge", X: side, Y: worst),
+                new ChartSeries("a corner", X: side, Y: corner)
+            )
+        );
     }
 
     /// <summary>The figure scaled down to at most <paramref name="width"/> pixels wide (its caption kept).</summary>
@@ -75,7 +116,10 @@ public static partial class RcnnFamily
             double low = maps.Min(m => m.min().item<float>()),
                 high = maps.Max(m => m.max().item<float>());
             var tiles = maps.Select(m =>
-                    nn.functional.interpolate(m.unsqueeze(0).unsqueeze(0), [96, 96], mode: InterpolationMode.Nearest)[0, 0]
+                    nn.functional.interpolate(m.unsqueeze(0).unsqueeze(0), [96, 96], mode: InterpolationMode.Nearest)[
+                        0,
+                        0
+                    ]
                 )
                 .ToArray();
             var titles = new[] { "the box on P4" }.Concat(Levels.Select(l => $"{l.shape[^1]} × {l.shape[^1]}"));

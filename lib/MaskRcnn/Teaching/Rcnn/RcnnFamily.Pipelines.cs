@@ -96,10 +96,9 @@ public static partial class RcnnFamily
             proposals = laps.Lap();
         }
         var levels = features[..MaskRCNN.PooledLevels];
-        var pooled =
-            oneLevel
-                ? SingleLevelRoIPool(model, levels, [regions], [size], model.RoiHeads.BoxRoiPool.OutputSize)
-                : MultiScaleRoIPool(model, levels, [regions], [size], model.RoiHeads.BoxRoiPool.OutputSize);
+        var pooled = oneLevel
+            ? SingleLevelRoIPool(model, levels, [regions], [size], model.RoiHeads.BoxRoiPool.OutputSize)
+            : MultiScaleRoIPool(model, levels, [regions], [size], model.RoiHeads.BoxRoiPool.OutputSize);
         var (classLogits, boxRegression) = model.RoiHeads.ClassifyBoxes(pooled);
         double heads = laps.Lap();
         var detections = Finish(model, classLogits, boxRegression, regions, size, original);

@@ -29,7 +29,12 @@ public static partial class RcnnFamily
             var idx = nonzero(levels.eq(level)).view(-1);
             if (idx.shape[0] == 0)
                 continue;
-            var pooled = RoIPool.Apply(features[level], rois.index_select(0, idx), (outputSize, outputSize), scales[level]);
+            var pooled = RoIPool.Apply(
+                features[level],
+                rois.index_select(0, idx),
+                (outputSize, outputSize),
+                scales[level]
+            );
             result.index_copy_(0, idx, pooled);
         }
         return result.MoveToOuterDisposeScope();

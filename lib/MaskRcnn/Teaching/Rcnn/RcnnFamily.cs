@@ -116,7 +116,12 @@ public static partial class RcnnFamily
 
     /// <summary>One generation's detections on one image (original pixels; masks only for Mask R-CNN), where its time
     /// went, and how many regions its heads classified.</summary>
-    public sealed record GenerationRun(Generation Generation, Detections Detections, ComponentSeconds Seconds, int Regions)
+    public sealed record GenerationRun(
+        Generation Generation,
+        Detections Detections,
+        ComponentSeconds Seconds,
+        int Regions
+    )
     {
         /// <summary>One line: the generation, its regions, its time and where the time went.</summary>
         public string Summary()
@@ -146,8 +151,21 @@ public static partial class RcnnFamily
     /// Selective search's proposals for one image, at most <paramref name="max"/> (its best ranked), and the time
     /// it took: the regions R-CNN and Fast R-CNN classify.
     /// </summary>
-    public static SelectiveSearch.Result ClassicalProposals(Tensor image, int max = 300) =>
-        SelectiveSearch.Run(image, max: max);
+    public static SelectiveSearch.Result ClassicalProposals(Tensor image, int max = 300)
+    {
+        if (!_classicalWarm)
+        {
+            using var scope = NewDisposeScope();
+            SelectiveSearch.Run(image.dim() == 3 ? image[.., ..32, ..32] : image[..32, ..32]); // warm-up: the first call's compilation would count
+            _classicalWarm = true;
+        }
+        return SelectiveSearch.Run(image, max: max);
+    }
+
+    static bool _classicalWarm;
+
+    /// <summary>The pipelines already run once in this process (model, generation, one level).</summary>
+    static readonly HashSet<(MaskRCNN, Generation, bool)> Warm = [];
 
     /// <summary>
     /// Detects on one image the way <paramref name="generation"/> did, with this model's trained layers, timed by
@@ -156,7 +174,8 @@ public static partial class RcnnFamily
     /// (a multiple of 32, as every input of the backbone must be; 64 px keeps a typical lesion near the scale at which
     /// this model's heads learnt it) and sends the regions through the backbone in batches of
     /// <paramref name="batch"/> (one CNN pass per region all the same). Fast and Faster R-CNN pool from the pyramid,
-    /// or from one level (stride 16) with <paramref name="oneLevel"/>.
+    /// or from one level (stride 16) with <paramref name="oneLevel"/>. The first call for a pipeline in a process
+    /// runs it once untimed first (warm-up).
     /// </summary>
     public static GenerationRun Detect(
         MaskRCNN model,
@@ -177,12 +196,25 @@ public static partial class RcnnFamily
         {
             if (UsesSelectiveSearch(generation))
                 classical ??= ClassicalProposals(image);
-            var run = generation switch
-            {
-                Generation.Rcnn => DetectWarped(model, image, classical!, warp, batch),
-                Generation.MaskRcnn => DetectWithMasks(model, image),
-                _ => DetectPooled(model, image, generation, classical, oneLevel),
-            };
+            GenerationRun Run(SelectiveSearch.Result? regions) =>
+                generation switch
+                {
+                    Generation.Rcnn => DetectWarped(model, image, regions!, warp, batch),
+                    Generation.MaskRcnn => DetectWithMasks(model, image),
+                    _ => DetectPooled(model, image, generation, regions, oneLevel),
+                };
+            // The first run of a pipeline pays one-time costs (compilation, the kernels' first allocations): run it once
+            // untimed, R-CNN on one batch of regions only.
+            if (Warm.Add((model, generation, oneLevel)))
+                Run(
+                    classical is null
+                        ? null
+                        : classical with
+                        {
+                            Boxes = classical.Boxes[..Math.Min(batch, (int)classical.Boxes.shape[0])],
+                        }
+                );
+            var run = Run(classical);
             run.Detections.MoveToOuterDisposeScope();
             return run;
         }

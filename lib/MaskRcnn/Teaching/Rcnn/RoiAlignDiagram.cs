@@ -158,7 +158,15 @@ public static class RoiAlignDiagram
     static readonly SKTypeface Regular = SKTypeface.FromFamilyName("DejaVu Sans");
     static readonly SKTypeface Bold = SKTypeface.FromFamilyName("DejaVu Sans", SKFontStyle.Bold);
 
-    static void Text(SKCanvas canvas, string text, float x, float y, float size, bool bold = false, SKColor? color = null)
+    static void Text(
+        SKCanvas canvas,
+        string text,
+        float x,
+        float y,
+        float size,
+        bool bold = false,
+        SKColor? color = null
+    )
     {
         using var font = new SKFont(bold ? Bold : Regular, size);
         using var paint = new SKPaint { Color = color ?? SKColors.Black, IsAntialias = true };
