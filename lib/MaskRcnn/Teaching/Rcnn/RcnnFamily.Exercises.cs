@@ -6,52 +6,43 @@ namespace MaskRcnn.Teaching;
 
 public static partial class RcnnFamily
 {
-    /// <summary>Selective search's boxes of each image file, computed once per process (the recall exercise asks for
-    /// them again and again).</summary>
-    static readonly ConcurrentDictionary<string, float[]> ClassicalBoxes = new();
+    /// <summary>Per image file and IoU threshold, the rank of selective search's first box fitting each lesion,
+    /// computed once per process (the recall exercise asks again and again).</summary>
+    static readonly ConcurrentDictionary<(string Path, double Iou), int[]> FirstFits = new();
 
     /// <summary>
     /// Selective search's recall on the first <paramref name="images"/> images: the share of lesions that have a
     /// proposal among its <paramref name="max"/> best-ranked boxes overlapping them with IoU ≥ <paramref name="iou"/>.
     /// </summary>
-    public static double ProposalRecall(Data.Dataset dataset, int images, int max, double iou = 0.7)
+    public static double ProposalRecall(Data.Dataset dataset, int images, int max, double iou = 0.5)
     {
-        int found = 0,
-            lesions = 0;
-        foreach (var rank in BestRanks(dataset, images, iou))
-        {
-            lesions++;
-            if (rank < max)
-                found++;
-        }
-        return lesions == 0 ? double.NaN : (double)found / lesions;
+        var ranks = BestRanks(dataset, images, iou);
+        return ranks.Count == 0 ? double.NaN : ranks.Count(r => r < max) / (double)ranks.Count;
     }
 
     /// <summary>For each lesion of the first <paramref name="images"/> images, the rank (0 = best) of selective
     /// search's first box overlapping it with IoU ≥ <paramref name="iou"/> (int.MaxValue when none does).</summary>
-    public static IReadOnlyList<int> BestRanks(Data.Dataset dataset, int images, double iou = 0.7)
+    public static IReadOnlyList<int> BestRanks(Data.Dataset dataset, int images, double iou = 0.5)
     {
-        var ranks = new List<int>();
         var subset = dataset.Take(images);
-        for (int i = 0; i < subset.Count; i++)
-        {
-            using var scope = NewDisposeScope();
-            using var sample = subset.Load(i);
-            if (sample.Boxes.shape[0] == 0)
-                continue;
-            var flat = ClassicalBoxes.GetOrAdd(
-                subset.Images[i].Path,
-                _ => SelectiveSearch.Run(sample.Image).Boxes.ToFloatArray()
-            );
-            var boxes = flat.Length == 0 ? zeros(0, 4) : tensor(flat).view(-1, 4);
-            var hits = BoxOps.BoxIou(boxes, sample.Boxes).ge(iou); // [N, G]
-            foreach (var lesion in Enumerable.Range(0, (int)sample.Boxes.shape[0]))
-            {
-                var first = nonzero(hits[.., lesion]).view(-1);
-                ranks.Add(first.shape[0] == 0 ? int.MaxValue : (int)first[0].item<long>());
-            }
-        }
-        return ranks;
+        return Enumerable
+            .Range(0, subset.Count)
+            .SelectMany(i => FirstFits.GetOrAdd((subset.Images[i].Path, iou), _ => FirstFitsOf(subset, i, iou)))
+            .ToList();
+    }
+
+    static int[] FirstFitsOf(Data.Dataset subset, int index, double iou)
+    {
+        using var scope = NewDisposeScope();
+        using var sample = subset.Load(index);
+        if (sample.Boxes.shape[0] == 0)
+            return [];
+        var hits = BoxOps.BoxIou(SelectiveSearch.Run(sample.Image).Boxes, sample.Boxes).ge(iou); // [N, G]
+        return Enumerable
+            .Range(0, (int)sample.Boxes.shape[0])
+            .Select(lesion => nonzero(hits[.., lesion]).view(-1))
+            .Select(first => first.shape[0] == 0 ? int.MaxValue : (int)first[0].item<long>())
+            .ToArray();
     }
 
     /// <summary>Four boxes A–D with scores, for doing non-maximum suppression by hand.</summary>

@@ -126,7 +126,7 @@ public static partial class RcnnFamily
             return Draw.MapGrid(
                 stack(tiles),
                 columns: tiles.Length,
-                cell: 96,
+                cell: 120,
                 titles: titles.ToList(),
                 caption: caption,
                 range: (low, high),

@@ -123,11 +123,12 @@ public static class RoiAlignDiagram
                 cy = Y(j0 + dj + 0.5);
             canvas.DrawLine(X(sx), Y(sy), cx, cy, line);
             canvas.DrawCircle(cx, cy, 4.5f, centre);
-            string label = weight.ToString("0.00", System.Globalization.CultureInfo.InvariantCulture);
-            float tx = di == 0 ? cx - 40 : cx + 6,
+            string label = weight.ToString("0.000", System.Globalization.CultureInfo.InvariantCulture);
+            float width = TextWidth(label, 13);
+            float tx = di == 0 ? cx - width - 6 : cx + 6,
                 ty = dj == 0 ? cy - 7 : cy + 17;
             using var halo = new SKPaint { Color = SKColors.White.WithAlpha(220) };
-            canvas.DrawRect(new SKRect(tx - 2, ty - 13, tx + 36, ty + 3), halo);
+            canvas.DrawRect(new SKRect(tx - 2, ty - 13, tx + width + 2, ty + 3), halo);
             Text(canvas, label, tx, ty, 13, color: new SKColor(31, 119, 180));
         }
     }
@@ -154,6 +155,12 @@ public static class RoiAlignDiagram
             IsAntialias = true,
             PathEffect = dashed ? SKPathEffect.CreateDash([6, 4], 0) : null,
         };
+
+    static float TextWidth(string text, float size)
+    {
+        using var font = new SKFont(Regular, size);
+        return font.MeasureText(text);
+    }
 
     static readonly SKTypeface Regular = SKTypeface.FromFamilyName("DejaVu Sans");
     static readonly SKTypeface Bold = SKTypeface.FromFamilyName("DejaVu Sans", SKFontStyle.Bold);
