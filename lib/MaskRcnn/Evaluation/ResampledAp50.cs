@@ -9,7 +9,8 @@ namespace MaskRcnn.Evaluation;
 /// </summary>
 public sealed class ResampledAp50
 {
-    /// <summary>One image's detections of one class, best first: score, matched, ignored (matched to a crowd).</summary>
+    /// <summary>One image's detections of one class, best first: score, matched, ignored (matched to a
+    /// crowd).</summary>
     sealed record Matches(double[] Scores, bool[] Matched, bool[] Ignored, int CountedTruths);
 
     readonly Matches?[,] _matches; // [image, class]

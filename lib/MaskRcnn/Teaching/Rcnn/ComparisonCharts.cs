@@ -5,8 +5,9 @@ namespace MaskRcnn.Teaching;
 
 /// <summary>
 /// The comparison of the generations as two pictures: where each one's time goes (one stacked bar per generation,
-/// a segment per component, the total written at its end; a second panel without the slowest when it dwarfs the
-/// others), and box AP50 with its bootstrap interval (a dot and a whisker per generation, the numbers beside it).
+/// a segment per component, the total written at its end; a second panel without the slowest when it is more than
+/// five times the fastest), and box AP50 with its bootstrap interval (a dot and a whisker per generation, the
+/// numbers beside it).
 /// Each generation keeps one colour; text is 12–15 px; the pictures are 900 px wide.
 /// </summary>
 public static class ComparisonCharts
@@ -41,7 +42,7 @@ public static class ComparisonCharts
         var rows = comparison.Scores.Select(s => (s.Name, s.SecondsPerImage)).ToList();
         double max = rows.Max(r => r.SecondsPerImage.Total);
         var rest = rows.Where(r => r.SecondsPerImage.Total < max).ToList();
-        bool zoom = rest.Count > 1 && max > 5 * rest.Max(r => r.SecondsPerImage.Total);
+        bool zoom = rest.Count > 1 && max > 5 * rest.Min(r => r.SecondsPerImage.Total);
         int panel = 46 + Row * rows.Count + 30;
         int zoomPanel = zoom ? 46 + Row * rest.Count + 30 : 0;
         using var bmp = new SKBitmap(Width, 34 + panel + zoomPanel);

@@ -63,7 +63,8 @@ public static class GraphSegmentation
         return new Result(labels, index.Count, width, height);
     }
 
-    /// <summary>Edges to the right, down, down-right and up-right neighbours (each pair of 8-neighbours once).</summary>
+    /// <summary>Edges to the right, down, down-right and up-right neighbours (each pair of 8-neighbours
+    /// once).</summary>
     static (int[] From, int[] To, float[] Weight) Edges(float[] image, int width, int height)
     {
         var from = new List<int>(width * height * 4);

@@ -68,7 +68,8 @@ public static partial class RcnnFamily
                 ("score", i => Scores[i].ToString("0.0", System.Globalization.CultureInfo.InvariantCulture))
             );
 
-        /// <summary>The letters of the boxes that survive NMS at <paramref name="threshold"/>, alphabetically.</summary>
+        /// <summary>The letters of the boxes that survive NMS at <paramref name="threshold"/>,
+        /// alphabetically.</summary>
         public static string Survivors(double threshold)
         {
             using var scope = NewDisposeScope();
@@ -94,7 +95,8 @@ public static partial class RcnnFamily
         rcnn.Seconds.Backbone / Math.Max(1, rcnn.Regions) * regions;
 
     /// <summary>The fewest best-ranked selective-search boxes that give every lesion of the first <paramref
-    /// name="images"/> images a box with IoU ≥ <paramref name="iou"/> (int.MaxValue when some lesion has none).</summary>
+    /// name="images"/> images a box with IoU ≥ <paramref name="iou"/> (int.MaxValue when some lesion has
+    /// none).</summary>
     public static int ProposalsNeeded(Data.Dataset dataset, int images, double iou)
     {
         var ranks = BestRanks(dataset, images, iou);

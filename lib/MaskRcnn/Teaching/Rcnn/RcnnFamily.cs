@@ -156,7 +156,8 @@ public static partial class RcnnFamily
         if (!_classicalWarm)
         {
             using var scope = NewDisposeScope();
-            SelectiveSearch.Run(image.dim() == 3 ? image[.., ..32, ..32] : image[..32, ..32]); // warm-up: the first call's compilation would count
+            // Warm-up on a corner: the first call's compilation would count in the first image's time.
+            SelectiveSearch.Run(image.dim() == 3 ? image[.., ..32, ..32] : image[..32, ..32]);
             _classicalWarm = true;
         }
         return SelectiveSearch.Run(image, max: max);
@@ -203,8 +204,8 @@ public static partial class RcnnFamily
                     Generation.MaskRcnn => DetectWithMasks(model, image),
                     _ => DetectPooled(model, image, generation, regions, oneLevel),
                 };
-            // The first run of a pipeline pays one-time costs (compilation, the kernels' first allocations): run it once
-            // untimed, R-CNN on one batch of regions only.
+            // The first run of a pipeline pays one-time costs (compilation, the kernels' first allocations): run it
+            // once untimed, R-CNN on one batch of regions only.
             if (Warm.Add((model, generation, oneLevel)))
                 Run(
                     classical is null

@@ -106,7 +106,8 @@ public static class RoiAlignDiagram
         Text(canvas, "around it (weights shown); bin = mean of its samples", Left, y + 40, 13);
     }
 
-    /// <summary>Lines from the sample (sx, sy) to its four neighbouring cell centres, with the bilinear weights.</summary>
+    /// <summary>Lines from the sample (sx, sy) to its four neighbouring cell centres, with the bilinear
+    /// weights.</summary>
     static void Bilinear(SKCanvas canvas, double sx, double sy)
     {
         int i0 = (int)Math.Floor(sx - 0.5),
