@@ -31,6 +31,9 @@ public static class StaticChart
                 case "heatmap":
                     AddHeatmap(plot, spec);
                     break;
+                case "parallel":
+                    ParallelCoordinates.Add(plot, spec);
+                    break;
             }
             foreach (var mark in spec.XMarks ?? [])
             {
@@ -44,7 +47,8 @@ public static class StaticChart
                     spec.LogY ? Math.Log10(range[0]) : range[0],
                     spec.LogY ? Math.Log10(range[1]) : range[1]
                 );
-            bool legend = spec.Kind != "heatmap" && (spec.Series.Count > 1 || spec.Kind == "histogram");
+            bool legend =
+                spec.Kind is not ("heatmap" or "parallel") && (spec.Series.Count > 1 || spec.Kind == "histogram");
             if (legend)
                 plot.ShowLegend(Edge.Right); // outside the data area: a legend never hides a curve
             return plot.GetImageBytes(spec.Width, spec.Height, ImageFormat.Png);
