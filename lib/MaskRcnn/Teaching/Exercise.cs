@@ -45,6 +45,37 @@ public static class Exercise
             _ => $"… {exercise}: no answer yet — set {variable} in the cell above and run both cells.",
         };
 
+    /// <summary>
+    /// The line for a numeric answer: correct within <paramref name="tolerance"/>, or how far off it is — too high or
+    /// too low, and by roughly how much (in tens of percent) — without the value itself.
+    /// </summary>
+    public static string SayNumber(
+        string exercise,
+        double? answer,
+        double expected,
+        double tolerance,
+        string hint,
+        string variable
+    )
+    {
+        var verdict = Check(answer, expected, tolerance);
+        if (verdict != Verdict.NotYet)
+            return Say(exercise, verdict, hint, variable);
+        return Say(exercise, verdict, $"{HowFar(answer!.Value, expected)}. {hint}", variable);
+    }
+
+    /// <summary>"too high by about 30 %", rounded to tens of percent (at least 10 %), so the answer stays hidden.</summary>
+    public static string HowFar(double answer, double expected)
+    {
+        string direction = answer > expected ? "too high" : "too low";
+        if (expected == 0)
+            return direction;
+        double off = Math.Abs(answer - expected) / Math.Abs(expected);
+        return off >= 10
+            ? $"{direction} by more than ten times"
+            : $"{direction} by about {Math.Max(10, Math.Round(off * 10) * 10):F0} %";
+    }
+
     /// <summary>Formats a number the way the check compares it (invariant culture).</summary>
     public static string Format(double value) => value.ToString("G6", CultureInfo.InvariantCulture);
 }

@@ -107,6 +107,17 @@ public sealed record SearchParameter(
         };
     }
 
+    /// <summary>
+    /// <paramref name="count"/> numeric draws (seeded, repeatable), to look at a distribution; NaN for values that are
+    /// not numbers.
+    /// </summary>
+    public IEnumerable<double> Draws(int count, ulong seed = 0)
+    {
+        var random = new SplitMix(seed);
+        for (int i = 0; i < count; i++)
+            yield return Number(Sample(random)) ?? double.NaN;
+    }
+
     /// <summary>Which choice a value is (−1 when it is none of them).</summary>
     public int ChoiceIndex(JsonNode? value)
     {
@@ -136,7 +147,9 @@ public sealed record SearchParameter(
                 "/",
                 a.Select(x => DescribeValue(x![0]))
             ),
-            JsonArray a => string.Join(a.All(x => x is JsonArray) ? " " : ",", a.Select(DescribeValue)),
+            JsonArray a when a.Count > 1 && a.All(x => x is JsonArray && JsonNode.DeepEquals(x, a[0])) =>
+                $"{DescribeValue(a[0])} (every level)",
+            JsonArray a => string.Join(a.All(x => x is JsonArray) ? " / " : ",", a.Select(DescribeValue)),
             JsonObject o => string.Join(", ", o.Select(kv => $"{kv.Key.Split('.')[^1]}={DescribeValue(kv.Value)}")),
             _ => value.ToJsonString(),
         };

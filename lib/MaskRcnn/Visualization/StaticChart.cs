@@ -13,6 +13,12 @@ public static class StaticChart
     public static byte[] Png(ChartSpec spec)
     {
         spec = spec.Resolved();
+        // The default font by name, no SkiaSharp type at this boundary: in a notebook kernel, once TorchSharp's
+        // TensorBoard image writer has run, ScottPlot's Font.Set (which returns an SKTypeface) no longer binds
+        // (MissingMethodException; TorchSharp is built against SkiaSharp 2.88, we use 3.119). Set before the plot is
+        // made: its title and axis labels take the default when they are created.
+        if (FontName is { } font)
+            Fonts.Default = font;
         var plot = new Plot();
         try
         {
@@ -61,11 +67,6 @@ public static class StaticChart
 
     static void Style(Plot plot, ChartSpec spec)
     {
-        // The default font by name, no SkiaSharp type at this boundary: in a notebook kernel, once TorchSharp's
-        // TensorBoard image writer has run, ScottPlot's Font.Set (which returns an SKTypeface) no longer binds
-        // (MissingMethodException; TorchSharp is built against SkiaSharp 2.88, we use 3.119).
-        if (FontName is { } font)
-            Fonts.Default = font;
         plot.Title(spec.Title, size: 16);
         plot.XLabel(spec.XTitle, size: 13);
         plot.YLabel(spec.LogY ? $"{spec.YTitle} (log scale)" : spec.YTitle, size: 13);

@@ -66,6 +66,20 @@ public class SearchSpaceTests
     }
 
     [Fact]
+    public void The_readmes_example_space_parses_and_draws()
+    {
+        string readme = File.ReadAllText(Path.Combine(TestSupport.RepoRoot, "README.md"));
+        int start = readme.IndexOf("```json", readme.IndexOf("**The space**")) + "```json".Length;
+        var space = Parse(readme[start..readme.IndexOf("```", start)]);
+        Assert.Equal([1, 3, 9], space.Rungs.Epochs);
+        var sampler = new TrialSampler(space);
+        var trials = new List<Trial>();
+        for (int i = 0; i < 5; i++)
+            trials.Add(sampler.Draw(i, trials)!);
+        Assert.All(trials, t => Assert.Equal(9, ConfigPaths.ToConfig(t.Config, t.Name).Training.Epochs));
+    }
+
+    [Fact]
     public void A_small_space_is_drawn_without_repeats_until_it_is_exhausted()
     {
         var space = Parse("""{ "base": "cpu-quick", "params": { "training.augment": { "choice": [true, false] } } }""");
