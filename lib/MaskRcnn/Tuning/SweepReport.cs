@@ -168,10 +168,14 @@ public static class SweepReport
 
     static List<SearchParameter> Drawn(SweepResult r) => r.Space.Parameters.Where(p => p.Kind != "fixed").ToList();
 
-    /// <summary>One parameter's axis: values, log10 for loguniform (ticks at decades), category indices for choices.</summary>
+    /// <summary>
+    /// One parameter's axis, named by the key's last part in words: values, log10 for loguniform (ticks at decades),
+    /// category indices for choices.
+    /// </summary>
     static ChartSeries Axis(SearchParameter p, IReadOnlyList<Trial> trials)
     {
         var values = trials.Select(t => t.Params.GetValueOrDefault(p.Key)).ToList();
+        string name = p.Key.Split('.')[^1].Replace('_', ' ');
         if (p.Kind == "loguniform")
         {
             var decades = Enumerable
@@ -182,16 +186,16 @@ public static class SweepReport
                 .Select(d => (double)d)
                 .ToArray();
             return new ChartSeries(
-                p.Key,
+                name,
                 Y: values.Select(v => Math.Log10(SearchParameter.Number(v) ?? double.NaN)).ToArray(),
                 X: decades,
                 Labels: decades.Select(d => Math.Pow(10, d).ToString("G3", CultureInfo.InvariantCulture)).ToArray()
             );
         }
         if (p.Kind != "choice" || p.IsNumeric)
-            return new ChartSeries(p.Key, Y: values.Select(v => SearchParameter.Number(v) ?? double.NaN).ToArray());
+            return new ChartSeries(name, Y: values.Select(v => SearchParameter.Number(v) ?? double.NaN).ToArray());
         return new ChartSeries(
-            p.Key,
+            name,
             Y: values.Select(v => (double)p.ChoiceIndex(v)).ToArray(),
             X: Enumerable.Range(0, p.Choices.Count).Select(i => (double)i).ToArray(),
             Labels: p.Choices.Select(p.Describe).ToArray()

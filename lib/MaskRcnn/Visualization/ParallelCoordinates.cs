@@ -12,6 +12,7 @@ static class ParallelCoordinates
     public static void Add(Plot plot, ChartSpec spec)
     {
         var axes = spec.Series.Select(Axis.Of).ToList();
+        int room = Math.Max(8, spec.Width / axes.Count / 8); // characters between two axes at 11 px
         var colour = axes[^1];
         var colormap = new ScottPlot.Colormaps.Viridis();
         int lines = spec.Series[0].Y!.Length;
@@ -31,7 +32,7 @@ static class ParallelCoordinates
             axisLine.ExcludeFromLegend = true;
             foreach (var (position, text) in axes[i].Ticks())
             {
-                var label = plot.Add.Text(text, i, position);
+                var label = plot.Add.Text(text.Length > room ? text[..(room - 1)] + "…" : text, i, position);
                 label.LabelFontSize = 11;
                 label.LabelAlignment = Alignment.MiddleLeft;
                 label.LabelOffsetX = 4;
@@ -40,7 +41,7 @@ static class ParallelCoordinates
         }
         plot.Axes.Bottom.SetTicks(
             Enumerable.Range(0, axes.Count).Select(i => (double)i).ToArray(),
-            spec.Series.Select(s => s.Name).ToArray()
+            spec.Series.Select(s => StaticChart.Wrap(s.Name, room)).ToArray()
         );
         plot.Axes.Left.SetTicks([], []);
         plot.Axes.SetLimits(-0.3, axes.Count - 0.4, -0.06, 1.06);

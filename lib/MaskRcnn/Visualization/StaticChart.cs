@@ -222,7 +222,7 @@ public static class StaticChart
     }
 
     /// <summary>Breaks a category label into lines of about <paramref name="width"/> characters at spaces.</summary>
-    static string Wrap(string label, int width)
+    internal static string Wrap(string label, int width)
     {
         var lines = new List<string>();
         string line = "";

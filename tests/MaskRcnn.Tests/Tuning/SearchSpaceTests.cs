@@ -80,6 +80,23 @@ public class SearchSpaceTests
     }
 
     [Fact]
+    public void The_example_busi_space_parses_and_couples_each_recipe_with_its_start_point()
+    {
+        var space = SearchSpace.Load(Path.Combine(TestSupport.RepoRoot, "environment", "sweeps", "busi-example.json"));
+        Assert.Equal([2, 6, 18], space.Rungs.Epochs);
+        var sampler = new TrialSampler(space);
+        var trials = new List<Trial>();
+        for (int i = 0; i < 12; i++)
+            trials.Add(sampler.Draw(i, trials)!);
+        foreach (var c in trials.Select(t => ConfigPaths.ToConfig(t.Config, t.Name)))
+        {
+            Assert.Equal(c.Arch == "resnet18-mlnet-fpn", c.Training.StartFrom == "imagenet");
+            Assert.Equal(c.Arch == "resnet18-mlnet-fpn", c.FrozenBatchNorm);
+            Assert.Equal(18, c.Training.Epochs);
+        }
+    }
+
+    [Fact]
     public void A_small_space_is_drawn_without_repeats_until_it_is_exhausted()
     {
         var space = Parse("""{ "base": "cpu-quick", "params": { "training.augment": { "choice": [true, false] } } }""");
