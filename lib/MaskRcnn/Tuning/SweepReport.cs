@@ -169,8 +169,8 @@ public static class SweepReport
     static List<SearchParameter> Drawn(SweepResult r) => r.Space.Parameters.Where(p => p.Kind != "fixed").ToList();
 
     /// <summary>
-    /// One parameter's axis, named by the key's last part in words: values, log10 for loguniform (ticks at decades),
-    /// category indices for choices.
+    /// One parameter's axis, named by the key's last part in words, spanning what could be drawn: values (ticks at
+    /// the ends and middle, or at the numeric choices), log10 for loguniform (ticks at decades), category indices.
     /// </summary>
     static ChartSeries Axis(SearchParameter p, IReadOnlyList<Trial> trials)
     {
@@ -193,7 +193,19 @@ public static class SweepReport
             );
         }
         if (p.Kind != "choice" || p.IsNumeric)
-            return new ChartSeries(name, Y: values.Select(v => SearchParameter.Number(v) ?? double.NaN).ToArray());
+        {
+            // The axis spans what could be drawn, so it shows where in the range the good trials landed.
+            double[] ticks =
+                p.Kind == "choice"
+                    ? p.Choices.Select(c => SearchParameter.Number(c)!.Value).Distinct().Order().ToArray()
+                    : [p.Low, (p.Low + p.High) / 2, p.High];
+            return new ChartSeries(
+                name,
+                Y: values.Select(v => SearchParameter.Number(v) ?? double.NaN).ToArray(),
+                X: ticks,
+                Labels: ticks.Select(v => v.ToString("G4", CultureInfo.InvariantCulture)).ToArray()
+            );
+        }
         return new ChartSeries(
             name,
             Y: values.Select(v => (double)p.ChoiceIndex(v)).ToArray(),
