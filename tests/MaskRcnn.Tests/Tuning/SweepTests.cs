@@ -104,6 +104,38 @@ public class SweepTests
     }
 
     [Fact]
+    public void The_budget_stops_the_running_trial_with_a_checkpoint_and_a_larger_budget_continues_it()
+    {
+        using var tmp = new TestSupport.TempDir();
+        PhantomDataset.Write(tmp["data"], 5, 4, 2, 0, 64);
+        // One trial (the space's recipes with the learning rate drawn instead), the first rung only.
+        var json = System.Text.Json.Nodes.JsonNode.Parse(Space("none"))!.AsObject();
+        json["params"]!.AsObject().Remove("recipe");
+        json["params"]!["training.learning_rate"] = System.Text.Json.Nodes.JsonNode.Parse(
+            """{ "loguniform": [0.005, 0.05] }"""
+        );
+        json["max_trials"] = 1;
+        string space = json.ToJsonString();
+        var options = new SweepOptions
+        {
+            Data = tmp["data"],
+            Folder = tmp["sweep"],
+            Space = SearchSpace.Parse(space, "space.json"),
+            BudgetMinutes = 0.01, // less than a trial's set-up takes
+        };
+        var spent = Sweep.Run(options);
+        Assert.False(spent.Stopped);
+        Assert.Equal("the budget is spent", spent.State.Ended);
+        var trial = Assert.Single(spent.Trials);
+        Assert.Equal(TrialStatus.Stopped, trial.Status);
+        Assert.True(File.Exists(Path.Combine(tmp["sweep"], trial.Folder, "checkpoint_last.safetensors")));
+
+        var more = Sweep.Run(options with { Space = null, Resume = true, BudgetMinutes = 30 }, null);
+        Assert.Equal(TrialStatus.Waiting, more.Trials[0].Status); // finished its first rung
+        Assert.Equal(1, more.Trials[0].Results[0].Epochs);
+    }
+
+    [Fact]
     public void The_cli_reports_a_bad_space_or_a_used_folder_in_one_error_line()
     {
         using var tmp = new TestSupport.TempDir();
