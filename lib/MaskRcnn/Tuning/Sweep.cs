@@ -98,6 +98,7 @@ public sealed class Sweep(SweepOptions options)
         Open();
         _clock.Start();
         var (train, val) = LoadData();
+        Create(); // only now that the space and the data are usable: a failed start leaves no sweep behind
         var runner = new TrialRunner(train, val, options.Folder, _space.Rungs, _space.Metric)
         {
             Device = TorchEnvironment.ResolveDevice(options.Device),
@@ -240,7 +241,8 @@ public sealed class Sweep(SweepOptions options)
         }
     }
 
-    /// <summary>Checks the folder, then creates the sweep or reads the one to resume.</summary>
+    /// <summary>Checks the folder and reads the sweep to resume, or sets up a new one (in memory: see
+    /// <see cref="Create"/>).</summary>
     void Open()
     {
         string folder = options.Folder;
@@ -273,10 +275,6 @@ public sealed class Sweep(SweepOptions options)
         _space = options.Space ?? throw new MaskRcnnException("a new sweep needs a search space");
         if (!(options.BudgetMinutes > 0) || double.IsInfinity(options.BudgetMinutes))
             throw new MaskRcnnException($"budget: {options.BudgetMinutes} minutes (must be > 0)");
-        if (options.Overwrite)
-            Clear(folder);
-        Directory.CreateDirectory(folder);
-        SweepFiles.WriteSpace(folder, _space);
         _state = new SweepState
         {
             Data = data,
@@ -284,6 +282,18 @@ public sealed class Sweep(SweepOptions options)
             Metric = _space.Metric.Name,
             Rungs = _space.Rungs.Epochs.ToArray(),
         };
+    }
+
+    /// <summary>A new sweep's folder: the old sweep removed (with <see cref="SweepOptions.Overwrite"/>), the space and
+    /// the empty state written.</summary>
+    void Create()
+    {
+        if (options.Resume)
+            return;
+        if (options.Overwrite)
+            Clear(options.Folder);
+        Directory.CreateDirectory(options.Folder);
+        SweepFiles.WriteSpace(options.Folder, _space);
         Save();
     }
 
@@ -301,6 +311,8 @@ public sealed class Sweep(SweepOptions options)
     {
         var classes = _space.Base["class_names"]!.AsArray().Select(n => n!.ToString()).Skip(1).ToArray();
         var labels = classes.Length > 0 ? new LabelOptions(classes) : LabelOptions.Default;
+        if (!Directory.Exists(options.Data))
+            throw new MaskRcnnException($"data folder not found: {options.Data}");
         if (!Directory.Exists(Path.Combine(options.Data, "val")))
             throw new MaskRcnnException(
                 $"{options.Data}: no val split: a sweep ranks its trials on the validation split (never on test)"

@@ -156,9 +156,25 @@ public class SweepTests
         Assert.Contains("training.lr", err);
         Assert.Single(err.Trim().Split('\n'));
 
+        // A usable space on a missing data folder: one line, and no sweep folder left behind to refuse a retry.
+        File.WriteAllText(tmp["space.json"], """{ "params": {} }""");
+        (code, _, err) = TestSupport.RunCli(
+            "sweep",
+            "--data",
+            tmp["data"],
+            "--space",
+            tmp["space.json"],
+            "--budget",
+            "1",
+            "--out",
+            tmp["sweep"]
+        );
+        Assert.Equal(1, code);
+        Assert.Equal($"error: data folder not found: {tmp["data"]}", err.Trim());
+        Assert.False(Directory.Exists(tmp["sweep"]));
+
         Directory.CreateDirectory(tmp["sweep"]);
         File.WriteAllText(Path.Combine(tmp["sweep"], SweepFiles.State), "{}");
-        File.WriteAllText(tmp["space.json"], """{ "params": {} }""");
         (code, _, err) = TestSupport.RunCli(
             "sweep",
             "--data",
