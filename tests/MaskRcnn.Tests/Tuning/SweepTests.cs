@@ -121,9 +121,17 @@ public class SweepTests
             Data = tmp["data"],
             Folder = tmp["sweep"],
             Space = SearchSpace.Parse(space, "space.json"),
-            BudgetMinutes = 0.01, // less than a trial's set-up takes
+            BudgetMinutes = 0.1,
         };
-        var spent = Sweep.Run(options);
+        // The budget runs out as the first job starts (the reporter waits for it): the job stops before its first step.
+        var spent = Sweep.Run(
+            options,
+            p =>
+            {
+                if (p.Kind == "job")
+                    Thread.Sleep(p.Left + TimeSpan.FromMilliseconds(200));
+            }
+        );
         Assert.False(spent.Stopped);
         Assert.Equal("the budget is spent", spent.State.Ended);
         var trial = Assert.Single(spent.Trials);
