@@ -9,14 +9,16 @@ open Plotly.NET.TraceObjects
 
 /// Builds Plotly charts from the JSON of a resolved MaskRcnn.Visualization.ChartSpec (colours and histogram bins
 /// already chosen on the C# side, where the static picture is drawn from the same spec):
-/// { "kind": "lines" | "points" | "bars" | "histogram" | "heatmap", "title", "x_title", "y_title", "z_title",
-///   "width", "height", "log_y", "y_range", "stacked", "x_marks": [ { "x", "label" } ],
+/// { "kind": "lines" | "points" | "bars" | "histogram" | "heatmap" | "parallel", "title", "x_title", "y_title",
+///   "z_title", "width", "height", "log_y", "y_range", "stacked", "x_marks": [ { "x", "label" } ],
 ///   "bins": { "start", "end", "size" },
 ///   "series": [ { "name", "x", "y", "labels", "z", "y_labels", "color", "dash" } ] }
 type Renderer =
     static member private Numbers (e: JsonElement) (name: string) : float[] =
         match e.TryGetProperty name with
-        | true, v when v.ValueKind = JsonValueKind.Array -> [| for x in v.EnumerateArray() -> x.GetDouble() |]
+        | true, v when v.ValueKind = JsonValueKind.Array ->
+            // undefined values arrive as "NaN" (System.Text.Json's named literals)
+            [| for x in v.EnumerateArray() -> if x.ValueKind = JsonValueKind.Number then x.GetDouble() else nan |]
         | _ -> [||]
 
     static member private Strings (e: JsonElement) (name: string) : string[] =
@@ -103,9 +105,40 @@ type Renderer =
             [ for (x, label) in marks -> Annotation.init (X = x, Y = 1.0, YRef = "paper", Text = label, ShowArrow = false, YAnchor = StyleParam.YAnchorPosition.Bottom) ]
         | _ -> [], []
 
+    /// Parallel coordinates: one dimension per series (values in "y", ticks at "x" with texts "labels"), lines coloured
+    /// by the last dimension; lines with an undefined (NaN) value are left out, as in the static picture.
+    static member private Parallel (spec: JsonElement) : GenericChart =
+        let axes = [ for s in (spec.GetProperty "series").EnumerateArray() -> s ]
+        let values = axes |> List.map (fun s -> Renderer.Numbers s "y")
+        let count = if values.IsEmpty then 0 else values.Head.Length
+        let keep = [| for j in 0 .. count - 1 do if values |> List.forall (fun v -> Double.IsFinite v.[j]) then yield j |]
+        let dimension (s: JsonElement) (v: float[]) =
+            let ticks = Renderer.Numbers s "x"
+            let kept = keep |> Array.map (fun j -> v.[j])
+            let all = Array.append kept ticks
+            let lo, hi = (if all.Length = 0 then 0., 1. else Array.min all, Array.max all)
+            let range = if hi - lo < 1e-12 then StyleParam.Range.MinMax(lo - 0.5, hi + 0.5) else StyleParam.Range.MinMax(lo, hi)
+            if ticks.Length > 0 then
+                Dimension.initParallel(Label = Renderer.Text s "name" "", Values = kept, Range = range,
+                                       Tickvals = ticks, TickText = Renderer.Strings s "labels")
+            else Dimension.initParallel(Label = Renderer.Text s "name" "", Values = kept, Range = range)
+        let colours = keep |> Array.map (fun j -> (List.last values).[j])
+        let colourBar = ColorBar.init (Title = Title.init (Text = Renderer.Text spec "z_title" ""))
+        let line = Line.init (Color = Color.fromColorScaleValues colours, Colorscale = StyleParam.Colorscale.Viridis,
+                              ShowScale = true, ColorBar = colourBar)
+        Chart.ParallelCoord(dimensions = List.map2 dimension axes values, Line = line)
+
     static member private Build (specJson: string) : GenericChart =
         use doc = JsonDocument.Parse specJson
         let spec = doc.RootElement
+        if Renderer.Text spec "kind" "lines" = "parallel" then
+            Renderer.Parallel spec
+            |> Chart.withTitle (Renderer.Text spec "title" "")
+            |> Chart.withSize (int (Renderer.Number spec "width" 860.), int (Renderer.Number spec "height" 460.))
+        else Renderer.Axes spec
+
+    /// Every kind drawn on x/y axes (all but "parallel").
+    static member private Axes (spec: JsonElement) : GenericChart =
         let kind = Renderer.Text spec "kind" "lines"
         let series =
             match spec.TryGetProperty "series" with

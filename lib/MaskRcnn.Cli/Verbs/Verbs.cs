@@ -21,6 +21,7 @@ static class Verbs
             DataVerbs.ImportBusi(),
             DataVerbs.ExportCoco(),
             TrainVerb.Create(),
+            SweepVerb.Create(),
             EvaluateVerb.Create(),
             BenchmarkVerb.Create(),
         ];

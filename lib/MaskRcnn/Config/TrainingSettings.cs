@@ -51,6 +51,9 @@ public sealed record TrainingSettings
     /// <summary>Data augmentation during training (flip, scale jitter, brightness/contrast, speckle).</summary>
     public bool Augment { get; init; } = true;
 
+    /// <summary>The augmentation's strengths (when <see cref="Augment"/> is on).</summary>
+    public AugmentationSettings Augmentation { get; init; } = new();
+
     /// <summary>Consecutive non-finite losses tolerated (each such step is skipped) before the run stops.</summary>
     public int MaxNonFiniteSteps { get; init; } = 3;
 
@@ -143,6 +146,8 @@ public sealed record TrainingSettings
             yield return $"training.clinical_score_threshold: {ClinicalScoreThreshold} is outside [0, 1]";
         if (string.IsNullOrWhiteSpace(StartFrom))
             yield return "training.start_from: empty (none, coco, imagenet or a weights file)";
+        foreach (var p in Augmentation?.Problems() ?? ["training.augmentation: null (omit it for the defaults)"])
+            yield return p;
         if (Runtime.ComputePrecisionNames.TryParse(Precision) is null)
             yield return $"training.precision: '{Precision}' (fp32 or bf16)";
         string? stageProblem = null;

@@ -69,6 +69,12 @@ public sealed class Trainer(MaskRCNN model, Dataset train, Dataset? val, string 
     public event Action<ValidationResult>? Validated;
     public event Action<string>? Message;
 
+    /// <summary>
+    /// Which epochs (counted from 1) end with a validation, instead of training.validate_every and the last epoch: a
+    /// sweep validates at its rungs only.
+    /// </summary>
+    public Func<int, bool>? ValidationDue { get; set; }
+
     /// <summary>Optional change to the loss dictionary before summing (extra losses, re-weighting).</summary>
     public Func<Dictionary<string, Tensor>, Dictionary<string, Tensor>>? LossTransform { get; set; }
 
@@ -113,7 +119,7 @@ public sealed class Trainer(MaskRCNN model, Dataset train, Dataset? val, string 
             optimizer,
             state,
             new TensorBoardLog(RunDir),
-            Settings.Augment ? new Augmenter() : null
+            Settings.Augment ? AugmenterOf(Settings.Augmentation) : null
         );
         for (int epoch = run.State.Epoch; epoch < run.Epochs; epoch++)
         {
@@ -137,6 +143,9 @@ public sealed class Trainer(MaskRCNN model, Dataset train, Dataset? val, string 
         );
         return new TrainingResult(RunDir, final, run.Validations, FinalModel, false);
     }
+
+    static Augmenter AugmenterOf(AugmentationSettings a) =>
+        new(a.FlipProbability, a.MinScale, a.MaxScale, a.Brightness, a.MinContrast, a.MaxContrast, a.SpeckleSigma);
 
     /// <summary>A run's schedule and what it has done so far, carried from step to step.</summary>
     sealed class RunProgress(
@@ -439,7 +448,9 @@ public sealed class Trainer(MaskRCNN model, Dataset train, Dataset? val, string 
         var s = Settings;
         var trained = run.State with { Epoch = epoch, StepInEpoch = run.Steps };
         run.State = run.State with { Epoch = epoch + 1, StepInEpoch = 0 };
-        bool due = s.ValidateEvery > 0 && ((epoch + 1) % s.ValidateEvery == 0 || epoch + 1 == run.Epochs);
+        bool due =
+            ValidationDue?.Invoke(epoch + 1)
+            ?? s.ValidateEvery > 0 && ((epoch + 1) % s.ValidateEvery == 0 || epoch + 1 == run.Epochs);
         if (val is not null && val.Count > 0 && due)
         {
             run.Validating.Start();

@@ -82,7 +82,7 @@ public sealed record HistogramBins(
 /// <summary>
 /// A chart, drawn twice from this one description: as a static PNG (ScottPlot, shown by every client, GitHub
 /// included) and as an interactive Plotly chart (shown where the client runs scripts). Kinds: "lines", "points",
-/// "bars", "histogram", "heatmap". Every chart has a title and both axis titles (say the unit in them);
+/// "bars", "histogram", "heatmap", "parallel" (parallel coordinates). Every chart has a title and both axis titles (say the unit in them);
 /// <see cref="Validate"/> refuses one without.
 /// </summary>
 public sealed record ChartSpec(
@@ -137,7 +137,7 @@ public sealed record ChartSpec(
         "#17becf",
     ];
 
-    public static readonly string[] Kinds = ["lines", "points", "bars", "histogram", "heatmap"];
+    public static readonly string[] Kinds = ["lines", "points", "bars", "histogram", "heatmap", "parallel"];
 
     public static ChartSpec Lines(string title, string xTitle, string yTitle, params ChartSeries[] series) =>
         new("lines", title, series, xTitle, yTitle);
@@ -176,6 +176,20 @@ public sealed record ChartSpec(
             ZTitle = zTitle,
         };
 
+    /// <summary>
+    /// Parallel coordinates: one vertical axis per series, one line per item (e.g. a sweep's trials) through its value
+    /// on every axis, coloured by the last axis (<paramref name="colorTitle"/>: yellow high, purple low). An axis gives
+    /// the values in <see cref="ChartSeries.Y"/> (one per line, every axis as many; NaN where undefined: the line is
+    /// left out) and, optionally, its ticks: positions in <see cref="ChartSeries.X"/> with their text in
+    /// <see cref="ChartSeries.Labels"/> (category names at 0, 1, …; "0.01" at −2 on a log axis). Each axis has its
+    /// own scale, from its smallest to its largest value or tick.
+    /// </summary>
+    public static ChartSpec Parallel(string title, string colorTitle, params ChartSeries[] axes) =>
+        new("parallel", title, axes, "parameter (one axis each)", "value (each axis its own scale)", 860, 460)
+        {
+            ZTitle = colorTitle,
+        };
+
     /// <summary>Throws <see cref="MaskRcnnException"/> naming what is missing or inconsistent.</summary>
     public void Validate()
     {
@@ -210,6 +224,14 @@ public sealed record ChartSpec(
                         || s.Z.Any(row => row.Length != s.Labels.Length):
                     throw new MaskRcnnException(
                         $"{where}: the heatmap needs one row label per row and one column label per column"
+                    );
+                case "parallel" when s.Y is null || s.Y.Length != Series[0].Y?.Length:
+                    throw new MaskRcnnException(
+                        $"{where}, axis '{s.Name}': parallel coordinates need values in y, as many on every axis"
+                    );
+                case "parallel" when (s.X is null) != (s.Labels is null) || s.X?.Length != s.Labels?.Length:
+                    throw new MaskRcnnException(
+                        $"{where}, axis '{s.Name}': ticks need a position (x) for every text (labels)"
                     );
             }
         }

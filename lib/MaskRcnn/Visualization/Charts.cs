@@ -33,7 +33,11 @@ public sealed record ChartHtml(string Html)
 public static class Charts
 {
     static readonly Lazy<ChartsLibrary> Library = new(ChartsLibrary.Load);
-    static readonly JsonSerializerOptions Json = new() { DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull };
+    static readonly JsonSerializerOptions Json = new()
+    {
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+        NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals, // an undefined value is "NaN"
+    };
     static readonly object Gate = new();
     static bool _loaderWritten;
     static int _counter;

@@ -13,6 +13,12 @@ public static class StaticChart
     public static byte[] Png(ChartSpec spec)
     {
         spec = spec.Resolved();
+        // The default font by name, no SkiaSharp type at this boundary: in a notebook kernel, once TorchSharp's
+        // TensorBoard image writer has run, ScottPlot's Font.Set (which returns an SKTypeface) no longer binds
+        // (MissingMethodException; TorchSharp is built against SkiaSharp 2.88, we use 3.119). Set before the plot is
+        // made: its title and axis labels take the default when they are created.
+        if (FontName is { } font)
+            Fonts.Default = font;
         var plot = new Plot();
         try
         {
@@ -31,6 +37,9 @@ public static class StaticChart
                 case "heatmap":
                     AddHeatmap(plot, spec);
                     break;
+                case "parallel":
+                    ParallelCoordinates.Add(plot, spec);
+                    break;
             }
             foreach (var mark in spec.XMarks ?? [])
             {
@@ -44,7 +53,8 @@ public static class StaticChart
                     spec.LogY ? Math.Log10(range[0]) : range[0],
                     spec.LogY ? Math.Log10(range[1]) : range[1]
                 );
-            bool legend = spec.Kind != "heatmap" && (spec.Series.Count > 1 || spec.Kind == "histogram");
+            bool legend =
+                spec.Kind is not ("heatmap" or "parallel") && (spec.Series.Count > 1 || spec.Kind == "histogram");
             if (legend)
                 plot.ShowLegend(Edge.Right); // outside the data area: a legend never hides a curve
             return plot.GetImageBytes(spec.Width, spec.Height, ImageFormat.Png);
@@ -57,11 +67,6 @@ public static class StaticChart
 
     static void Style(Plot plot, ChartSpec spec)
     {
-        // The default font by name, no SkiaSharp type at this boundary: in a notebook kernel, once TorchSharp's
-        // TensorBoard image writer has run, ScottPlot's Font.Set (which returns an SKTypeface) no longer binds
-        // (MissingMethodException; TorchSharp is built against SkiaSharp 2.88, we use 3.119).
-        if (FontName is { } font)
-            Fonts.Default = font;
         plot.Title(spec.Title, size: 16);
         plot.XLabel(spec.XTitle, size: 13);
         plot.YLabel(spec.LogY ? $"{spec.YTitle} (log scale)" : spec.YTitle, size: 13);
@@ -240,7 +245,7 @@ public static class StaticChart
     }
 
     /// <summary>Breaks a category label into lines of about <paramref name="width"/> characters at spaces.</summary>
-    static string Wrap(string label, int width)
+    internal static string Wrap(string label, int width)
     {
         var lines = new List<string>();
         string line = "";

@@ -28,6 +28,7 @@ public class ChartTests
     [InlineData("histogram")]
     [InlineData("bars")]
     [InlineData("heatmap")]
+    [InlineData("parallel")]
     public void Each_kind_draws_a_picture_of_the_requested_size(string kind)
     {
         var spec = kind switch
@@ -53,6 +54,7 @@ public class ChartTests
                 ],
                 "images"
             ),
+            "parallel" => Trials,
             "histogram" => ChartSpec.Histogram(
                 "t",
                 "value",
@@ -89,6 +91,39 @@ public class ChartTests
         Assert.Contains("data:image/png;base64,", html);
         Assert.Contains("Plotly.newPlot", html);
         Assert.DoesNotContain("cdn.plot.ly", html);
+    }
+
+    /// <summary>Five sweep trials over a log axis, a category axis and a plain one, coloured by the metric (one
+    /// undefined).</summary>
+    static readonly ChartSpec Trials = ChartSpec.Parallel(
+        "Trials",
+        "val segm AP50",
+        new ChartSeries(
+            "learning rate",
+            Y: [-2, -1.5, -1.2, -2.5, -1],
+            X: [-3, -2, -1],
+            Labels: ["0.001", "0.01", "0.1"]
+        ),
+        new ChartSeries("start", Y: [0, 1, 1, 0, 1], X: [0, 1], Labels: ["none", "imagenet"]),
+        new ChartSeries("min size", Y: [256, 384, 320, 256, 384]),
+        new ChartSeries("val segm AP50", Y: [0.2, 0.6, 0.7, double.NaN, 0.4])
+    );
+
+    [Fact]
+    public void Parallel_coordinates_draw_one_plotly_dimension_per_axis_and_leave_out_undefined_lines()
+    {
+        Assert.Throws<MaskRcnnException>(() =>
+            ChartSpec.Parallel("t", "c", new ChartSeries("a", Y: [1, 2]), new ChartSeries("b", Y: [1])).Validate()
+        );
+        Assert.Throws<MaskRcnnException>(() =>
+            ChartSpec.Parallel("t", "c", new ChartSeries("a", Y: [1, 2], X: [0, 1], Labels: ["x"])).Validate()
+        );
+        string html = Charts.Render(Trials).Html;
+        Assert.Contains("data:image/png;base64,", html);
+        Assert.Contains("\"parcoords\"", html);
+        Assert.Contains("\"imagenet\"", html); // the category axis's tick text
+        // Four lines: the trial without a metric is left out of every dimension.
+        Assert.Contains("[-2.0,-1.5,-1.2,-1.0]", html.Replace(" ", ""));
     }
 
     [Fact]
