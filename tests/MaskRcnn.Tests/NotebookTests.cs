@@ -229,7 +229,9 @@ public class NotebookContentTests
         string after = string.Concat(
             cells.Skip(heading).Where(c => c.GetProperty("cell_type").GetString() == "code").Select(Source)
         );
-        int checks = after.Split("Exercise.Say(").Length - 1;
+        int checks = System
+            .Text.RegularExpressions.Regex.Matches(after, @"Exercise\.(Say|Number|Hashed)\(|ThresholdChoice\.Check\(")
+            .Count;
         Assert.True(checks >= 2, $"{name}: {checks} checked exercise(s); two or three expected");
         Assert.Contains("answer1", after);
     }
@@ -347,7 +349,8 @@ public class NotebookContentTests
     public void Exercise_checks_hold_no_literal_answer(string name)
     {
         var literal = new System.Text.RegularExpressions.Regex(
-            @"Exercise\.(Check|Number|Say)\(\s*(""[^""]*""\s*,\s*)?(Exercise\.Check\()?\s*\w+\s*,\s*(true|false|-?[\d.]+\s*[,)]|"")"
+            @"Exercise\.(Check|Number|Say)\(\s*(""[^""]*""\s*,\s*)?(Exercise\.Check\()?\s*answer\w*\s*,\s*"
+                + @"(true|false|-?[\d.]+\s*[,)]|"")"
         );
         var code = string.Concat(
             Cells(name).Where(c => c.GetProperty("cell_type").GetString() == "code").Select(Source)

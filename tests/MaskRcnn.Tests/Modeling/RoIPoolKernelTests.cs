@@ -1,4 +1,5 @@
 using MaskRcnn;
+using MaskRcnn.Modeling.Kernels;
 using MaskRcnn.Modeling.Ops;
 using TorchSharp;
 using static MaskRcnn.Tests.Fixtures;
@@ -55,10 +56,10 @@ public class RoIPoolKernelTests
             0
         );
         var expected = RoIPool.Reference(features, rois, (h, w), scale);
-        AssertEqual(expected, RoIPool.Kernel(features, rois, (h, w), scale), "kernel, contiguous features");
+        AssertEqual(expected, RoIPoolKernel.Pool(features, rois, (h, w), scale), "kernel, contiguous features");
         var channelsLast = features.ChannelsLast();
         Assert.True(channelsLast.IsChannelsLast());
-        AssertEqual(expected, RoIPool.Kernel(channelsLast, rois, (h, w), scale), "kernel, channels-last features");
+        AssertEqual(expected, RoIPoolKernel.Pool(channelsLast, rois, (h, w), scale), "kernel, channels-last features");
         AssertEqual(expected, RoIPool.Apply(features, rois, (h, w), scale), "Apply");
     }
 
@@ -66,7 +67,12 @@ public class RoIPoolKernelTests
     public void Kernel_matches_torchvision_on_its_fixture()
     {
         using var scope = NewDisposeScope();
-        var actual = RoIPool.Kernel(Get("ops.pt", "roi_align.features"), Get("ops.pt", "roi_align.rois"), (7, 7), 0.25);
+        var actual = RoIPoolKernel.Pool(
+            Get("ops.pt", "roi_align.features"),
+            Get("ops.pt", "roi_align.rois"),
+            (7, 7),
+            0.25
+        );
         AssertEqual(Get("ops.pt", "roi_pool.out.7x7.0.25"), actual, "roi_pool kernel");
     }
 
@@ -76,13 +82,13 @@ public class RoIPoolKernelTests
         using var scope = NewDisposeScope();
         var features = randn(1, 4, 10, 10).requires_grad_(true);
         var rois = tensor(new float[] { 0, 4, 4, 30, 26 }).view(1, 5);
-        Assert.False(RoIPool.KernelApplies(features));
+        Assert.False(RoIPoolKernel.Applies(features));
         var pooled = RoIPool.Apply(features, rois, (3, 3), 0.25);
         pooled.sum().backward();
         Assert.NotNull(features.grad);
         using (no_grad())
-            Assert.True(RoIPool.KernelApplies(features));
-        Assert.False(RoIPool.KernelApplies(randn(1, 4, 10, 10, dtype: float64)));
-        Assert.Empty(RoIPool.Kernel(randn(1, 4, 10, 10), zeros(0, 5), (3, 3), 0.25).ToFloatArray());
+            Assert.True(RoIPoolKernel.Applies(features));
+        Assert.False(RoIPoolKernel.Applies(randn(1, 4, 10, 10, dtype: float64)));
+        Assert.Empty(RoIPoolKernel.Pool(randn(1, 4, 10, 10), zeros(0, 5), (3, 3), 0.25).ToFloatArray());
     }
 }

@@ -79,15 +79,15 @@ public class DrawTests
         Assert.True(noFigures.Width > 0 && noFigures.Height > 0);
         AssertPng(noFigures, noFigures.Width, noFigures.Height);
 
-        // Constant maps (a dead channel) normalise to zeros rather than dividing by zero; a colour bar (34 px, at least
-        // 170 px wide, wider when its end labels need it) says what the colours mean.
-        AssertPng(Draw.Heatmap(zeros(10, 12), scale: 2), 170, 20 + 34);
+        // Constant maps (a dead channel) normalise to zeros rather than dividing by zero; a colour bar (38 px, at least
+        // 200 px wide, wider when its end labels or its 12-px scale label need it) says what the colours mean.
+        AssertPng(Draw.Heatmap(zeros(10, 12), scale: 2), 200, 20 + 38);
         var constantMaps = Draw.MapGrid(ones(3, 1, 8, 8), columns: 3, cell: 16);
-        Assert.InRange(constantMaps.Width, 170, 220); // "min" and "max" beside a 120-px ramp
-        AssertPng(constantMaps, constantMaps.Width, 18 + 34);
+        Assert.InRange(constantMaps.Width, 200, 260); // "min" and "max" beside a 120-px ramp, or the scale label
+        AssertPng(constantMaps, constantMaps.Width, 18 + 38);
         // A long end label widens the figure instead of being cut at its edge.
         var wide = Draw.Heatmap(tensor(new float[] { -0.123456f, 0.0412345f }).view(1, 2));
-        Assert.True(wide.Width > 170, $"width {wide.Width}");
+        Assert.True(wide.Width > 200, $"width {wide.Width}");
     }
 
     [Fact]
@@ -154,6 +154,6 @@ public class DrawTests
         Assert.Equal("ground truth (dashed)", Draw.ClassLegend(Classes, groundTruth: true)[0].Label);
         var perClass = Draw.ClassMasks(image, masks, tensor(new long[] { 1 }), Classes);
         Assert.True(perClass.Width > 2 * 60); // the image and one class panel
-        AssertPng(Draw.FilterGrid(randn(64, 3, 7, 7)), 16 * 30, 4 * 30 + 34);
+        AssertPng(Draw.FilterGrid(randn(64, 3, 7, 7)), 16 * 30, 4 * 30 + 38);
     }
 }

@@ -17,9 +17,9 @@ public class SlidesTests
     static void SkipWithoutTools()
     {
         string[] tools = ["chromium", "jupyter-nbconvert", "npm"];
-        var path = Environment.GetEnvironmentVariable("PATH")!.Split(':');
+        var path = MaskRcnn.Runtime.RuntimeOptions.ExecutableSearchPath;
         var missing = tools.Where(t => !path.Any(d => File.Exists(Path.Combine(d, t)))).ToList();
-        if (missing.Count > 0 && Environment.GetEnvironmentVariable("MASKRCNN_REQUIRE_BROWSER") == "1")
+        if (missing.Count > 0 && MaskRcnn.Runtime.RuntimeOptions.RequireBrowser)
             Assert.Fail($"{string.Join(", ", missing)} missing (MASKRCNN_REQUIRE_BROWSER=1)");
         Skip.If(missing.Count > 0, $"{string.Join(", ", missing)} not installed");
     }
