@@ -159,6 +159,7 @@ public class CliTests
     }
 
     [SkippableFact]
+    [Trait("Category", "Slow")]
     public void Inference_calls_reuse_the_previous_call_s_memory()
     {
         // R18-FPN at 512 px, random weights: 100 detections, so the mask head's activations (80 MB) and the pasted
@@ -205,6 +206,7 @@ public class CliTests
     }
 
     [SkippableFact]
+    [Trait("Category", "Slow")]
     public void Training_steps_reuse_freed_memory_instead_of_faulting_it_in_again()
     {
         // R18-FPN at 512 px, 2 images: the stem's activations are 32 MiB, which glibc maps afresh for every step by
@@ -265,6 +267,7 @@ public class CliTests
     }
 
     [Fact]
+    [Trait("Category", "Slow")]
     public void Train_repeats_a_run_for_the_same_seed_in_a_new_process()
     {
         // Two processes, same data, preset and seed: the same data order, augmentation, sampling and weights, bit for
