@@ -140,10 +140,11 @@ public class CliTests
     [Fact]
     public void Benchmark_takes_a_precision_for_inference_and_training()
     {
+        // The training run also profiles its step phase by phase (--stages).
         foreach (var (mode, name) in new[] { ("infer", "bf16"), ("train", "BFloat16") }) // the names a config takes too
         {
             string json = Path.Combine(Path.GetTempPath(), $"bench-{Guid.NewGuid():N}.json");
-            var (exit, _, err) = TestSupport.RunCli(
+            var (exit, _, err) = TestSupport.RunCli([
                 "benchmark",
                 "--arch",
                 "resnet18-fpn",
@@ -160,11 +161,26 @@ public class CliTests
                 "--precision",
                 name,
                 "--json",
-                json
-            );
+                json,
+                .. (mode == "train" ? ["--stages"] : Array.Empty<string>()),
+            ]);
             Assert.True(exit == 0, err);
             using (var doc = System.Text.Json.JsonDocument.Parse(File.ReadAllText(json)))
+            {
                 Assert.Equal("bf16", doc.RootElement.GetProperty("precision").GetString());
+                if (mode == "train")
+                {
+                    var stages = doc.RootElement.GetProperty("stages").EnumerateArray().ToList();
+                    Assert.Equal(9, stages.Count);
+                    Assert.Contains(
+                        stages,
+                        s =>
+                            s.GetProperty("stage").GetString() == "backward: backbone + FPN"
+                            && s.GetProperty("median_s").GetDouble() > 0
+                    );
+                    Assert.InRange(stages.Sum(s => s.GetProperty("share").GetDouble()), 0.99, 1.01);
+                }
+            }
             File.Delete(json);
         }
         foreach (string verb in new[] { "benchmark", "train" })
@@ -180,6 +196,7 @@ public class CliTests
     }
 
     [SkippableFact]
+    [Trait("Category", "Slow")]
     public void Inference_calls_reuse_the_previous_call_s_memory()
     {
         // R18-FPN at 512 px, random weights: 100 detections, so the mask head's activations (80 MB) and the pasted
@@ -226,12 +243,13 @@ public class CliTests
     }
 
     [SkippableFact]
+    [Trait("Category", "Slow")]
     public void Training_steps_reuse_freed_memory_instead_of_faulting_it_in_again()
     {
         // R18-FPN at 512 px, 2 images: the stem's activations are 32 MiB, which glibc maps afresh for every step by
         // default. The trainer and this benchmark keep large blocks in the heap (MemoryRelease.KeepLargeBlocksInHeap).
-        // The first run also profiles the step phase by phase (--stages).
-        System.Text.Json.JsonElement Run(string[] env, params string[] extra)
+        // (Benchmark_takes_a_precision_for_inference_and_training profiles a training step phase by phase.)
+        System.Text.Json.JsonElement Run(string[] env)
         {
             string json = Path.Combine(Path.GetTempPath(), $"bench-{Guid.NewGuid():N}.json");
             var (code, _, stderr) = TestSupport.RunCliWithEnvironment(
@@ -252,7 +270,6 @@ public class CliTests
                     "2",
                     "--json",
                     json,
-                    .. extra,
                 ]
             );
             Assert.True(code == 0, stderr);
@@ -261,7 +278,7 @@ public class CliTests
             return doc.RootElement.Clone();
         }
         Skip.IfNot(OperatingSystem.IsLinux(), "page faults are counted on Linux only");
-        var kept = Run([], "--stages");
+        var kept = Run([]);
         var glibcDefault = Run(["MASKRCNN_GLIBC_MALLOC=default"]);
         double keptFaults = kept.GetProperty("page_faults_per_step").GetDouble();
         double defaultFaults = glibcDefault.GetProperty("page_faults_per_step").GetDouble();
@@ -273,19 +290,10 @@ public class CliTests
             keptFaults < defaultFaults / 5,
             $"page faults per step: {keptFaults} kept in the heap, {defaultFaults} with glibc's default"
         );
-
-        var stages = kept.GetProperty("stages").EnumerateArray().ToList();
-        Assert.Equal(9, stages.Count);
-        Assert.Contains(
-            stages,
-            s =>
-                s.GetProperty("stage").GetString() == "backward: backbone + FPN"
-                && s.GetProperty("median_s").GetDouble() > 0
-        );
-        Assert.InRange(stages.Sum(s => s.GetProperty("share").GetDouble()), 0.99, 1.01);
     }
 
     [Fact]
+    [Trait("Category", "Slow")]
     public void Train_repeats_a_run_for_the_same_seed_in_a_new_process()
     {
         // Two processes, same data, preset and seed: the same data order, augmentation, sampling and weights, bit for

@@ -78,6 +78,7 @@ public class TrainingStepTests
     [InlineData(ComputePrecision.Float32)]
     // mixed precision: forward under bfloat16 autocast, backward and SGD in float32
     [InlineData(ComputePrecision.BFloat16)]
+    [Trait("Category", "Slow")]
     public void A_few_SGD_steps_lower_every_loss(ComputePrecision precision)
     {
         Skip.If(

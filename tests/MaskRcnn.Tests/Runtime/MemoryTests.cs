@@ -19,6 +19,7 @@ public sealed class MemoryCollection;
 public class MemoryTests
 {
     [Fact]
+    [Trait("Category", "Slow")]
     public void Repeated_inference_does_not_grow_resident_memory()
     {
         // Small but complete: every stage, masks pasted. On a model this small, allocator noise is a large share of
@@ -86,6 +87,7 @@ public class MemoryTests
     }
 
     [Fact]
+    [Trait("Category", "Slow")]
     public void Training_memory_is_stable_across_epochs()
     {
         // Before the end-of-epoch release (MemoryRelease) a cpu-quick run's resident memory climbed from 0.8 to
