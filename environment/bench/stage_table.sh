@@ -6,7 +6,7 @@
 # infer (default): on the same weights and image (the case that side_by_side.sh exports), with the FLOPs of each
 #   stage; ours: `maskrcnn benchmark --stages`, peer: peer_stages.py (same stage split).
 # train: one training step of the side-by-side protocol (2 images, random weights) split into forward stages,
-#   backward parts and the optimizer step; ours: `maskrcnn benchmark --mode train --stages`, peer: peer_train_stages.py.
+#   backward parts and the optimizer step, with each phase's FLOPs (ours only); ours: `maskrcnn benchmark --mode train --stages`, peer: peer_train_stages.py.
 set -uo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 mode=infer; backbone=resnet50; size=512; threads=2; runs=5; peer_dir="${PEER_DIR:-$root/../shared/reference/peer}"
@@ -38,19 +38,19 @@ fi
 /usr/bin/python3 - "$ours_json" "$peer_json" "$mode" <<'PY'
 import json, sys
 ours, peer, mode = json.load(open(sys.argv[1])), json.load(open(sys.argv[2])), sys.argv[3]
-flops = mode == "infer"                     # FLOPs are counted for inference stages only
+# FLOPs per stage; a training step's backward parts by FlopCounter's rule (lib/MaskRcnn/Profiling/FlopCounter.cs)
+kind = "stage" if mode == "infer" else "phase"
 total_o = sum(s["median_s"] for s in ours["stages"]); total_p = peer["total_s"]
-print(f'| {"stage" if flops else "phase"} |{" GFLOP |" if flops else ""} ours s | share |{" GFLOP/s |" if flops else ""} peer s | ours / peer |')
-print("|---|" + "---:|" * (6 if flops else 4))
+print(f'| {kind} | GFLOP | ours s | share | GFLOP/s | peer s | ours / peer |')
+print("|---|" + "---:|" * 6)
 for o, p in zip(ours["stages"], peer["stages"]):
     assert o["stage"] == p["stage"], (o["stage"], p["stage"])
     rate = f'{o["gflop_per_s"]:.0f}' if o["gflops"] > 0.05 else "–"
-    gflop, per_s = (f' {o["gflops"]:.1f} |', f' {rate} |') if flops else ("", "")
-    print(f'| {o["stage"]} |{gflop} {o["median_s"]:.3f} | {100 * o["share"]:.0f} % |{per_s} {p["median_s"]:.3f} | {o["median_s"] / max(p["median_s"], 1e-4):.2f} |')
-gflop = f' {sum(s["gflops"] for s in ours["stages"]):.1f} |' if flops else ""
-print(f'| **sum of {"stages" if flops else "phases"}** |{gflop} **{total_o:.3f}** | |{" |" if flops else ""} **{total_p:.3f}** | **{total_o / total_p:.2f}** |')
+    print(f'| {o["stage"]} | {o["gflops"]:.1f} | {o["median_s"]:.3f} | {100 * o["share"]:.0f} % | {rate} | {p["median_s"]:.3f} | {o["median_s"] / max(p["median_s"], 1e-4):.2f} |')
+gflop = sum(s["gflops"] for s in ours["stages"])
+print(f'| **sum of {kind}s** | {gflop:.1f} | **{total_o:.3f}** | | | **{total_p:.3f}** | **{total_o / total_p:.2f}** |')
 versions = f'{ours["threads"]} threads; libtorch {ours["libtorch"]} vs torch {peer["torch"]}'
-if flops:
+if mode == "infer":
     print(f'\n{len(ours["last_detections"])} detections; {versions}; peak RSS {ours["peak_rss_mb"]} MB')
 else:
     print(f'\nplain step (no split): ours {ours["median_s"]} s; {versions}; page faults per step {ours["page_faults_per_step"]:.0f}; peak RSS {ours["peak_rss_mb"]} MB')

@@ -195,6 +195,64 @@ public class CliTests
         }
     }
 
+    [Fact]
+    public void Benchmark_times_a_configuration_s_own_step_with_flops_and_the_gemm_rate()
+    {
+        // The tests' small configuration at 64 px, its stage "heads": its own batch (2), size and layer group; FLOPs
+        // per phase, the GEMM rate at its shapes and each phase's floor at that rate.
+        using var tmp = new TestSupport.TempDir();
+        string config = tmp["tiny.json"];
+        File.WriteAllText(config, TinyTraining.Config(side: 64).ToJson());
+        System.Text.Json.JsonElement Run(params string[] args)
+        {
+            string json = tmp[$"{Guid.NewGuid():N}.json"];
+            var (code, _, stderr) = TestSupport.RunCli([
+                "benchmark",
+                "--config",
+                config,
+                "--runs",
+                "1",
+                "--warmup",
+                "0",
+                "--threads",
+                "1",
+                "--json",
+                json,
+                .. args,
+            ]);
+            Assert.True(code == 0, stderr);
+            using var doc = System.Text.Json.JsonDocument.Parse(File.ReadAllText(json));
+            return doc.RootElement.Clone();
+        }
+
+        var train = Run("--mode", "train", "--stage", "heads", "--stages", "--gemm");
+        Assert.Equal("heads", train.GetProperty("stage").GetString());
+        Assert.Equal(2, train.GetProperty("batch").GetInt32());
+        Assert.Equal(64, train.GetProperty("size").GetInt32());
+        Assert.Equal(config, train.GetProperty("config").GetString());
+        Assert.Equal(1, train.GetProperty("runs").GetArrayLength());
+        var stages = train.GetProperty("stages").EnumerateArray().ToList();
+        Assert.Equal(9, stages.Count);
+        double Gflops(string stage) =>
+            stages.Single(s => s.GetProperty("stage").GetString() == stage).GetProperty("gflops").GetDouble();
+        Assert.True(Gflops("forward: backbone + FPN") > 0);
+        // heads: the body is frozen, so the backbone's backward is the FPN's alone, less than its forward
+        Assert.InRange(Gflops("backward: backbone + FPN"), 1e-6, Gflops("forward: backbone + FPN"));
+        double forward = train.GetProperty("forward_gflops").GetDouble(),
+            backward = train.GetProperty("backward_gflops").GetDouble();
+        Assert.True(forward > 0 && backward > 0);
+        Assert.Equal(forward + backward, train.GetProperty("step_gflops").GetDouble(), 3);
+        Assert.Equal(4, train.GetProperty("gemm").GetArrayLength());
+        double peak = train.GetProperty("gemm_peak_gflop_per_s").GetDouble();
+        Assert.True(peak > 0);
+        Assert.Equal((forward + backward) / peak, train.GetProperty("flop_floor_s").GetDouble(), 3);
+        Assert.All(stages, s => Assert.True(s.TryGetProperty("floor_s", out _)));
+
+        var gemm = Run("--mode", "gemm");
+        Assert.Equal(4, gemm.GetProperty("gemm").GetArrayLength());
+        Assert.False(gemm.TryGetProperty("median_s", out _)); // no model was timed
+    }
+
     [SkippableFact]
     [Trait("Category", "Slow")]
     public void Inference_calls_reuse_the_previous_call_s_memory()

@@ -105,6 +105,18 @@ public class OptionTests
     }
 
     [Fact]
+    public void Benchmark_takes_a_configuration_or_the_arch_options_not_both()
+    {
+        AssertRefused("--arch", "benchmark", "--preset", "walkthrough", "--arch", "resnet18-fpn", "--mode", "train");
+        AssertRefused("--bn", "benchmark", "--config", "c.json", "--bn", "batch", "--mode", "infer");
+        AssertRefused("--config", "benchmark", "--preset", "walkthrough", "--config", "c.json", "--mode", "infer");
+        AssertRefused("--stage", "benchmark", "--arch", "resnet18-fpn", "--stage", "heads", "--mode", "train");
+        AssertRefused("--stage", "benchmark", "--preset", "walkthrough", "--stage", "6+", "--mode", "train");
+        AssertRefused("--mode", "benchmark", "--preset", "walkthrough", "--mode", "bogus");
+        AssertRefused("walkthru", "benchmark", "--preset", "walkthru", "--mode", "train");
+    }
+
+    [Fact]
     public void A_libtorch_error_that_escapes_is_one_line_and_the_trace_is_opt_in()
     {
         // Two channels where the model normalises three: libtorch's broadcasting error, thrown from native code.
