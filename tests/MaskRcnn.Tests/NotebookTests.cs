@@ -162,7 +162,7 @@ public class NotebookTests
                 .Select(c => string.Concat(c.GetProperty("source").EnumerateArray().Select(l => l.GetString())))
                 .SkipWhile(t => !t.Contains("## Exercises"))
         );
-        int asked = System.Text.RegularExpressions.Regex.Matches(exercises, @"\*\*(\d+)\.\*\*").Count;
+        int asked = System.Text.RegularExpressions.Regex.Matches(exercises, @"\*\*(\d+)\.").Count;
         Assert.Equal(asked, verdicts.Select(v => v.Number).Distinct().Count());
     }
 
