@@ -61,7 +61,7 @@ public static class CocoRoundTrip
         {
             using var image = ImageIO.ReadTensor(data.Images[i].Path);
             using var d = model.Predict(image);
-            count += d.Scores.ge(minScore).sum().item<long>() is long n ? (int)n : 0;
+            count += (int)d.Scores.ge(minScore).sum().item<long>();
         }
         return count;
     }

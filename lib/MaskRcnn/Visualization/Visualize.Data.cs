@@ -79,7 +79,7 @@ public static partial class Visualize
             {
                 var mine = Enumerable.Range(0, labels.Length).Where(k => labels[k] == c).Select(k => (long)k).ToArray();
                 var union = mine.Length == 0 ? zeros_like(s.Image[0]) : s.Masks[tensor(mine)].ne(0).any(0).to(float32);
-                long pixels = union.sum().item<float>() is float p ? (long)p : 0;
+                long pixels = (long)union.sum().item<float>();
                 panels.Add(Draw.Image(Fit(union, cell), $"{data.Classes[c - 1]}: {pixels:N0} px"));
             }
         }
