@@ -22,7 +22,29 @@ public static class BusiPhantomGenerator
     /// <summary>Share of images without a lesion (BUSI: 133 of 780).</summary>
     public const double NormalShare = 0.18;
 
-    public static Phantom Generate(ulong seed)
+    /// <summary>Share of all images with two lesions (the rest of the lesion images have one).</summary>
+    public const double TwoLesionShare = 0.1;
+
+    /// <summary>Share of lesion images whose lesions are benign (BUSI: 437 of 647; fewer here, to balance the
+    /// classes).</summary>
+    public const double BenignShare = 0.45;
+
+    public static Phantom Generate(ulong seed) => Generate(seed, null, out _);
+
+    /// <summary>
+    /// The same phantom as <see cref="Generate(ulong)"/> (the same bytes) and what was drawn for it that the pixels
+    /// only show: each lesion's look, in the order of <see cref="Phantom.Lesions"/>, and whether calipers were drawn
+    /// across the first lesion — for ceiling and error analyses (<see cref="BusiClassCeiling"/>, which lesions a model
+    /// misses).
+    /// </summary>
+    public static (Phantom Phantom, IReadOnlyList<LesionLook> Looks, bool Calipers) GenerateWithLatents(ulong seed)
+    {
+        var looks = new List<LesionLook>();
+        var phantom = Generate(seed, looks, out bool calipers);
+        return (phantom, looks, calipers);
+    }
+
+    static Phantom Generate(ulong seed, List<LesionLook>? looks, out bool calipers)
     {
         var rng = new SplitMix(seed);
         int width = rng.Int(440, 651),
@@ -40,9 +62,9 @@ public static class BusiPhantomGenerator
         double u = rng.NextDouble();
         int count =
             u < NormalShare ? 0
-            : u < 0.9 ? 1
+            : u < 1 - TwoLesionShare ? 1
             : 2;
-        string imageClass = rng.NextDouble() < 0.45 ? "benign" : "malignant"; // one class per image, as BUSI's folders
+        string imageClass = rng.NextDouble() < BenignShare ? "benign" : "malignant"; // one class per image, as BUSI's
         var lesions = new List<PhantomLesion>();
         var placed = new List<(double X, double Y, double R)>();
         for (int i = 0; i < count; i++)
@@ -70,6 +92,7 @@ public static class BusiPhantomGenerator
                     continue;
                 DrawLesion(rng, echo, w, h, outline, look, glandEcho);
                 placed.Add((cx, cy, r0 * 1.4));
+                looks?.Add(look);
                 lesions.Add(
                     new PhantomLesion(
                         imageClass,
@@ -85,7 +108,7 @@ public static class BusiPhantomGenerator
         var pixels = new byte[width * height];
         for (int y = 0; y < h; y++)
             Array.Copy(scan, y * w, pixels, (y + top) * width + left, w);
-        Overlays.Draw(rng, pixels, width, height, (left, top, right, bottom), lesions);
+        calipers = Overlays.Draw(rng, pixels, width, height, (left, top, right, bottom), lesions);
         return new Phantom(width, height, pixels, lesions);
     }
 
@@ -186,8 +209,13 @@ public static class BusiPhantomGenerator
         return echo;
     }
 
-    /// <summary>How one lesion looks; fractions in data/README.md.</summary>
-    sealed record LesionLook(
+    /// <summary>
+    /// How one lesion looks, drawn from its class: shape (oval, or irregular and then perhaps spiculated), aspect
+    /// (width / height, before the outline's lobulation and tilt), internal echo pattern ("hypo", "iso", "anechoic",
+    /// "partly-hyper") and posterior factor (&gt; 1 enhancement, 1 none, &lt; 1 shadowing); fractions in
+    /// data/README.md. <see cref="Draw"/> is the generator's own draw, so analyses sample exactly its distribution.
+    /// </summary>
+    public sealed record LesionLook(
         bool Oval,
         double Aspect,
         bool Spiculated,
@@ -436,7 +464,8 @@ public static class BusiPhantomGenerator
     /// calipers.</summary>
     static class Overlays
     {
-        public static void Draw(
+        /// <summary>Draws the overlays; true when calipers were drawn across the first lesion.</summary>
+        public static bool Draw(
             SplitMix rng,
             byte[] pixels,
             int width,
@@ -495,7 +524,9 @@ public static class BusiPhantomGenerator
                         pixels[py * width + px] = bright;
                 }
                 PixelFont.Write(pixels, width, height, "1", b.Item1 + 5, b.Item2 - 9, 1, bright);
+                return true;
             }
+            return false;
         }
 
         static void Cross(byte[] pixels, int width, int height, (int X, int Y) c, byte value)
