@@ -53,6 +53,8 @@ for nb in "${picked[@]}"; do
     python3 "$root/environment/solve-notebook.py" "$nb" "solutions/${nb%.ipynb}.json" "$input" \
       || { echo "   could not apply solutions/${nb%.ipynb}.json" >&2; failed+=("$nb"); continue; }
   fi
+  # out/SOLVED lists the executed copies answered from solutions/: this copy is about to be replaced.
+  [ -f out/SOLVED ] && { grep -vxF "$nb" out/SOLVED > out/.SOLVED || true; mv out/.SOLVED out/SOLVED; }
   dotnet repl --run "$input" --exit-after-run --output-path "out/$nb" > "out/${nb%.ipynb}.log" 2>&1
   rc=$?
   [ "$input" != "$nb" ] && rm -f "$input" && echo "$nb" >> out/SOLVED
