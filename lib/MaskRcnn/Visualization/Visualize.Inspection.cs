@@ -15,6 +15,7 @@ public static partial class Visualize
     static readonly SKColor Neutral = new(70, 150, 255);
     static readonly SKColor Negative = new(255, 80, 80);
     static readonly SKColor Truth = SKColors.Yellow;
+    static readonly SKColor BackgroundProposal = new(0, 220, 255, 170); // cyan: visible on grey speckle
 
     /// <summary>
     /// The anchors of one cell per FPN level (the cell nearest the first lesion's centre), coloured by level: the
@@ -44,15 +45,21 @@ public static partial class Visualize
             legend.Add(new LegendEntry($"P{level + 2} (stride {stride}): {size:F0} px", color));
             offset += inspection.AnchorsPerLevel[level];
         }
-        var caption = "the anchors of one cell per level, at the first lesion's centre (ratios 0.5, 1, 2)";
-        return Draw.Boxes(
-            inspection.ResizedImage,
-            cat(boxes),
-            colors: colours,
-            caption: caption,
-            scale: scale,
-            legend: legend
-        );
+        var first = boxes[0];
+        var ratios = ((first[.., 3] - first[.., 1]) / (first[.., 2] - first[.., 0])).ToFloatArray();
+        string ratioList = string.Join(", ", ratios.Select(r => r.ToString("0.##")).Distinct());
+        var caption = $"the anchors of one cell per level at the first lesion's centre (h/w {ratioList})";
+        using var sketch = new Draw.Sketch(inspection.ResizedImage, scale);
+        var cells = cat(boxes);
+        for (int i = 0; i < cells.shape[0]; i++)
+            sketch.Box(cells[i], colours[i], 1.5f);
+        var truth = inspection.GroundTruth?.Boxes;
+        if (truth is not null && truth.shape[0] > 0)
+        {
+            sketch.Box(truth[0], Truth, 2f, dashed: true);
+            legend.Add(new LegendEntry("the lesion's box, dashed", Truth));
+        }
+        return Draw.WithLegend(sketch.ToFigure(caption), legend);
     }
 
     /// <summary>
@@ -161,13 +168,15 @@ public static partial class Visualize
         using var pairs = new Draw.Sketch(inspection.ResizedImage, scale);
         for (int i = 0; i < anchors.shape[0]; i++)
         {
-            var color = PairColor(i);
-            pairs.Box(anchors[i], color, 1f, dashed: true);
-            pairs.Box(refined[i], color, 2f);
-            // numbers side by side along the top edge, so that boxes on one lesion keep readable labels
+            pairs.Box(anchors[i], PairColor(i), 1f, dashed: true);
+            pairs.Box(refined[i], PairColor(i), 2f);
+        }
+        // the numbers after every box, side by side along the top edge: boxes on one lesion cannot cover them
+        for (int i = 0; i < anchors.shape[0]; i++)
+        {
             var corner = refined[i].clone();
             corner[0] += i * 16 / scale;
-            pairs.Label($"{i + 1}", corner, color);
+            pairs.Label($"{i + 1}", corner, PairColor(i));
         }
         var proposals = inspection.Proposals[..Math.Min(shown, (int)inspection.Proposals.shape[0])];
         var after = Layers(
@@ -187,7 +196,7 @@ public static partial class Visualize
 
     /// <summary>
     /// The proposals the RoI heads classify (the first <paramref name="shown"/> by objectness): those the classifier
-    /// calls background dotted grey, the others in their class colour; the best few lesion proposals labelled with
+    /// calls background dotted cyan, the others in their class colour; the best few lesion proposals labelled with
     /// class and probability.
     /// </summary>
     public static Figure ProposalClassification(
@@ -207,7 +216,7 @@ public static partial class Visualize
         using var sketch = new Draw.Sketch(inspection.ResizedImage, scale);
         for (int i = 0; i < n; i++)
             if (classes[i] == 0)
-                sketch.Box(boxes[i], new SKColor(200, 200, 200, 150), 0.7f, dotted: true);
+                sketch.Box(boxes[i], BackgroundProposal, 1f, dotted: true);
         var lesions = Enumerable.Range(0, n).Where(i => classes[i] > 0).OrderBy(i => scores[i]).ToList();
         foreach (int i in lesions)
             sketch.Box(boxes[i], Draw.ClassColor(classes[i], classNames), 1.5f);
@@ -232,7 +241,7 @@ public static partial class Visualize
         }
         int background = classes.Count(c => c == 0);
         var caption = $"{n} proposals: {background} classified background, {n - background} as a lesion class";
-        var legend = new List<LegendEntry> { new("background, dotted", SKColors.Gray) };
+        var legend = new List<LegendEntry> { new("background, dotted", BackgroundProposal) };
         legend.AddRange(Draw.ClassLegend(classNames));
         return Draw.WithLegend(sketch.ToFigure(caption), legend);
     }
@@ -421,11 +430,20 @@ public static partial class Visualize
         using var sketch = new Draw.Sketch(image, 1);
         var l = labels.ToLongArray();
         var s = scores.ToFloatArray();
-        for (int i = l.Length - 1; i >= 0; i--)
+        var bestFirst = Enumerable.Range(0, l.Length).OrderByDescending(i => s[i]).ToList();
+        foreach (int i in bestFirst.AsEnumerable().Reverse()) // the best box drawn last, on top
+            sketch.Box(boxes[i], Draw.ClassColor(l[i], classNames), 1.5f);
+        // one label per place, the best one: a box overlapping a labelled one (IoU > 0.3) keeps its box only
+        var labelledBoxes = new List<Tensor>();
+        foreach (int i in bestFirst)
         {
-            var color = Draw.ClassColor(l[i], classNames);
-            sketch.Box(boxes[i], color, 1.5f);
-            sketch.Label($"{classNames[(int)l[i]]} {s[i]:F2}", boxes[i], color);
+            if (
+                labelledBoxes.Count > 0
+                && BoxOps.BoxIou(boxes[i].unsqueeze(0), stack(labelledBoxes)).max().item<float>() > 0.3f
+            )
+                continue;
+            labelledBoxes.Add(boxes[i]);
+            sketch.Label($"{classNames[(int)l[i]]} {s[i]:F2}", boxes[i], Draw.ClassColor(l[i], classNames));
         }
         return sketch.ToFigure(caption);
     }
