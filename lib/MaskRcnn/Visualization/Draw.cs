@@ -141,17 +141,15 @@ public static class Draw
     )
     {
         var (boxes, labels, scores) = d.ToArrays();
-        for (int i = boxes.Length - 1; i >= 0; i--) // best last, so its label is drawn on top
+        bool Shown(int i) => scores[i] >= minScore || belowThreshold;
+        for (int i = boxes.Length - 1; i >= 0; i--) // best last, so that it lies on top
         {
+            if (!Shown(i))
+                continue;
             var color = ClassColor(labels[i], classNames);
-            string label = $"{Name(labels[i], classNames)} {scores[i]:F2}";
             if (scores[i] < minScore)
             {
-                if (belowThreshold)
-                {
-                    sketch.Box(boxes[i], color, 1f, dotted: true);
-                    sketch.Label(label, boxes[i][0], boxes[i][1], color);
-                }
+                sketch.Box(boxes[i], color, 1f, dotted: true);
                 continue;
             }
             if (d.Masks is not null)
@@ -160,8 +158,26 @@ public static class Draw
                 sketch.Mask(m, color.WithAlpha(90));
             }
             sketch.Box(boxes[i], color, 1.5f);
-            sketch.Label(label, boxes[i][0], boxes[i][1], color);
         }
+        // Labels best first, one per place: a detection overlapping a labelled one (IoU > 0.3) keeps its box only,
+        // so that no label hides another.
+        var labelled = new List<float[]>();
+        foreach (int i in Enumerable.Range(0, boxes.Length).OrderByDescending(i => scores[i]))
+        {
+            if (!Shown(i) || labelled.Any(b => Iou(b, boxes[i]) > 0.3))
+                continue;
+            labelled.Add(boxes[i]);
+            string label = $"{Name(labels[i], classNames)} {scores[i]:F2}";
+            sketch.Label(label, boxes[i][0], boxes[i][1], ClassColor(labels[i], classNames));
+        }
+    }
+
+    static double Iou(float[] a, float[] b)
+    {
+        double w = Math.Max(0, Math.Min(a[2], b[2]) - Math.Max(a[0], b[0]));
+        double h = Math.Max(0, Math.Min(a[3], b[3]) - Math.Max(a[1], b[1]));
+        double union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - w * h;
+        return union > 0 ? w * h / union : 0;
     }
 
     /// <summary>

@@ -41,16 +41,17 @@ public static partial class Visualize
                     classes,
                     minScore,
                     name,
-                    1,
+                    columns <= 2 ? 2 : 1, // two columns fill the page's width at twice the size
                     belowThreshold: belowThreshold
                 )
             );
         }
         var legend = Draw.ClassLegend(classes, groundTruth: true).ToList();
+        string below = belowThreshold ? " (solid) and below it (dotted)" : "";
         if (belowThreshold)
             legend.Add(new LegendEntry($"dotted: detection scored below {minScore:0.##}", SkiaSharp.SKColors.Gray));
         return Draw.WithLegend(
-            Draw.Grid(panels, columns, $"ground truth (yellow, dashed) vs detections ≥ {minScore:0.##}"),
+            Draw.Grid(panels, columns, $"ground truth (yellow, dashed) vs detections ≥ {minScore:0.##}{below}"),
             legend
         );
     }
