@@ -41,7 +41,8 @@ public sealed record HistogramBins(
         {
             if (!double.IsFinite(v) || v < Start || v > End)
                 continue;
-            counts[Math.Min(n - 1, (int)((v - Start) / Size))]++;
+            // a value on an edge goes to the bin above it, as in Plotly ((1.0 - 0.4) / 0.2 is 2.999… in floating point)
+            counts[Math.Min(n - 1, (int)Math.Floor((v - Start) / Size + 1e-9))]++;
         }
         return counts;
     }

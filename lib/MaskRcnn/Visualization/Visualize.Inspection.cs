@@ -150,7 +150,7 @@ public static partial class Visualize
             scaleLabel: "28 × 28 mask targets of the positive RoIs: white = lesion",
             caption: "mask targets"
         );
-        return Draw.Stack([Draw.WithLegend(picture, legend), grid]);
+        return Draw.Stack([Draw.WithLegend(picture, legend), grid], caption);
     }
 
     /// <summary>
