@@ -296,7 +296,8 @@ public static partial class Visualize
     /// <summary>
     /// The mask branch per detection (best first, at most <paramref name="shown"/>): the 28 × 28 mask the head
     /// predicts for the detection's class, beside the 28 × 28 target the ground truth gives for the same box (the
-    /// lesion it overlaps most, cropped to the detection's box), both on one 0–1 scale.
+    /// lesion it overlaps most, cropped to the detection's box), both on one 0–1 scale. Where none scores
+    /// ≥ <paramref name="minScore"/> (a model early in training), the best detections at any score, as the caption says.
     /// </summary>
     public static Figure MaskBranch(
         InspectionResult inspection,
@@ -308,9 +309,15 @@ public static partial class Visualize
         using var scope = NewDisposeScope();
         var detections = inspection.AfterNms;
         var keep = nonzero(detections.Scores.ge(minScore)).view(-1);
+        string caption = "each detection's predicted 28 × 28 mask, then the target for the same box";
+        if (keep.shape[0] == 0) // a model early in training: its best detections, whatever their score, say so
+        {
+            keep = arange(detections.Scores.shape[0]);
+            caption = $"no detection scores ≥ {minScore}: the best at any score — {caption}";
+        }
         keep = keep[..Math.Min(shown, (int)keep.shape[0])];
         if (keep.shape[0] == 0)
-            return Draw.Grid([], 1, $"no detection scores ≥ {minScore}");
+            return Draw.Grid([], 1, "no detection at all");
         var boxes = detections.Boxes[keep];
         var predicted = inspection.MaskProbabilities[keep].flatten(0, 1);
         var truth = inspection.GroundTruth!;
@@ -337,7 +344,7 @@ public static partial class Visualize
             heat: false,
             range: (0, 1),
             scaleLabel: "probability of lesion (predicted) / 1 = lesion (target)",
-            caption: "each detection's predicted 28 × 28 mask, then the target for the same box"
+            caption: caption
         );
     }
 
