@@ -143,8 +143,8 @@ public static class Presets
     /// <item>anchors fitted to the lesions after that resize (<c>inspect-data --config C --suggest-anchors</c> on the
     /// tuning seed's training split): two sizes a level from 21 px, half an octave apart, ratios h/w 0.6 / 0.85 / 1.2
     /// — 95 % of the lesions get an anchor at the RPN's IoU 0.7, against 37 % with 16…256 at ratios 0.5 / 1 / 2;</item>
-    /// <item>14 epochs as heads 2, 4+ 4, all 8 (the walkthrough's shares, longer): what fits in 20 minutes of
-    /// training on 2 CPU cores at this size; validation at epochs 7 and 14.</item>
+    /// <item>14 epochs as heads 2, 4+ 4, all 8 (the walkthrough's shares, longer): about 11 minutes of training steps
+    /// on 2 CPU cores at this size; validation at epochs 7 and 14.</item>
     /// </list>
     /// Found with <c>maskrcnn sweep</c> (<c>environment/sweeps/busi-recipe.json</c>: eight recipes — 256 / 384 / 512
     /// px, default or fitted anchors, staged, all layers from the start, heads then all, from scratch — two epochs
