@@ -159,17 +159,30 @@ public static class Draw
             }
             sketch.Box(boxes[i], color, 1.5f);
         }
-        // Labels best first, one per place: a detection overlapping a labelled one (IoU > 0.3) keeps its box only,
-        // so that no label hides another.
-        var labelled = new List<float[]>();
-        foreach (int i in Enumerable.Range(0, boxes.Length).OrderByDescending(i => scores[i]))
+        var order = Enumerable.Range(0, boxes.Length).Where(Shown).OrderByDescending(i => scores[i]);
+        foreach (int i in OnePerPlace(boxes, order))
         {
-            if (!Shown(i) || labelled.Any(b => Iou(b, boxes[i]) > 0.3))
-                continue;
-            labelled.Add(boxes[i]);
             string label = $"{Name(labels[i], classNames)} {scores[i]:F2}";
             sketch.Label(label, boxes[i][0], boxes[i][1], ClassColor(labels[i], classNames));
         }
+    }
+
+    /// <summary>
+    /// Which boxes get a label, one per place: taken in <paramref name="bestFirst"/> order, a box overlapping an
+    /// already labelled one (IoU > 0.3) keeps its box but not its label, so that no label hides another; at most
+    /// <paramref name="most"/>.
+    /// </summary>
+    internal static List<int> OnePerPlace(float[][] boxes, IEnumerable<int> bestFirst, int most = int.MaxValue)
+    {
+        var chosen = new List<int>();
+        foreach (int i in bestFirst)
+        {
+            if (chosen.Count == most)
+                break;
+            if (chosen.All(j => Iou(boxes[j], boxes[i]) <= 0.3))
+                chosen.Add(i);
+        }
+        return chosen;
     }
 
     static double Iou(float[] a, float[] b)
@@ -783,7 +796,7 @@ public static class Draw
     static string Name(long label, IReadOnlyList<string> names) =>
         label >= 0 && label < names.Count ? names[(int)label] : $"class {label}";
 
-    static float[][] Rows(Tensor boxes)
+    internal static float[][] Rows(Tensor boxes)
     {
         var flat = boxes.ToFloatArray();
         return Enumerable.Range(0, flat.Length / 4).Select(i => flat[(i * 4)..(i * 4 + 4)]).ToArray();

@@ -220,25 +220,13 @@ public static partial class Visualize
         var lesions = Enumerable.Range(0, n).Where(i => classes[i] > 0).OrderBy(i => scores[i]).ToList();
         foreach (int i in lesions)
             sketch.Box(boxes[i], Draw.ClassColor(classes[i], classNames), 1.5f);
-        // labels for the best few, one per place: a proposal overlapping an already labelled one (IoU > 0.3) keeps
-        // its box but not its label, so that labels never cover each other
-        var labelledBoxes = new List<Tensor>();
-        foreach (int i in lesions.AsEnumerable().Reverse())
-        {
-            if (labelledBoxes.Count == labelled)
-                break;
-            if (
-                labelledBoxes.Count > 0
-                && BoxOps.BoxIou(boxes[i].unsqueeze(0), stack(labelledBoxes)).max().item<float>() > 0.3f
-            )
-                continue;
-            labelledBoxes.Add(boxes[i]);
+        var rows = Draw.Rows(boxes);
+        foreach (int i in Draw.OnePerPlace(rows, lesions.AsEnumerable().Reverse(), labelled))
             sketch.Label(
                 $"{classNames[(int)classes[i]]} {scores[i]:F2}",
                 boxes[i],
                 Draw.ClassColor(classes[i], classNames)
             );
-        }
         int background = classes.Count(c => c == 0);
         var caption = $"{n} proposals: {background} classified background, {n - background} as a lesion class";
         var legend = new List<LegendEntry> { new("background, dotted", BackgroundProposal) };
@@ -440,18 +428,8 @@ public static partial class Visualize
         var bestFirst = Enumerable.Range(0, l.Length).OrderByDescending(i => s[i]).ToList();
         foreach (int i in bestFirst.AsEnumerable().Reverse()) // the best box drawn last, on top
             sketch.Box(boxes[i], Draw.ClassColor(l[i], classNames), 1.5f);
-        // one label per place, the best one: a box overlapping a labelled one (IoU > 0.3) keeps its box only
-        var labelledBoxes = new List<Tensor>();
-        foreach (int i in bestFirst)
-        {
-            if (
-                labelledBoxes.Count > 0
-                && BoxOps.BoxIou(boxes[i].unsqueeze(0), stack(labelledBoxes)).max().item<float>() > 0.3f
-            )
-                continue;
-            labelledBoxes.Add(boxes[i]);
+        foreach (int i in Draw.OnePerPlace(Draw.Rows(boxes), bestFirst))
             sketch.Label($"{classNames[(int)l[i]]} {s[i]:F2}", boxes[i], Draw.ClassColor(l[i], classNames));
-        }
         return sketch.ToFigure(caption);
     }
 }
