@@ -93,6 +93,8 @@ public static class Presets
     /// and the seed's clinical threshold of 0.9. Its input normalisation is the network's own (0–255 scale minus the
     /// ImageNet channel means). The schedule (2 + 4 + 6 epochs) and the 64 sampled RoIs per image are the best of the
     /// recipes measured against training from scratch and shorter or unstaged schedules (README, "Recipes").
+    /// Validation (about 11 s for the 40 validation images on 2 cores) runs at the end of <c>4+</c> and of
+    /// <c>all</c>: every second epoch cost 45 s more of a 7-minute run and changes no weight.
     /// </summary>
     public static MaskRcnnConfig Walkthrough() =>
         CpuQuick() with
@@ -109,7 +111,7 @@ public static class Presets
                 Epochs = 12, // the stages' sum, so that config.json and 03's preset table agree with the schedule
                 LearningRate = 0.02,
                 WarmupIters = 50,
-                ValidateEvery = 2,
+                ValidateEvery = 6,
             },
         };
 

@@ -698,8 +698,23 @@ public sealed class Trainer(MaskRCNN model, Dataset train, Dataset? val, string 
     }
 
     /// <summary>Validation loss (training-mode losses, BatchNorm statistics untouched, no gradients) and the
-    /// COCO/clinical report.</summary>
+    /// COCO/clinical report. The training's random draws are left as they were: the loss samples anchors and RoIs
+    /// from libtorch's global generator as a training step does, so without restoring it a run validated every epoch
+    /// would train other weights than the same run validated once.</summary>
     ValidationResult Validate(int epoch, CancellationToken cancel)
+    {
+        using var trainingDraws = torch.get_rng_state();
+        try
+        {
+            return ValidateWithDraws(epoch, cancel);
+        }
+        finally
+        {
+            torch.set_rng_state(trainingDraws);
+        }
+    }
+
+    ValidationResult ValidateWithDraws(int epoch, CancellationToken cancel)
     {
         double? loss = null;
         using (var noGrad = no_grad())

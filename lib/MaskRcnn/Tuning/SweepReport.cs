@@ -106,6 +106,9 @@ public static class SweepReport
                 Y: t.Results.Select(x => x.Metric ?? double.NaN).ToArray()
             ))
             .ToArray();
+        // Up to a little above the best result (at least 0.1): trials that all score low are not pressed to the floor.
+        double best = series.SelectMany(s => s.Y!).Where(double.IsFinite).DefaultIfEmpty(0).Max();
+        double top = Math.Min(1.02, Math.Max(0.1, best * 1.15));
         return ChartSpec.Lines(
             $"{r.Metric.Title} against training time, per trial",
             "training time (s, steps only; each point a rung)",
@@ -113,7 +116,7 @@ public static class SweepReport
             series
         ) with
         {
-            YRange = [-0.02, 1.02],
+            YRange = [-0.02 * top, top],
             Width = 860,
         };
     }

@@ -123,7 +123,8 @@ public sealed record ChartSpec(
     [JsonPropertyName("bins")]
     public HistogramBins? Bins { get; init; }
 
-    /// <summary>The category-10 colours (Plotly's and ScottPlot's default), given to series in order.</summary>
+    /// <summary>The category-10 colours (Plotly's and ScottPlot's default), given to series in order, then their light
+    /// shades (category-20's), so that a chart of up to 20 series (a sweep's trials) repeats no colour.</summary>
     public static readonly string[] Palette =
     [
         "#1f77b4",
@@ -136,6 +137,16 @@ public sealed record ChartSpec(
         "#7f7f7f",
         "#bcbd22",
         "#17becf",
+        "#aec7e8",
+        "#ffbb78",
+        "#98df8a",
+        "#ff9896",
+        "#c5b0d5",
+        "#c49c94",
+        "#f7b6d2",
+        "#c7c7c7",
+        "#dbdb8d",
+        "#9edae5",
     ];
 
     public static readonly string[] Kinds = ["lines", "points", "bars", "histogram", "heatmap", "parallel"];

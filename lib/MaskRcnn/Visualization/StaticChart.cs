@@ -236,7 +236,13 @@ public static class StaticChart
                 text.LabelAlignment = Alignment.MiddleCenter;
             }
         }
-        plot.Axes.Bottom.SetTicks(Enumerable.Range(0, columns).Select(i => (double)i).ToArray(), s.Labels);
+        // Long column labels ("2: malignant 0.99") break into lines that fit their column (the colour bar and the
+        // row labels take about a third of the width) rather than run into their neighbours.
+        int room = Math.Max(6, spec.Width * 2 / 3 / columns / 8);
+        plot.Axes.Bottom.SetTicks(
+            Enumerable.Range(0, columns).Select(i => (double)i).ToArray(),
+            s.Labels.Select(l => Wrap(l, room)).ToArray()
+        );
         plot.Axes.Left.SetTicks(Enumerable.Range(0, rows).Select(i => (double)(rows - 1 - i)).ToArray(), s.YLabels!);
         plot.Axes.SetLimits(-0.5, columns - 0.5, -0.5, rows - 0.5);
         var bar = plot.Add.ColorBar(heatmap);

@@ -248,7 +248,8 @@ public static partial class Visualize
         var confident = nonzero(best.gt(0.5)).view(-1);
         var refined = inspection.RefinedBoxes[confident, lesion[confident]];
         var colours = lesion[confident].ToLongArray().Select(c => Draw.ClassColor(c, classNames)).ToList();
-        using var step1 = new Draw.Sketch(inspection.ResizedImage, 1);
+        // Panel 1 pairs many boxes on a few lesions: drawn at twice the size of the others, in its own row.
+        using var step1 = new Draw.Sketch(inspection.ResizedImage, PairScale(inspection));
         for (int i = 0; i < confident.shape[0]; i++)
         {
             step1.Box(inspection.Proposals[confident[i]], colours[i], 1f, dotted: true);
@@ -258,9 +259,11 @@ public static partial class Visualize
         var kept = nonzero(candidates.Scores.ge(threshold)).view(-1);
         var final = inspection.AfterNms;
         var finalKept = nonzero(final.Scores.ge(threshold)).view(-1);
-        var panels = new List<Figure>
+        var refinement = step1.ToFigure(
+            $"1. {confident.shape[0]} proposals with a lesion class > 0.5 (dotted) → refined"
+        );
+        var filtered = new List<Figure>
         {
-            step1.ToFigure($"1. {confident.shape[0]} proposals with a lesion class > 0.5 (dotted) → refined"),
             Labelled(
                 inspection.ResizedImage,
                 candidates.Boxes[kept],
@@ -278,7 +281,8 @@ public static partial class Visualize
                 $"3. {finalKept.shape[0]} after per-class NMS"
             ),
         };
-        return Draw.WithLegend(Draw.Grid(panels, 3), Draw.ClassLegend(classNames));
+        var rows = new List<Figure> { Draw.Grid([refinement], 1), Draw.Grid(filtered, 2) };
+        return Draw.WithLegend(Draw.Stack(rows), Draw.ClassLegend(classNames));
     }
 
     /// <summary>

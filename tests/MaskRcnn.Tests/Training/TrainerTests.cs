@@ -75,6 +75,32 @@ public class TrainerTests
     }
 
     [Fact]
+    public void Validating_every_epoch_trains_the_same_weights_as_validating_never()
+    {
+        // The validation loss samples anchors and RoIs from libtorch's generator as a training step does.
+        using var data = new TestSupport.TempDir();
+        using var runs = new TestSupport.TempDir();
+        var (train, val) = Data(data);
+        var losses = new List<List<double>>();
+        foreach (int every in new[] { 0, 1 })
+        {
+            var config = Config(epochs: 2, steps: 1);
+            config = config with { Training = config.Training with { ValidateEvery = every } };
+            var seen = new List<double>();
+            int validations = 0;
+            using var model = NewModel(config);
+            var t = new Trainer(model, train, val, Path.Combine(runs.Path, $"every-{every}"));
+            t.Progress += p => seen.Add(p.Loss);
+            t.Validated += _ => validations++;
+            Assert.False(t.Run().Stopped);
+            Assert.Equal(every == 0 ? 0 : 2, validations);
+            losses.Add(seen);
+        }
+        Assert.Equal(2, losses[0].Count);
+        Assert.Equal(losses[0], losses[1]);
+    }
+
+    [Fact]
     public void Non_finite_losses_skip_steps_then_stop_naming_the_loss_and_checkpoint()
     {
         using var data = new TestSupport.TempDir();
