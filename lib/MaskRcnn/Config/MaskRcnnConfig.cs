@@ -183,8 +183,7 @@ public sealed record MaskRcnnConfig
     public IEnumerable<string> Problems()
     {
         // JSON null for a section or list: named here rather than met as a crash.
-        var nulls = new (string Name, object? Value)[]
-        {
+        var nulls = NullFields.Problems(
             ("arch", Arch),
             ("class_names", ClassNames),
             ("mask_layers", MaskLayers),
@@ -194,13 +193,10 @@ public sealed record MaskRcnnConfig
             ("anchor_sizes", AnchorSizes),
             ("aspect_ratios", AspectRatios),
             ("bbox_reg_weights", BboxRegWeights),
-            ("training", Training),
-        }
-            .Where(f => f.Value is null)
-            .Select(f => f.Name)
-            .ToList();
-        foreach (var name in nulls)
-            yield return $"{name}: null (give a value, or leave the key out for the default)";
+            ("training", Training)
+        );
+        foreach (var problem in nulls)
+            yield return problem;
         if (nulls.Count > 0)
             yield break;
         if (AnchorSizes.Any(l => l is null) || AspectRatios.Any(l => l is null))

@@ -96,19 +96,15 @@ public sealed record TrainingSettings
     /// </summary>
     public IEnumerable<string> Problems()
     {
-        var nulls = new (string Name, object? Value)[]
-        {
+        var nulls = NullFields.Problems(
             ("training.schedule", Schedule),
             ("training.step_milestones", StepMilestones),
             ("training.stages", Stages),
             ("training.start_from", StartFrom),
-            ("training.precision", Precision),
-        }
-            .Where(f => f.Value is null)
-            .Select(f => f.Name)
-            .ToList();
-        foreach (var name in nulls)
-            yield return $"{name}: null (give a value, or leave the key out for the default)";
+            ("training.precision", Precision)
+        );
+        foreach (var problem in nulls)
+            yield return problem;
         if (nulls.Count > 0)
             yield break;
 

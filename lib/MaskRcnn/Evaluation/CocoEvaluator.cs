@@ -122,6 +122,21 @@ public static class CocoEvaluator
 
     sealed record ImageEval(double[] DtScores, long[,] DtMatches, bool[,] DtIgnore, bool[] GtIgnore);
 
+    /// <summary>Ground truth and detections grouped by (image, class), pycocotools' unit of matching; checks
+    /// <paramref name="iouType"/> ("bbox" or "segm").</summary>
+    internal static (
+        Dictionary<(long ImageId, int CategoryId), List<GtObject>> Gts,
+        Dictionary<(long ImageId, int CategoryId), List<DtObject>> Dts
+    ) ByImageAndClass(IReadOnlyList<GtObject> gts, IReadOnlyList<DtObject> dts, string iouType)
+    {
+        if (iouType is not ("bbox" or "segm"))
+            throw new ArgumentException($"iouType must be bbox or segm, got {iouType}");
+        return (
+            gts.GroupBy(g => (g.ImageId, g.CategoryId)).ToDictionary(g => g.Key, g => g.ToList()),
+            dts.GroupBy(d => (d.ImageId, d.CategoryId)).ToDictionary(g => g.Key, g => g.ToList())
+        );
+    }
+
     /// <param name="iouType">"bbox" or "segm"</param>
     /// <param name="imageIds">every image evaluated (images without ground truth count for false positives)</param>
     public static CocoMetrics Evaluate(
@@ -132,12 +147,9 @@ public static class CocoEvaluator
         IReadOnlyList<int> categoryIds
     )
     {
-        if (iouType is not ("bbox" or "segm"))
-            throw new ArgumentException($"iouType must be bbox or segm, got {iouType}");
+        var (gtBy, dtBy) = ByImageAndClass(gts, dts, iouType);
         var cats = categoryIds.Order().ToArray();
         var imgs = imageIds.Distinct().Order().ToArray();
-        var gtBy = gts.GroupBy(g => (g.ImageId, g.CategoryId)).ToDictionary(g => g.Key, g => g.ToList());
-        var dtBy = dts.GroupBy(d => (d.ImageId, d.CategoryId)).ToDictionary(g => g.Key, g => g.ToList());
         int T = IouThresholds.Length,
             R = RecallThresholds.Length,
             K = cats.Length,

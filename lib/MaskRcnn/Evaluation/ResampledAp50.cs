@@ -27,14 +27,11 @@ public sealed class ResampledAp50
         IReadOnlyList<int> categoryIds
     )
     {
-        if (iouType is not ("bbox" or "segm"))
-            throw new ArgumentException($"iouType must be bbox or segm, got {iouType}");
+        var (gtBy, dtBy) = CocoEvaluator.ByImageAndClass(gts, dts, iouType);
         var cats = categoryIds.Order().ToArray();
         _images = imageIds.Count;
         _classes = cats.Length;
         _matches = new Matches?[_images, _classes];
-        var gtBy = gts.GroupBy(g => (g.ImageId, g.CategoryId)).ToDictionary(g => g.Key, g => g.ToList());
-        var dtBy = dts.GroupBy(d => (d.ImageId, d.CategoryId)).ToDictionary(g => g.Key, g => g.ToList());
         for (int i = 0; i < _images; i++)
         for (int k = 0; k < _classes; k++)
         {
