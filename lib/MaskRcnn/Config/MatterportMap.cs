@@ -28,8 +28,9 @@ public static class MatterportMap
         new(
             "MEAN_PIXEL",
             "image_mean, image_std",
-            "matterport subtracts 0–255 means only; ours normalise 0–1 images with ImageNet mean/std "
-                + "(MatterportWeights.ConfigFor sets matterport's)"
+            "matterport subtracts 0–255 means only; ours normalise 0–1 images with ImageNet mean/std, except the "
+                + "walkthrough and busi, which do as matterport (std 1/255 puts 0–1 pixels on the 0–255 scale, minus "
+                + "the ML.NET ResNet-18's means; MatterportWeights.ConfigFor sets matterport's)"
         ),
         new("RPN_ANCHOR_SCALES", "anchor_sizes", "one size per FPN level, same defaults (32 … 512)"),
         new(

@@ -40,7 +40,8 @@ public static class RoIAlign
 
     /// <summary>
     /// RoIAlign by gathering the four bilinear neighbours of every sample from the features viewed as rows of C
-    /// values, one per feature cell [B·H·W, C], and averaging bins with a reshape. Best for few channels (e.g. the 1-channel mask targets).
+    /// values, one per feature cell [B·H·W, C], and averaging bins with a reshape. Best for few channels (e.g. the
+    /// 1-channel mask targets).
     /// </summary>
     public static Tensor ApplyGather(
         Tensor input,
@@ -99,8 +100,11 @@ public static class RoIAlign
     /// (÷ sample count) of every feature cell its samples touch, so output = S · F with F the features as rows of C
     /// values [B·H·W, C]. No per-corner [K, samples, C] temporaries, hence far less memory traffic when C is
     /// large. The output [K, C, S, S] is a view of the product's rows [K, S, S, C]. libtorch's sparse × dense
-    /// product runs on one thread, so the RoIs are split into one block per libtorch thread and the blocks are
-    /// pooled concurrently (grad and inference mode carried over to the workers).
+    /// product runs on one thread, so without gradients the RoIs are split into one block per libtorch thread and the
+    /// blocks are pooled concurrently (inference mode carried over to the workers). With gradients the product runs
+    /// on the calling thread: autograd orders the summing of a feature map's gradients by when and where their nodes
+    /// were made, so nodes made on pool threads summed them in an order that changed from run to run (a stopped and
+    /// resumed training then differed from an uninterrupted one in the last digits, more often on a loaded machine).
     /// </summary>
     public static Tensor ApplySparse(
         Tensor input,
@@ -117,18 +121,17 @@ public static class RoIAlign
             return EmptyOutput(input, c, outputSize);
         int blocks = (int)Math.Clamp(k / MinRoisPerBlock, 1, get_num_threads());
         using var flat = input.permute(0, 2, 3, 1).reshape(-1, c); // [B·H·W, C]; a view when C varies fastest
-        if (blocks == 1)
+        if (blocks == 1 || is_grad_enabled())
             return SparseBlock(input.shape, flat, rois, outputSize, spatialScale, samplingRatio, aligned);
 
-        bool grad = is_grad_enabled(),
-            inference = is_inference_mode_enabled();
+        bool inference = is_inference_mode_enabled();
         long per = (k + blocks - 1) / blocks;
         var tasks = Enumerable
             .Range(0, blocks)
             .Select(b =>
                 Task.Run(() =>
                 {
-                    using var gradMode = set_grad_enabled(grad);
+                    using var gradMode = set_grad_enabled(false);
                     using var inferenceMode = inference_mode(inference);
                     using var block = rois.Rows(b * per, Math.Min(k, (b + 1) * per));
                     return SparseBlock(input.shape, flat, block, outputSize, spatialScale, samplingRatio, aligned);
