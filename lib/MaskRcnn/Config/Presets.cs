@@ -94,7 +94,8 @@ public static class Presets
     /// ImageNet channel means). The schedule (2 + 4 + 6 epochs) and the 64 sampled RoIs per image are the best of the
     /// recipes measured against training from scratch and shorter or unstaged schedules (README, "Recipes").
     /// Validation (about 11 s for the 40 validation images on 2 cores) runs at the end of <c>4+</c> and of
-    /// <c>all</c>: every second epoch cost 45 s more of a 7-minute run and changes no weight.
+    /// <c>all</c>: validating every second epoch, as before, cost ~45 s more of a 7-minute run, and how often a run
+    /// validates changes no weight.
     /// </summary>
     public static MaskRcnnConfig Walkthrough() =>
         CpuQuick() with

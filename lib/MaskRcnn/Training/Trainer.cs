@@ -706,7 +706,7 @@ public sealed class Trainer(MaskRCNN model, Dataset train, Dataset? val, string 
         using var trainingDraws = torch.get_rng_state();
         try
         {
-            return ValidateWithDraws(epoch, cancel);
+            return LossAndReport(epoch, cancel);
         }
         finally
         {
@@ -714,7 +714,7 @@ public sealed class Trainer(MaskRCNN model, Dataset train, Dataset? val, string 
         }
     }
 
-    ValidationResult ValidateWithDraws(int epoch, CancellationToken cancel)
+    ValidationResult LossAndReport(int epoch, CancellationToken cancel)
     {
         double? loss = null;
         using (var noGrad = no_grad())
