@@ -41,6 +41,9 @@ public static class StaticChart
                     ParallelCoordinates.Add(plot, spec);
                     break;
             }
+            // A mark's label sits on the top edge of the data area: room for it there keeps it off the title.
+            if (spec.XMarks is { Count: > 0 })
+                plot.Axes.Top.MinimumSize = 30;
             foreach (var mark in spec.XMarks ?? [])
             {
                 var line = plot.Add.VerticalLine(mark.X, 1.5f, Colors.Black.WithAlpha(0.6));
