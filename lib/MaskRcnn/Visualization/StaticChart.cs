@@ -172,7 +172,7 @@ public static class StaticChart
         }
         plot.Axes.Bottom.SetTicks(
             Enumerable.Range(0, labels.Length).Select(i => (double)i).ToArray(),
-            labels.Select(l => Wrap(l, Math.Max(8, spec.Width / Math.Max(1, labels.Length) / 8))).ToArray()
+            WrapToColumns(labels, spec.Width, minimum: 8)
         );
         plot.Axes.Bottom.MajorTickStyle.Length = 0;
         plot.Axes.Margins(bottom: 0, top: spec.LogY ? 0.2 : 0.15); // room for the value above the highest bar
@@ -241,16 +241,25 @@ public static class StaticChart
         }
         // Long column labels ("2: malignant 0.99") break into lines that fit their column (the colour bar and the
         // row labels take about a third of the width) rather than run into their neighbours.
-        int room = Math.Max(6, spec.Width * 2 / 3 / columns / 8);
         plot.Axes.Bottom.SetTicks(
             Enumerable.Range(0, columns).Select(i => (double)i).ToArray(),
-            s.Labels.Select(l => Wrap(l, room)).ToArray()
+            WrapToColumns(s.Labels, spec.Width * 2 / 3, minimum: 6)
         );
         plot.Axes.Left.SetTicks(Enumerable.Range(0, rows).Select(i => (double)(rows - 1 - i)).ToArray(), s.YLabels!);
         plot.Axes.SetLimits(-0.5, columns - 0.5, -0.5, rows - 0.5);
         var bar = plot.Add.ColorBar(heatmap);
         bar.Label = spec.ZTitle;
         plot.Grid.IsVisible = false;
+    }
+
+    /// <summary>
+    /// Category labels broken into lines that fit their share of <paramref name="width"/> pixels (about 8 px a
+    /// character at the tick labels' size), and at least <paramref name="minimum"/> characters wide.
+    /// </summary>
+    static string[] WrapToColumns(string[] labels, int width, int minimum)
+    {
+        int characters = Math.Max(minimum, width / Math.Max(1, labels.Length) / 8);
+        return labels.Select(l => Wrap(l, characters)).ToArray();
     }
 
     /// <summary>Breaks a category label into lines of about <paramref name="width"/> characters at spaces.</summary>
