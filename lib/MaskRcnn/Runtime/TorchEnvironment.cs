@@ -24,16 +24,17 @@ public sealed record EnvironmentInfo(
 public static class TorchEnvironment
 {
     /// <summary>
-    /// Prepares the natives (<see cref="NativeRuntime.Initialize"/>) and, when <paramref name="threads"/> &gt; 0,
-    /// sets libtorch's intra-op thread count. Safe to call many times. It leaves the C allocator alone: a process
-    /// opts into the library's allocator policy with <see cref="MemoryRelease.TuneAllocator"/> (the CLI and the
-    /// notebooks do).
+    /// Prepares the natives (<see cref="NativeRuntime.Initialize"/>), switches libtorch's NNPACK path off
+    /// (<see cref="Nnpack"/>) and, when <paramref name="threads"/> &gt; 0, sets libtorch's intra-op thread count.
+    /// Safe to call many times. It leaves the C allocator alone: a process opts into the library's allocator policy
+    /// with <see cref="MemoryRelease.TuneAllocator"/> (the CLI and the notebooks do).
     /// </summary>
     public static NativeRuntimeReport Initialize(int threads = 0)
     {
         if (threads < 0 || threads > MaxThreads)
             throw new ArgumentException($"threads: {threads} is outside 0..{MaxThreads} (0: libtorch's default)");
         var report = NativeRuntime.Initialize();
+        Nnpack.Disable(); // no result changes; only the warnings of CPUs NNPACK does not recognise go
         if (threads > 0)
             torch.set_num_threads(threads);
         return report;

@@ -29,6 +29,14 @@ public class NativeRuntimeTests
     }
 
     [SkippableFact]
+    public void Start_up_switches_nnpack_off()
+    {
+        TorchEnvironment.Initialize();
+        Skip.If(Nnpack.IsEnabled() is null, "libtorch's NNPACK switch is not exported here");
+        Assert.False(Nnpack.IsEnabled());
+    }
+
+    [SkippableFact]
     public void Mkl_dispatch_follows_the_cpu_and_changes_onemkl_s_branch()
     {
         TorchEnvironment.Initialize();
