@@ -51,9 +51,21 @@ static int Frontier(string[] args)
         Array.IndexOf(header, name) is int i && i >= 0
             ? i
             : throw new MaskRcnn.MaskRcnnException($"{csv}: no column '{name}'");
+    // Plain comma-separated values: no quoting, so a recipe's name holds no comma; every row as wide as the header.
     var rows = lines.Skip(1).Select(l => l.Split(',')).ToList();
+    if (rows.FirstOrDefault(r => r.Length != header.Length) is string[] uneven)
+        throw new MaskRcnn.MaskRcnnException(
+            $"{csv}: row '{string.Join(',', uneven)}' has {uneven.Length} fields, the header {header.Length} "
+                + "(a name with a comma?)"
+        );
     int recipe = Column("recipe"),
         minutes = Column("train_minutes");
+    double Number(string[] row, int column) =>
+        double.TryParse(row[column], CultureInfo.InvariantCulture, out double value)
+            ? value
+            : throw new MaskRcnn.MaskRcnnException(
+                $"{csv}: column '{header[column]}' of recipe '{row[recipe]}' is '{row[column]}', not a number"
+            );
     // The first metric solid, a second dashed (two at most, so a line says which it is).
     var names = new Dictionary<string, string>
     {
@@ -77,7 +89,7 @@ static int Frontier(string[] args)
         for (int k = 0; k < recipes.Count; k++)
         {
             var points = rows.Where(r => r[recipe] == recipes[k])
-                .Select(r => (X: double.Parse(r[minutes]), Y: double.Parse(r[m])))
+                .Select(r => (X: Number(r, minutes), Y: Number(r, m)))
                 .OrderBy(p => p.X)
                 .ToList();
             series.Add(
