@@ -60,6 +60,8 @@ public static class StaticChart
                 spec.Kind is not ("heatmap" or "parallel") && (spec.Series.Count > 1 || spec.Kind == "histogram");
             if (legend)
                 plot.ShowLegend(Edge.Right); // outside the data area: a legend never hides a curve
+            else
+                plot.HideLegend(); // one series: the title and axis say what it is
             return plot.GetImageBytes(spec.Width, spec.Height, ImageFormat.Png);
         }
         finally

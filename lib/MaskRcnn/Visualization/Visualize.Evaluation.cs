@@ -121,7 +121,13 @@ public static partial class Visualize
                     X: t,
                     Y: sweep.Select(s => s.FpPerImage ?? double.NaN).ToArray()
                 ),
-                new ChartSeries("image accuracy", X: t, Y: sweep.Select(s => s.ImageAccuracy ?? double.NaN).ToArray())
+                // Dashed: image accuracy often equals the sensitivity over a range of thresholds, and would hide it.
+                new ChartSeries(
+                    "image accuracy",
+                    X: t,
+                    Y: sweep.Select(s => s.ImageAccuracy ?? double.NaN).ToArray(),
+                    Dash: true
+                )
             ) with
             {
                 XMarks = [new ChartMark(evaluation.Threshold, $"{evaluation.Threshold}")],
