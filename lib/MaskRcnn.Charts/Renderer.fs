@@ -149,11 +149,16 @@ type Renderer =
         let logY = Renderer.Flag spec "log_y"
         let yRange = Renderer.Numbers spec "y_range"
         let yTitle = Renderer.Text spec "y_title" "" + (if logY then " (log scale)" else "")
-        // Bars carry their value above them: leave room for it.
+        // Bars carry their value above them: leave room for it (on a log axis, 0.4 decade above the highest bar, which
+        // stand on the decade below the lowest as in the static picture).
         let yRange =
-            if kind = "bars" && yRange.Length = 0 && not logY then
-                let top = spec.GetProperty("series").EnumerateArray() |> Seq.collect (fun s -> Renderer.Numbers s "y") |> Seq.fold max 0.
-                if top > 0. then [| 0.; top * 1.15 |] else yRange
+            if kind = "bars" && yRange.Length = 0 then
+                let values = spec.GetProperty("series").EnumerateArray() |> Seq.collect (fun s -> Renderer.Numbers s "y") |> Seq.filter Double.IsFinite |> Seq.toArray
+                let top = values |> Array.fold max 0.
+                let positive = values |> Array.filter (fun v -> v > 0.)
+                if logY && positive.Length > 0 then [| 10. ** floor (log10 (Array.min positive)); top * 2.5 |]
+                elif not logY && top > 0. then [| 0.; top * 1.15 |]
+                else yRange
             else yRange
         let chart =
             Chart.combine series

@@ -146,27 +146,40 @@ public static class StaticChart
             ? Math.Floor(spec.Series.SelectMany(s => s.Y!).Where(v => v > 0).Select(Math.Log10).DefaultIfEmpty(0).Min())
             : 0;
         var bars = new List<Bar>();
+        var labelsOnTop = new List<(string Text, double X, double Y)>();
         for (int g = 0; g < groups; g++)
         {
             var s = spec.Series[g];
             for (int i = 0; i < s.Y!.Length; i++)
             {
                 int category = Array.IndexOf(labels, s.Labels![i]);
+                double position = (category < 0 ? i : category) - 0.4 + width * (g + 0.5);
+                double value = spec.LogY ? Math.Log10(Math.Max(s.Y[i], Math.Pow(10, floor))) : s.Y[i];
                 bars.Add(
                     new Bar
                     {
-                        Position = (category < 0 ? i : category) - 0.4 + width * (g + 0.5),
-                        Value = spec.LogY ? Math.Log10(Math.Max(s.Y[i], Math.Pow(10, floor))) : s.Y[i],
+                        Position = position,
+                        Value = value,
                         ValueBase = floor,
                         FillColor = Color.FromHex(s.Color!),
                         Size = width * 0.95,
-                        Label = FormatValue(s.Y[i]),
+                        Label = spec.LogY ? null : FormatValue(s.Y[i]),
                     }
                 );
+                if (spec.LogY && s.Y[i] > 0)
+                    labelsOnTop.Add((FormatValue(s.Y[i]), position, value));
             }
         }
         var barPlot = plot.Add.Bars(bars);
         barPlot.ValueLabelStyle.FontSize = 11;
+        // ScottPlot puts a bar's label under its top when the value is negative, where a log axis's values below 1
+        // are: hidden there, so on a log axis each label is a text standing on its bar, drawn after all the bars.
+        foreach (var (label, x, y) in labelsOnTop)
+        {
+            var text = plot.Add.Text(label, x, y);
+            text.LabelFontSize = 10;
+            text.LabelAlignment = Alignment.LowerCenter;
+        }
         if (groups > 1)
         {
             foreach (var s in spec.Series)
