@@ -55,6 +55,7 @@ public static class NativeRuntime
     static NativeRuntimeReport InitializeCore()
     {
         MklDispatch.Apply(); // before anything loads libtorch
+        OneDnnIsa.Apply();
         if (!OperatingSystem.IsLinux())
             return new("not-linux", null, null, "Not Linux: TorchSharp loads its natives itself.");
         if (!RuntimeOptions.NativeFix)

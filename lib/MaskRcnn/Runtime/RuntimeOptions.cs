@@ -41,6 +41,13 @@ public static class RuntimeOptions
     public const string MklDispatchVariable = "MASKRCNN_MKL_DISPATCH";
 
     /// <summary>
+    /// oneDNN's own ONEDNN_MAX_CPU_ISA (e.g. AVX2, AVX512_CORE): the highest instruction set of libtorch's convolution
+    /// kernels. Set by the user, it is kept; unset, <see cref="OneDnnIsa"/> sets it to AVX where the CPU reports no
+    /// caches. Read once, at native start-up.
+    /// </summary>
+    public static string? OneDnnMaxCpuIsa => Read(OneDnnIsa.Variable);
+
+    /// <summary>
     /// MASKRCNN_WINOGRAD: 0 turns the Winograd 3×3 convolutions off (the direct convolution everywhere, e.g. to
     /// compare), inference keeps training on the direct convolution; unset, both paths run where they pay. Read once,
     /// as <see cref="Modeling.Kernels.WinogradConv2d.DefaultMode"/> (a model's layers can be set otherwise with

@@ -5,8 +5,9 @@ using static TorchSharp.torch;
 
 namespace MaskRcnn.Visualization;
 
-/// <summary>One entry of a picture's legend: what a colour means.</summary>
-public sealed record LegendEntry(string Label, SKColor Color);
+/// <summary>One entry of a picture's legend: what a colour means, or with <c>Dotted</c> what a dotted outline
+/// means.</summary>
+public sealed record LegendEntry(string Label, SKColor Color, bool Dotted = false);
 
 /// <summary>
 /// Pictures of what the model sees and produces, drawn with SkiaSharp: images, masks, boxes with class labels
@@ -291,8 +292,24 @@ public static class Draw
                         IsStroke = true,
                         StrokeWidth = 1,
                     };
-                    canvas.DrawRect(new SKRect(ex, y + 2, ex + 12, y + 14), swatch);
-                    canvas.DrawRect(new SKRect(ex, y + 2, ex + 12, y + 14), edge);
+                    if (e.Dotted)
+                    {
+                        // A line style, not a colour: an empty dotted square.
+                        using var dots = SKPathEffect.CreateDash([1.5f, 2f], 0);
+                        using var outline = new SKPaint
+                        {
+                            Color = e.Color.WithAlpha(255),
+                            IsStroke = true,
+                            StrokeWidth = 1.5f,
+                            PathEffect = dots,
+                        };
+                        canvas.DrawRect(new SKRect(ex + 1, y + 3, ex + 11, y + 13), outline);
+                    }
+                    else
+                    {
+                        canvas.DrawRect(new SKRect(ex, y + 2, ex + 12, y + 14), swatch);
+                        canvas.DrawRect(new SKRect(ex, y + 2, ex + 12, y + 14), edge);
+                    }
                     Text(canvas, e.Label, ex + 17, y + 12, SKColors.Black, 12);
                 }
             }
@@ -330,7 +347,11 @@ public static class Draw
         );
         var entries = ClassLegend(classNames, groundTruth: true);
         if (belowThreshold)
-            entries = [.. entries, new LegendEntry($"dotted: scored below {minScore:0.##}", SKColors.Gray)];
+            entries =
+            [
+                .. entries,
+                new LegendEntry($"dotted, in its class's colour: scored below {minScore:0.##}", SKColors.Black, true),
+            ];
         return legend ? WithLegend(figure, entries) : figure;
     }
 

@@ -1,3 +1,4 @@
+using MaskRcnn;
 using MaskRcnn.Runtime;
 using TorchSharp;
 
@@ -34,6 +35,28 @@ public class NativeRuntimeTests
         TorchEnvironment.Initialize();
         Skip.If(Nnpack.IsEnabled() is null, "libtorch's NNPACK switch is not exported here");
         Assert.False(Nnpack.IsEnabled());
+    }
+
+    [Fact]
+    public void Strided_1x1_convolutions_compute_what_float64_does_on_this_cpu()
+    {
+        // ResNet-18's layer4 shortcut on the map sizes where oneDNN's AVX-512 kernel erred on a CPU that reports no
+        // caches (OneDnnIsa caps oneDNN there), and a ResNet-50 shortcut, channels-last as the backbone runs them.
+        TorchEnvironment.Initialize();
+        using var scope = torch.NewDisposeScope();
+        torch.manual_seed(0);
+        foreach (var (cin, cout, size) in new[] { (256, 512, 14), (256, 512, 13), (256, 512, 18), (1024, 2048, 14) })
+        {
+            var x = torch.randn(1, cin, size, size).relu().ChannelsLast();
+            var w = torch.randn(cout, cin, 1, 1) * 0.02;
+            var y = torch.nn.functional.conv2d(x, w, strides: [2, 2]);
+            var exact = torch.nn.functional.conv2d(x.to(torch.float64), w.to(torch.float64), strides: [2, 2]);
+            double worst = ((y.to(torch.float64) - exact).abs().max() / exact.abs().max()).item<double>();
+            Assert.True(
+                worst < 1e-5,
+                $"{cin}→{cout} from {size} px: max relative difference {worst:E2}; {OneDnnIsa.Report}"
+            );
+        }
     }
 
     [SkippableFact]
