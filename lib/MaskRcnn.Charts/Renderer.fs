@@ -168,12 +168,10 @@ type Renderer =
             match logY, yRange with
             // A log axis labelled at powers of ten only (dtick 1 decade): plotly's own minor labels "2" and "5" read as
             // linear values, and the static picture labels decades only too.
-            | true, [| lo; hi |] ->
-                chart
-                |> Chart.withYAxis (LinearAxis.init (Title = Title.init (Text = yTitle), AxisType = StyleParam.AxisType.Log, Range = StyleParam.Range.MinMax (log10 lo, log10 hi), DTick = 1))
             | true, _ ->
+                let range = match yRange with [| lo; hi |] -> Some (StyleParam.Range.MinMax (log10 lo, log10 hi)) | _ -> None
                 chart
-                |> Chart.withYAxis (LinearAxis.init (Title = Title.init (Text = yTitle), AxisType = StyleParam.AxisType.Log, DTick = 1))
+                |> Chart.withYAxis (LinearAxis.init (Title = Title.init (Text = yTitle), AxisType = StyleParam.AxisType.Log, ?Range = range, DTick = 1))
             | false, [| lo; hi |] -> chart |> Chart.withYAxisStyle (TitleText = yTitle, MinMax = (lo, hi))
             | false, _ -> chart |> Chart.withYAxisStyle (TitleText = yTitle)
         let shapes, markLabels = Renderer.Marks spec

@@ -153,25 +153,16 @@ public static unsafe class Autocast
         }
     }
 
-    static Functions? Find()
-    {
-        if (!OperatingSystem.IsLinux() || !NativeRuntime.TryLoadLibTorchCpu(out var h))
-            return null;
-        if (
-            !NativeLibrary.TryGetExport(h, SetEnabledName, out var setEnabled)
-            || !NativeLibrary.TryGetExport(h, IsEnabledName, out var isEnabled)
-            || !NativeLibrary.TryGetExport(h, SetDtypeName, out var setDtype)
-            || !NativeLibrary.TryGetExport(h, GetDtypeName, out var getDtype)
-            || !NativeLibrary.TryGetExport(h, ClearCacheName, out var clearCache)
-        )
-            return null;
-        return new Functions
-        {
-            SetEnabled = (delegate* unmanaged<sbyte, byte, void>)setEnabled,
-            IsEnabled = (delegate* unmanaged<sbyte, byte>)isEnabled,
-            SetDtype = (delegate* unmanaged<sbyte, sbyte, void>)setDtype,
-            GetDtype = (delegate* unmanaged<sbyte, sbyte>)getDtype,
-            ClearCache = (delegate* unmanaged<void>)clearCache,
-        };
-    }
+    static Functions? Find() =>
+        NativeRuntime.LibTorchExports(SetEnabledName, IsEnabledName, SetDtypeName, GetDtypeName, ClearCacheName)
+            is [var setEnabled, var isEnabled, var setDtype, var getDtype, var clearCache]
+            ? new Functions
+            {
+                SetEnabled = (delegate* unmanaged<sbyte, byte, void>)setEnabled,
+                IsEnabled = (delegate* unmanaged<sbyte, byte>)isEnabled,
+                SetDtype = (delegate* unmanaged<sbyte, sbyte, void>)setDtype,
+                GetDtype = (delegate* unmanaged<sbyte, sbyte>)getDtype,
+                ClearCache = (delegate* unmanaged<void>)clearCache,
+            }
+            : null;
 }

@@ -14,11 +14,7 @@ internal static unsafe class BatchedSgemm
         NoTrans = 111;
 
     static readonly Lazy<nint> Function = new(() =>
-        OperatingSystem.IsLinux()
-        && NativeRuntime.TryLoadLibTorchCpu(out var h)
-        && NativeLibrary.TryGetExport(h, "cblas_sgemm_batch", out var f)
-            ? f
-            : 0
+        NativeRuntime.LibTorchExports("cblas_sgemm_batch") is [var f] ? f : 0
     );
 
     public static bool IsAvailable => Function.Value != 0;

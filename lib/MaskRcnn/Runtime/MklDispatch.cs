@@ -99,15 +99,10 @@ public static class MklDispatch
     /// 2 = MKL_CBWR_COMPATIBLE, the generic path; higher values name instruction sets), or null where libtorch
     /// has no oneMKL. Initialises the natives and loads libtorch if that has not happened yet.
     /// </summary>
-    public static unsafe int? AutoBranch()
-    {
-        if (
-            !NativeRuntime.TryLoadLibTorchCpu(out var handle)
-            || !NativeLibrary.TryGetExport(handle, "mkl_serv_cbwr_get_auto_branch", out var function)
-        )
-            return null;
-        return ((delegate* unmanaged<int>)function)();
-    }
+    public static unsafe int? AutoBranch() =>
+        NativeRuntime.LibTorchExports("mkl_serv_cbwr_get_auto_branch") is [var function]
+            ? ((delegate* unmanaged<int>)function)()
+            : null;
 
     /// <summary>The CPUID vendor string: GenuineIntel, AuthenticAMD, HygonGenuine, ...</summary>
     static string CpuVendor()

@@ -130,6 +130,21 @@ public static class NativeRuntime
         return NativeLibrary.TryLoad(lib, out handle);
     }
 
+    /// <summary>
+    /// The addresses of functions libtorch_cpu.so exports (C names, or Itanium C++ ABI names for libtorch's own), in
+    /// the order asked; null on a platform other than Linux, or where libtorch or any one of them is missing.
+    /// </summary>
+    internal static nint[]? LibTorchExports(params string[] names)
+    {
+        if (!OperatingSystem.IsLinux() || !TryLoadLibTorchCpu(out var handle))
+            return null;
+        var addresses = new nint[names.Length];
+        for (int i = 0; i < names.Length; i++)
+            if (!NativeLibrary.TryGetExport(handle, names[i], out addresses[i]))
+                return null;
+        return addresses;
+    }
+
     /// <summary>A native file of TorchSharp's (libLibTorchSharp.so, libtorch_cpu.so, ...) by full path, or
     /// null.</summary>
     internal static string? FindNextToTorchSharp(string fileName)

@@ -1,5 +1,3 @@
-using System.Runtime.InteropServices;
-
 namespace MaskRcnn.Runtime;
 
 /// <summary>
@@ -18,6 +16,15 @@ public static unsafe class Nnpack
     const string SetEnabledName = "_ZN2at7Context20setUserEnabledNNPACKEb";
     const string IsEnabledName = "_ZNK2at7Context17userEnabledNNPACKEv";
 
+    /// <summary>libtorch's context and the flag's two functions (member functions take <c>this</c> first).</summary>
+    sealed class Functions
+    {
+        public required nint Context;
+        public required delegate* unmanaged<nint, byte, void> SetEnabled;
+        public required delegate* unmanaged<nint, byte> IsEnabled;
+    }
+
+    static readonly Lazy<Functions?> Native = new(Find);
     static readonly Lazy<bool> Switched = new(SwitchOff);
 
     /// <summary>Switches NNPACK off once per process; true when it is off (or was never on), false where the switch
@@ -25,41 +32,31 @@ public static unsafe class Nnpack
     public static bool Disable() => Switched.Value;
 
     /// <summary>Whether libtorch would consider NNPACK for a convolution; null where that cannot be asked.</summary>
-    public static bool? IsEnabled()
-    {
-        if (!TryFind(out var context, out _, out var isEnabled))
-            return null;
-        return isEnabled(context) != 0;
-    }
+    public static bool? IsEnabled() => Native.Value is { } f ? f.IsEnabled(f.Context) != 0 : null;
 
     static bool SwitchOff()
     {
-        if (!TryFind(out var context, out var setEnabled, out var isEnabled))
+        if (Native.Value is not { } f)
             return false;
-        setEnabled(context, 0);
-        return isEnabled(context) == 0;
+        f.SetEnabled(f.Context, 0);
+        return f.IsEnabled(f.Context) == 0;
     }
 
-    static bool TryFind(
-        out nint context,
-        out delegate* unmanaged<nint, byte, void> setEnabled,
-        out delegate* unmanaged<nint, byte> isEnabled
-    )
+    static Functions? Find()
     {
-        context = 0;
-        setEnabled = null;
-        isEnabled = null;
-        if (!OperatingSystem.IsLinux() || !NativeRuntime.TryLoadLibTorchCpu(out var lib))
-            return false;
         if (
-            !NativeLibrary.TryGetExport(lib, GlobalContextName, out var global)
-            || !NativeLibrary.TryGetExport(lib, SetEnabledName, out var set)
-            || !NativeLibrary.TryGetExport(lib, IsEnabledName, out var get)
+            NativeRuntime.LibTorchExports(GlobalContextName, SetEnabledName, IsEnabledName)
+            is not [var global, var set, var get]
         )
-            return false;
-        context = ((delegate* unmanaged<nint>)global)(); // at::Context& as a pointer
-        setEnabled = (delegate* unmanaged<nint, byte, void>)set; // member functions take `this` first
-        isEnabled = (delegate* unmanaged<nint, byte>)get;
-        return context != 0;
+            return null;
+        nint context = ((delegate* unmanaged<nint>)global)(); // at::Context& as a pointer
+        return context == 0
+            ? null
+            : new Functions
+            {
+                Context = context,
+                SetEnabled = (delegate* unmanaged<nint, byte, void>)set,
+                IsEnabled = (delegate* unmanaged<nint, byte>)get,
+            };
     }
 }

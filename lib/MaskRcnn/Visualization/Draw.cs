@@ -292,19 +292,8 @@ public static class Draw
                         IsStroke = true,
                         StrokeWidth = 1,
                     };
-                    if (e.Dotted)
-                    {
-                        // A line style, not a colour: an empty dotted square.
-                        using var dots = SKPathEffect.CreateDash([1.5f, 2f], 0);
-                        using var outline = new SKPaint
-                        {
-                            Color = e.Color.WithAlpha(255),
-                            IsStroke = true,
-                            StrokeWidth = 1.5f,
-                            PathEffect = dots,
-                        };
-                        canvas.DrawRect(new SKRect(ex + 1, y + 3, ex + 11, y + 13), outline);
-                    }
+                    if (e.Dotted) // a line style, not a colour: an empty square dotted as the boxes are
+                        StrokeBox(canvas, [ex + 1, y + 3, ex + 11, y + 13], e.Color.WithAlpha(255), 1.5f, dotted: true);
                     else
                     {
                         canvas.DrawRect(new SKRect(ex, y + 2, ex + 12, y + 14), swatch);
