@@ -63,9 +63,9 @@ public static partial class Visualize
     }
 
     /// <summary>
-    /// matterport's RPN targets: positive anchors (green, drawn last and thickest), a sample of neutral (blue) and
-    /// negative (red, dotted) anchors, ground truth dashed yellow — and, beside it, each positive anchor moved by its
-    /// regression target, which lands exactly on its lesion.
+    /// matterport's RPN targets: positive anchors (green, thickest), a sample of neutral (blue) and negative (red,
+    /// dotted) anchors, ground truth dashed yellow on top of them all — and, beside it, each positive anchor moved by
+    /// its regression target (white), which lands exactly on its lesion's dashed box.
     /// </summary>
     public static Figure RpnTargets(InspectionResult inspection, int shown = 12, float scale = 0)
     {
@@ -81,8 +81,8 @@ public static partial class Visualize
         {
             (anchors[negative], Negative, 1f, true),
             (anchors[neutral], Neutral, 1f, false),
-            (truth, Truth, 1f, true),
-            (anchors[positive], Positive, 2f, false),
+            (anchors[positive], Positive, 2.5f, false),
+            (truth, Truth, 1.5f, true), // on top: a positive anchor covers most of its lesion's box
         };
         var counts =
             $"{positive.shape[0]} positive, {labels.eq(-1).sum().item<long>():N0} neutral, "
@@ -93,7 +93,7 @@ public static partial class Visualize
             : zeros(0, 4);
         var right = Layers(
             inspection.ResizedImage,
-            [(truth, Truth, 1f, true), (moved, SKColors.White, 1.5f, false)],
+            [(moved, SKColors.White, 2.5f, false), (truth, Truth, 1.5f, true)],
             scale,
             "positive anchors moved by their regression targets"
         );

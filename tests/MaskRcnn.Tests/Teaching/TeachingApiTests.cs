@@ -213,4 +213,19 @@ public class TeachingApiTests(TeachingFixture f) : IClassFixture<TeachingFixture
         Assert.True(InspectionSteps.PositiveAnchors(f.Model, f.Inspection, 0.5) >= at07);
         Assert.Equal("benign (3)_mask.png", MaskRcnn.Data.Busi.BusiLayout.MaskFileOf("benign (3).png"));
     }
+
+    [Fact]
+    public void A_generation_timed_three_times_returns_the_detections_of_one_pass()
+    {
+        var image = f.Sample.Image;
+        using var once = RcnnFamily.Detect(f.Model, image, RcnnFamily.Generation.FasterRcnn, timings: 1).Detections;
+        var thrice = RcnnFamily.Detect(f.Model, image, RcnnFamily.Generation.FasterRcnn, timings: 3);
+        using var detections = thrice.Detections;
+        Assert.Equal(once.Boxes.ToFloatArray(), detections.Boxes.ToFloatArray());
+        Assert.Equal(once.Scores.ToFloatArray(), detections.Scores.ToFloatArray());
+        Assert.True(thrice.Seconds.Total > 0);
+        Assert.Throws<ArgumentOutOfRangeException>(() =>
+            RcnnFamily.Detect(f.Model, image, RcnnFamily.Generation.FasterRcnn, timings: 0)
+        );
+    }
 }

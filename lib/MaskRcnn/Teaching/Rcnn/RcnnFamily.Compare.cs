@@ -126,7 +126,7 @@ public static partial class RcnnFamily
             var classical = classicalNeeded ? ClassicalProposals(image, maxRegions) : null;
             for (int p = 0; p < runs.Count; p++)
             {
-                var run = Detect(model, image, runs[p].Generation, classical, runs[p].OneLevel);
+                var run = Detect(model, image, runs[p].Generation, classical, runs[p].OneLevel, timings: 1);
                 using var detections = run.Detections;
                 seconds[p] = seconds[p].Plus(run.Seconds);
                 regions[p] += run.Regions;
