@@ -76,10 +76,14 @@ public static unsafe class Autocast
     public static bool IsAvailable => Native.Value is not null;
 
     /// <summary>
-    /// Whether this CPU computes bfloat16 products natively (AVX512_BF16 or AMX-BF16). Without them oneDNN
-    /// emulates bfloat16 and <see cref="ComputePrecision.BFloat16"/> is slower than float32.
+    /// Whether this CPU computes bfloat16 products natively (AVX512_BF16 or AMX-BF16) and oneDNN may use those
+    /// instructions (<see cref="OneDnnCap"/>). Otherwise oneDNN emulates bfloat16 and
+    /// <see cref="ComputePrecision.BFloat16"/> is slower than float32.
     /// </summary>
-    public static bool NativeBFloat16OnCpu =>
+    public static bool NativeBFloat16OnCpu => CpuHasBFloat16 && AllowsBFloat16(OneDnnCap);
+
+    /// <summary>Whether the CPU has AVX512_BF16 or AMX-BF16, whatever oneDNN is allowed to use.</summary>
+    public static bool CpuHasBFloat16 =>
         X86Base.IsSupported
         && X86Base.CpuId(0, 0).Eax >= 7
         && (
@@ -87,10 +91,30 @@ public static unsafe class Autocast
             || (X86Base.CpuId(7, 0).Edx & (1 << 22)) != 0
         ); // AMX-BF16
 
+    /// <summary>The highest instruction set oneDNN may use in this process (its ONEDNN_MAX_CPU_ISA: the user's
+    /// value, or the cap <see cref="OneDnnIsa"/> set), or null where nothing caps it.</summary>
+    public static string? OneDnnCap =>
+        OneDnnIsa.Report?.Status == "avx" ? "AVX"
+        : RuntimeOptions.OneDnnMaxCpuIsa is { Length: > 0 } v ? v
+        : null;
+
+    /// <summary>Whether oneDNN capped at <paramref name="isa"/> (one of its ISA names, e.g. AVX2, AVX512_CORE,
+    /// AVX512_CORE_BF16, AVX512_CORE_AMX; null: no cap) keeps its native bfloat16 kernels.</summary>
+    public static bool AllowsBFloat16(string? isa)
+    {
+        if (string.IsNullOrWhiteSpace(isa))
+            return true;
+        string name = isa.Trim().ToUpperInvariant();
+        return name is "ALL" or "DEFAULT" || name.Contains("BF16") || name.Contains("AMX") || name.StartsWith("AVX10");
+    }
+
     /// <summary>One line for reports: whether bfloat16 (inference and training) is possible here and fast.</summary>
     public static string Describe() =>
         !IsAvailable ? "not available (libtorch's autocast functions were not found)"
         : NativeBFloat16OnCpu ? "available, native on this CPU (AVX512_BF16/AMX)"
+        : CpuHasBFloat16
+            ? $"available, emulated here: the CPU has AVX512_BF16/AMX but oneDNN is capped at {OneDnnCap} (slower "
+                + "than float32)"
         : "available, emulated on this CPU (no AVX512_BF16/AMX: slower than float32)";
 
     /// <summary>

@@ -117,4 +117,24 @@ public class AutocastTests
         using var again = model.Predict(image);
         Assert.Equal(ScalarType.Float32, model.Features(list.Tensors)[0].dtype);
     }
+
+    [Fact]
+    public void A_onednn_cap_below_bf16_makes_bfloat16_emulated()
+    {
+        Assert.True(Autocast.AllowsBFloat16(null));
+        Assert.True(Autocast.AllowsBFloat16("avx512_core_bf16"));
+        Assert.True(Autocast.AllowsBFloat16("AVX512_CORE_AMX"));
+        Assert.True(Autocast.AllowsBFloat16("ALL"));
+        Assert.False(Autocast.AllowsBFloat16("AVX"));
+        Assert.False(Autocast.AllowsBFloat16("AVX2"));
+        Assert.False(Autocast.AllowsBFloat16("AVX512_CORE_VNNI"));
+        // This process's own answer follows its cap: native only where the CPU has the instructions and no cap
+        // below them stands.
+        Assert.Equal(
+            Autocast.CpuHasBFloat16 && Autocast.AllowsBFloat16(Autocast.OneDnnCap),
+            Autocast.NativeBFloat16OnCpu
+        );
+        if (Autocast.IsAvailable && Autocast.CpuHasBFloat16 && !Autocast.NativeBFloat16OnCpu)
+            Assert.Contains("capped at", Autocast.Describe());
+    }
 }
