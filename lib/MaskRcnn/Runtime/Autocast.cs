@@ -91,12 +91,8 @@ public static unsafe class Autocast
             || (X86Base.CpuId(7, 0).Edx & (1 << 22)) != 0
         ); // AMX-BF16
 
-    /// <summary>The highest instruction set oneDNN may use in this process (its ONEDNN_MAX_CPU_ISA: the user's
-    /// value, or the cap <see cref="OneDnnIsa"/> set), or null where nothing caps it.</summary>
-    public static string? OneDnnCap =>
-        OneDnnIsa.Report?.Status == "avx" ? "AVX"
-        : RuntimeOptions.OneDnnMaxCpuIsa is { Length: > 0 } v ? v
-        : null;
+    /// <summary>The highest instruction set oneDNN may use in this process (<see cref="OneDnnIsa.Cap"/>).</summary>
+    public static string? OneDnnCap => OneDnnIsa.Cap;
 
     /// <summary>Whether oneDNN capped at <paramref name="isa"/> (one of its ISA names, e.g. AVX2, AVX512_CORE,
     /// AVX512_CORE_BF16, AVX512_CORE_AMX; null: no cap) keeps its native bfloat16 kernels.</summary>

@@ -17,6 +17,16 @@ public static class OneDnnIsa
     /// <summary>oneDNN's variable for the highest instruction set its kernels may use.</summary>
     public const string Variable = "ONEDNN_MAX_CPU_ISA";
 
+    /// <summary>The instruction set <see cref="Apply"/> caps oneDNN at: AVX has no blocked kernels.</summary>
+    const string CappedIsa = "AVX";
+
+    /// <summary>The highest instruction set oneDNN may use in this process: the cap <see cref="Apply"/> set, or the
+    /// user's own value, or null where nothing caps it.</summary>
+    public static string? Cap =>
+        Report?.Status == "avx" ? CappedIsa
+        : RuntimeOptions.OneDnnMaxCpuIsa is { Length: > 0 } value ? value
+        : null;
+
     /// <summary>What <see cref="Apply"/> did: 'avx' (capped), 'kept' (the user's value), 'not-needed', 'too-late'
     /// (libtorch was loaded first) or 'failed', with a sentence.</summary>
     public static (string Status, string Detail)? Report { get; private set; }
@@ -33,7 +43,7 @@ public static class OneDnnIsa
             return ("not-needed", "oneDNN sees this CPU's caches (or it has no AVX2 and no blocked kernels).");
         if (NativeRuntime.LoadedPath("libtorch_cpu.so") is not null)
             return ("too-late", "libtorch was loaded before MaskRcnn's start-up: oneDNN keeps its AVX-512 kernels.");
-        if (SetEnv(Variable, "AVX", 0) != 0)
+        if (SetEnv(Variable, CappedIsa, 0) != 0)
             return ("failed", $"setenv({Variable}) failed: oneDNN keeps its AVX-512 kernels.");
         return ("avx", "This CPU reports no cache hierarchy: oneDNN's kernels capped at AVX (no blocked kernels).");
     }
